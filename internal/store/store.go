@@ -1,0 +1,190 @@
+// Package store is the seam between the shared registry engine
+// (internal/engine) and the storage backends. A backend implements Store and
+// Tx over its database, mapping columns to the flat rows below; every rule of
+// the contract lives in the engine and the root package, never here.
+//
+// Row conventions, shared by every backend so that the SQL schema can keep
+// every column NOT NULL: times are epoch milliseconds (UTC); an empty string
+// or a zero flag means "absent"; JSON documents are compact JSON text.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/procreg/procreg"
+)
+
+// ProcessRow is one row of the processes table.
+type ProcessRow struct {
+	ID                    string
+	RegistrationHash      string
+	Disposition           string
+	InputKind             string
+	IdentityKind          string
+	DefinitionFingerprint string // hex SHA-256 of the canonical definition; "" when absent
+	// Spec is the immutable registration document (input, identity, event
+	// types, provenance, env ref) as JSON; see EncodeSpec / DecodeSpec.
+	Spec string
+
+	WakeTargetSession string // "" when the process has no wake target
+	WakeTargetFrame   string
+
+	CreatedAtMs int64
+	UpdatedAtMs int64
+
+	Status      string // "running" or a terminal state
+	AwaitOutput string // JSON of procreg.AwaitOutput; "" while running
+
+	ExternalRefBackend  string // "" when no external ref is set
+	ExternalRefID       string
+	ExternalRefMetadata string // JSON; "" when absent
+
+	FirstStartedOwner string // JSON of procreg.LeaseOwner; "" when not started
+	FirstStartedAtMs  int64
+
+	AbandonRequested     bool
+	AbandonRequestedBy   string
+	AbandonRequestedAtMs int64
+	AbandonReason        string
+
+	Waiting       bool
+	WaitKind      string
+	WaitName      string
+	WaitEventType string
+	WaitKey       string
+	WaitOrdinal   int64 // stored as a signed 64-bit integer; see the engine for the mapping
+	WaitSinceMs   int64
+
+	LastSequence int64 // the highest event sequence; 0 before the first event
+
+	LeaseToken         string // "" when unleased or released
+	LeaseOwner         string // JSON of procreg.LeaseOwner; "" when released
+	LeaseOwnerID       string
+	LeaseIncarnationID string
+	LeaseFencingToken  int64 // survives release; only grows
+	LeaseClaimedAtMs   int64
+	LeaseExpiresAtMs   int64
+}
+
+// EventRow is one row of the events table.
+type EventRow struct {
+	ProcessID     string
+	Sequence      int64
+	EventType     string
+	Payload       string // JSON
+	ReplayKey     string // "" when none
+	TerminalState string // "" when the event has no terminal semantics
+	AwaitOutput   string // JSON of procreg.AwaitOutput; "" when not terminal
+	HasWake       bool   // the event materialized wake semantics
+	WakeInput     string
+	WakeDedupeKey string
+	OccurredAtMs  int64
+}
+
+// GrantRow is one row of the handle grants table, keyed by (ScopeID, ProcessID).
+type GrantRow struct {
+	ScopeID         string
+	ProcessID       string
+	SessionID       string
+	DescriptorKind  string
+	DescriptorLabel string
+}
+
+// GrantEntryRow is a grant joined with its process.
+type GrantEntryRow struct {
+	Grant   GrantRow
+	Process ProcessRow
+}
+
+// ListQuery selects processes. Every field is already normalized by the engine.
+type ListQuery struct {
+	Status                string  // a state, or "" for every state
+	DefinitionFingerprint *string // nil: no filter
+	Waiting               *bool   // nil: no filter
+}
+
+// Store is a backend's storage. Implementations are safe for concurrent use.
+type Store interface {
+	// Write runs fn in one read-write transaction and commits when fn returns
+	// nil; any error rolls everything back. SQLite takes the write lock up
+	// front. A backend may run fn again after a transient conflict
+	// (deadlock, serialization failure, busy), so fn must not leak state
+	// between attempts.
+	Write(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// Read runs fn with a consistent read-only view.
+	Read(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// Tier reports the durability tier.
+	Tier() procreg.DurabilityTier
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Tx is the set of storage operations the engine composes. All ids and keys
+// compare byte-wise. Unless a method says otherwise, methods that return
+// lists return them in the order named.
+type Tx interface {
+	// LeaseNow is the clock every lease decision and lease timestamp uses:
+	// the database clock on PostgreSQL and MySQL (read inside this
+	// transaction, ideally in the same statement as LockProcess), the
+	// injected clock elsewhere.
+	LeaseNow(ctx context.Context) (time.Time, error)
+
+	// GetProcess reads a process; found is false when it does not exist.
+	GetProcess(ctx context.Context, id string) (row ProcessRow, found bool, err error)
+	// LockProcess reads a process and holds a write lock on its row until
+	// the transaction ends (SELECT … FOR UPDATE where the database has it).
+	LockProcess(ctx context.Context, id string) (row ProcessRow, found bool, err error)
+	// InsertProcess inserts a new process row.
+	InsertProcess(ctx context.Context, row ProcessRow) error
+	// UpdateProcess writes every mutable column of an existing row (all but
+	// ID, RegistrationHash, Disposition, InputKind, IdentityKind,
+	// DefinitionFingerprint, Spec and CreatedAtMs).
+	UpdateProcess(ctx context.Context, row ProcessRow) error
+	// ListProcesses returns matching rows sorted by id.
+	ListProcesses(ctx context.Context, q ListQuery) ([]ProcessRow, error)
+	// ListProcessesByWakeTargetSession returns the rows whose wake target
+	// session is sessionID, sorted by id.
+	ListProcessesByWakeTargetSession(ctx context.Context, sessionID string) ([]ProcessRow, error)
+
+	// InsertEvent inserts an event row.
+	InsertEvent(ctx context.Context, row EventRow) error
+	// EventByReplayKey finds the event stored under a replay key.
+	EventByReplayKey(ctx context.Context, processID, replayKey string) (row EventRow, found bool, err error)
+	// EventsAfter returns events with Sequence > after, ascending.
+	EventsAfter(ctx context.Context, processID string, after int64) ([]EventRow, error)
+	// WakeEventsAfter returns events with HasWake, Sequence > after and no
+	// wake ack, ascending.
+	WakeEventsAfter(ctx context.Context, processID string, after int64) ([]EventRow, error)
+	// CountEventsThrough counts events of eventType with Sequence <= upTo.
+	CountEventsThrough(ctx context.Context, processID, eventType string, upTo int64) (int64, error)
+	// RecentEvents returns the last limit events (limit > 0), ascending.
+	RecentEvents(ctx context.Context, processID string, limit int64) ([]EventRow, error)
+	// InsertWakeAck records an ack; an existing ack is left as it is.
+	InsertWakeAck(ctx context.Context, processID string, sequence int64) error
+
+	// GetGrant reads one grant.
+	GetGrant(ctx context.Context, scopeID, processID string) (row GrantRow, found bool, err error)
+	// UpsertGrant inserts a grant or overwrites its session and descriptor.
+	UpsertGrant(ctx context.Context, row GrantRow) error
+	// DeleteGrant removes one grant; a missing grant is not an error.
+	DeleteGrant(ctx context.Context, scopeID, processID string) error
+	// ListGrantsByScope returns the scope's grants with their processes,
+	// sorted by process id.
+	ListGrantsByScope(ctx context.Context, scopeID string) ([]GrantEntryRow, error)
+	// ListGrantsByProcess returns a process's grants sorted by session id,
+	// then scope id.
+	ListGrantsByProcess(ctx context.Context, processID string) ([]GrantRow, error)
+	// ListGrantsBySession returns every grant whose SessionID is sessionID,
+	// in any scope, sorted by process id, then scope id.
+	ListGrantsBySession(ctx context.Context, sessionID string) ([]GrantRow, error)
+	// DeleteGrantsBySession removes every grant of a session and returns how many.
+	DeleteGrantsBySession(ctx context.Context, sessionID string) (int64, error)
+	// CountGrantsForProcess counts a process's grants.
+	CountGrantsForProcess(ctx context.Context, processID string) (int64, error)
+
+	// PruneBatch deletes at most limit terminal processes with UpdatedAtMs <
+	// cutoffMs, with their events, wake acks and grants, and reports how
+	// many processes and events it deleted.
+	PruneBatch(ctx context.Context, cutoffMs int64, limit int) (processes, events int64, err error)
+}

@@ -1,0 +1,84 @@
+package procreg
+
+import (
+	"context"
+	"time"
+)
+
+// Registry is a durable process registry. Every method honours ctx, and is
+// safe for concurrent use from many goroutines, connections and OS processes
+// sharing one database. Errors wrap the sentinels in errors.go.
+type Registry interface {
+	// DurabilityTier says whether facts survive a restart.
+	DurabilityTier() DurabilityTier
+	// RegisterProcess records a process spec. Registering an identical spec
+	// again returns the stored record; a different spec under the same id is
+	// ErrRegistrationConflict.
+	RegisterProcess(ctx context.Context, reg Registration) (Record, error)
+	// SetExternalRef stores the external reference once; the same reference
+	// again is a no-op, a different one ErrExternalRefConflict.
+	SetExternalRef(ctx context.Context, processID string, ref ExternalRef) (Record, error)
+	// GrantHandle lets scope address processID, overwriting any descriptor.
+	GrantHandle(ctx context.Context, scope SessionScope, processID string, d HandleDescriptor) (HandleGrant, error)
+	// RevokeHandle removes a grant; revoking a missing grant is a no-op.
+	RevokeHandle(ctx context.Context, scope SessionScope, processID string) error
+	// TransferHandleGrants moves the named grants from one scope to another,
+	// all or nothing (ErrNotGranted when from lacks one).
+	TransferHandleGrants(ctx context.Context, from, to SessionScope, processIDs []string) error
+	// ListHandleGrants lists the scope's grants with their processes, by process id.
+	ListHandleGrants(ctx context.Context, scope SessionScope) ([]HandleGrantEntry, error)
+	// ListLiveHandleGrants is ListHandleGrants without terminal processes.
+	ListLiveHandleGrants(ctx context.Context, scope SessionScope) ([]HandleGrantEntry, error)
+	// HasHandleGrant reports whether scope holds a grant to processID.
+	HasHandleGrant(ctx context.Context, scope SessionScope, processID string) (bool, error)
+	// HandleGrantsForProcess lists a known process's grants by session id.
+	HandleGrantsForProcess(ctx context.Context, processID string) ([]HandleGrant, error)
+	// DeleteSessionProcessState removes every grant of a session (any frame)
+	// and clears wake targets that name it.
+	DeleteSessionProcessState(ctx context.Context, sessionID string) (SessionDeleteReport, error)
+	// AppendEvent appends one event, materializing its terminal and wake semantics.
+	AppendEvent(ctx context.Context, processID string, req AppendRequest) (AppendResult, error)
+	// EventsAfter returns the events with sequence > afterSequence, ascending.
+	EventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]Event, error)
+	// WakeEventsAfter returns unacknowledged wake events with sequence > afterSequence.
+	WakeEventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]Event, error)
+	// CountEventsThrough counts events of eventType with sequence <= upToSequence.
+	CountEventsThrough(ctx context.Context, processID, eventType string, upToSequence uint64) (uint64, error)
+	// RecentEvents returns the last limit events in ascending order.
+	RecentEvents(ctx context.Context, processID string, limit int) ([]Event, error)
+	// CompleteProcess appends the terminal event for out.Kind and returns the record.
+	CompleteProcess(ctx context.Context, processID string, out AwaitOutput) (Record, error)
+	// RecordFirstStarted stores the first-started fact; the first writer wins.
+	RecordFirstStarted(ctx context.Context, processID string, s Started) (Record, error)
+	// RequestProcessAbandon stores an abandon request; the first writer wins.
+	RequestProcessAbandon(ctx context.Context, processID string, r AbandonRequest) (Record, error)
+	// SetProcessWait parks a running process on a wait state.
+	SetProcessWait(ctx context.Context, processID string, w WaitState) (Record, error)
+	// ClearProcessWait clears the wait state, if any.
+	ClearProcessWait(ctx context.Context, processID string) (Record, error)
+	// GetProcess returns the record, or ErrNotFound.
+	GetProcess(ctx context.Context, processID string) (Record, error)
+	// ListProcesses returns the records matching f, sorted by id.
+	ListProcesses(ctx context.Context, f ListFilter) ([]Record, error)
+	// AckWake records that the wake event at sequence was handled (idempotent).
+	AckWake(ctx context.Context, processID string, sequence uint64) error
+	// ListNonTerminal returns every running process, sorted by id.
+	ListNonTerminal(ctx context.Context) ([]Record, error)
+	// ClaimProcessLease claims the process's single-owner lease.
+	ClaimProcessLease(ctx context.Context, processID string, owner LeaseOwner, ttl time.Duration) (LeaseClaim, error)
+	// ReclaimProcessLease takes a live lease from a holder that is definitely
+	// dead, fenced on the observed holder.
+	ReclaimProcessLease(ctx context.Context, processID string, owner LeaseOwner, observed Lease, ttl time.Duration) (LeaseClaim, error)
+	// RenewProcessLease extends a live lease the caller still holds, else ErrLeaseLost.
+	RenewProcessLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	// GetProcessLease reads the lease without mutating it; nil when unleased,
+	// released or unknown. The lease returned may be expired.
+	GetProcessLease(ctx context.Context, processID string) (*Lease, error)
+	// CompleteProcessLease releases the lease when the token matches; otherwise a no-op.
+	CompleteProcessLease(ctx context.Context, c LeaseCompletion) error
+	// PruneTerminalProcesses deletes terminal processes last updated before
+	// cutoff, with everything that belongs to them.
+	PruneTerminalProcesses(ctx context.Context, cutoff time.Time) (PruneReport, error)
+	// Close releases the registry's resources.
+	Close() error
+}
