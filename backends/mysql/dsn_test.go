@@ -1,0 +1,41 @@
+package mysql_test
+
+import (
+	"testing"
+
+	"github.com/procreg/procreg/backends/mysql"
+)
+
+func TestParseDSNForms(t *testing.T) {
+	cases := []struct {
+		dsn                        string
+		user, pass, addr, db, zone string
+		interpolate                bool
+	}{
+		{"mysql://root@127.0.0.1:3306/test", "root", "", "127.0.0.1:3306", "test", "'+00:00'", true},
+		{"mysql://u%40x:p%3Aw%2F@db.example/procreg", "u@x", "p:w/", "db.example:3306", "procreg", "'+00:00'", true},
+		{"mysql://root@[::1]:3307/t?interpolateParams=false&time_zone=%27SYSTEM%27", "root", "", "[::1]:3307", "t", "'SYSTEM'", false},
+		{"root:secret@tcp(127.0.0.1:3306)/test", "root", "secret", "127.0.0.1:3306", "test", "'+00:00'", true},
+		{"root@tcp(localhost:3306)/test?interpolateParams=false", "root", "", "localhost:3306", "test", "'+00:00'", false},
+	}
+	for _, c := range cases {
+		cfg, err := mysql.ParseDSN(c.dsn)
+		if err != nil {
+			t.Errorf("ParseDSN(%q): %v", c.dsn, err)
+			continue
+		}
+		if cfg.User != c.user || cfg.Passwd != c.pass || cfg.Addr != c.addr || cfg.DBName != c.db ||
+			cfg.Params["time_zone"] != c.zone || cfg.InterpolateParams != c.interpolate {
+			t.Errorf("ParseDSN(%q) = user %q pass %q addr %q db %q zone %q interpolate %v", c.dsn,
+				cfg.User, cfg.Passwd, cfg.Addr, cfg.DBName, cfg.Params["time_zone"], cfg.InterpolateParams)
+		}
+	}
+}
+
+func TestParseDSNRejectsGarbage(t *testing.T) {
+	for _, dsn := range []string{"mysql:///nohost", "mysql://root@h/db?timeout=soon", "not a dsn"} {
+		if _, err := mysql.ParseDSN(dsn); err == nil {
+			t.Errorf("ParseDSN(%q) accepted a bad DSN", dsn)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package testdb
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Postgres creates an empty PostgreSQL database for t and drops it (forcibly,
+// closing leftover connections) when t and its subtests have finished.
+func Postgres(t testing.TB) Database {
+	t.Helper()
+	pgOnce.Do(func() {
+		pgServer = findServer(PostgresEnv, "PostgreSQL", container{
+			repository: "postgres",
+			tag:        "16",
+			env:        []string{"POSTGRES_HOST_AUTH_METHOD=trust", "POSTGRES_DB=test"},
+			port:       "5432/tcp",
+			adminDSN: func(hostPort string) string {
+				return "postgres://postgres@" + hostPort + "/test?sslmode=disable"
+			},
+			ping: pgPing,
+		})
+	})
+	if pgServer.adminDSN == "" {
+		skipOrFatal(t, pgServer.reason)
+	}
+	name, err := newName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// DDL with a generated identifier cannot be a parameterized sqlc query,
+	// so these two statements are the one place SQL text lives in Go.
+	if err := pgAdmin(pgServer.adminDSN, name, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testdb: create PostgreSQL database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		// WITH (FORCE) needs PostgreSQL 13 or later.
+		if err := pgAdmin(pgServer.adminDSN, name, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("testdb: drop PostgreSQL database %s: %v", name, err)
+		}
+	})
+	dsn, u, err := pgDSNs(pgServer.adminDSN, name)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return Database{Name: name, DSN: dsn, URL: u}
+}
+
+// findServer resolves the server for one backend: the DSN in env, else a
+// container, else the reason there is none.
+func findServer(env, product string, c container) server {
+	if dsn := os.Getenv(env); dsn != "" {
+		return server{adminDSN: dsn}
+	}
+	dsn, err := startContainer(c)
+	if err != nil {
+		return server{reason: fmt.Sprintf("%s is unset and %s cannot run in Docker (%v); skipping %s tests", env, product, err, product)}
+	}
+	return server{adminDSN: dsn}
+}
+
+// pgPing checks that a PostgreSQL server accepts connections.
+func pgPing(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return conn.Ping(ctx)
+}
+
+// pgAdmin runs one administrative statement about database name on its own
+// connection.
+func pgAdmin(adminDSN, name, stmt string) error {
+	if !validName(name) {
+		return fmt.Errorf("refusing DDL on an unexpected name: %q", name)
+	}
+	ctx, cancel := adminContext()
+	defer cancel()
+	conn, err := pgx.Connect(ctx, adminDSN)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, stmt)
+	return err
+}
+
+// pgDSNs derives the DSN and URL of database name from the admin DSN, which
+// may be a URL or a keyword/value string.
+func pgDSNs(adminDSN, name string) (dsn, dbURL string, err error) {
+	if strings.HasPrefix(adminDSN, "postgres://") || strings.HasPrefix(adminDSN, "postgresql://") {
+		u, err := url.Parse(adminDSN)
+		if err != nil {
+			return "", "", fmt.Errorf("parse %s: %w", PostgresEnv, err)
+		}
+		u.Path = "/" + name
+		return u.String(), u.String(), nil
+	}
+	// In the keyword/value form a later keyword overrides an earlier one.
+	dsn = adminDSN + " dbname=" + name
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return "", "", fmt.Errorf("parse %s: %w", PostgresEnv, err)
+	}
+	u := url.URL{
+		Scheme: "postgres",
+		User:   url.UserPassword(cfg.User, cfg.Password),
+		Host:   net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))),
+		Path:   "/" + name,
+	}
+	if cfg.Password == "" {
+		u.User = url.User(cfg.User)
+	}
+	if cfg.TLSConfig == nil {
+		u.RawQuery = "sslmode=disable"
+	}
+	return dsn, u.String(), nil
+}

@@ -1,0 +1,111 @@
+package testdb_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	driver "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/procreg/procreg/backends/mysql"
+	"github.com/procreg/procreg/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+func TestPostgresDatabasesAreFreshAndDropped(t *testing.T) {
+	ctx := context.Background()
+	var first testdb.Database
+	t.Run("provision", func(t *testing.T) {
+		first = testdb.Postgres(t)
+		second := testdb.Postgres(t)
+		if first.Name == second.Name {
+			t.Fatalf("two databases share the name %s", first.Name)
+		}
+		for _, dsn := range []string{first.DSN, first.URL} {
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatalf("connect %s: %v", dsn, err)
+			}
+			var db string
+			var tables int
+			err = conn.QueryRow(ctx, "SELECT current_database(), (SELECT count(*) FROM pg_tables WHERE schemaname = 'public')").Scan(&db, &tables)
+			conn.Close(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db != first.Name || tables != 0 {
+				t.Fatalf("connected to %s with %d tables, want empty %s", db, tables, first.Name)
+			}
+		}
+		// A lingering connection must not keep the database from being dropped.
+		if _, err := pgx.Connect(ctx, first.DSN); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if first.Name == "" {
+		t.Skip("no PostgreSQL database was provisioned")
+	}
+	admin := testdb.Postgres(t)
+	conn, err := pgx.Connect(ctx, admin.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", first.Name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("database %s still exists after its test ended", first.Name)
+	}
+}
+
+func TestMySQLDatabasesAreFreshAndDropped(t *testing.T) {
+	ctx := context.Background()
+	open := func(t *testing.T, dsn string) *sql.DB {
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := driver.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sql.OpenDB(c)
+	}
+	var first testdb.Database
+	t.Run("provision", func(t *testing.T) {
+		first = testdb.MySQL(t)
+		second := testdb.MySQL(t)
+		if first.Name == second.Name {
+			t.Fatalf("two databases share the name %s", first.Name)
+		}
+		for _, dsn := range []string{first.DSN, first.URL} {
+			db := open(t, dsn)
+			var name string
+			var tables int
+			err := db.QueryRowContext(ctx, "SELECT DATABASE(), (SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE())").Scan(&name, &tables)
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name != first.Name || tables != 0 {
+				t.Fatalf("connected to %s with %d tables, want empty %s", name, tables, first.Name)
+			}
+		}
+	})
+	if first.Name == "" {
+		t.Skip("no MySQL database was provisioned")
+	}
+	db := open(t, testdb.MySQL(t).DSN)
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", first.Name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("database %s still exists after its test ended", first.Name)
+	}
+}
