@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The database matrix: runs every package's tests, grouped by backend, and
+# prints one table backend × passed / failed / skipped.
+#
+#   memory, sqlite, postgres, mysql  the packages under backends/<name>/
+#                                    (each runs the conformance suite)
+#   core                             every other package (contract, engine,
+#                                    conformance helpers, backends.Open, …)
+#
+# The server backends read PROCREG_POSTGRES_DSN / PROCREG_MYSQL_DSN (see
+# internal/testdb); without them and without Docker their tests skip.
+# Counts are of leaf tests (a test with subtests counts through its
+# subtests), from `go test -json`; a package that fails to build or panics
+# outside a test counts as one failure.
+#
+# Exit status: non-zero when anything failed, and when anything was skipped
+# while CI=true.
+#
+# Environment: MATRIX_BACKENDS (default "core memory sqlite postgres mysql"),
+# GO (default go). Extra arguments go to `go test` (e.g. -race, -run X).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+GO="${GO:-go}"
+backends="${MATRIX_BACKENDS:-core memory sqlite postgres mysql}"
+logdir="$(mktemp -d "${TMPDIR:-/tmp}/procreg-matrix.XXXXXX")"
+
+module="$($GO list -m)" || exit 1
+all_pkgs="$($GO list ./...)" || exit 1
+
+packages_for() {
+	case "$1" in
+	core) grep -Ev "^${module}/backends/(memory|sqlite|postgres|mysql)(/|\$)" <<<"$all_pkgs" ;;
+	*) grep -E "^${module}/backends/$1(/|\$)" <<<"$all_pkgs" ;;
+	esac
+}
+
+# tally reads `go test -json` and prints "passed failed skipped".
+tally() {
+	jq -rs '
+	  def leaf($names): . as $n | ($names | map(select(startswith($n + "/"))) | length) == 0;
+	  (map(select(.Test != null and (.Action == "pass" or .Action == "fail" or .Action == "skip"))) ) as $done
+	  | ($done | group_by(.Package)
+	      | map((map(.Test)) as $names | map(select(.Test | leaf($names))))
+	      | add // []) as $leaves
+	  # A package that fails without a failing test (build error, panic in
+	  # TestMain, timeout) still counts as a failure.
+	  | (map(select(.Test == null and .Action == "fail")) | map(.Package)) as $pkgfail
+	  | ($done | map(select(.Action == "fail")) | map(.Package) | unique) as $testfail
+	  | ($pkgfail | map(select(. as $p | $testfail | index($p) | not)) | length) as $extra
+	  | "\($leaves | map(select(.Action == "pass")) | length) \(($leaves | map(select(.Action == "fail")) | length) + $extra) \($leaves | map(select(.Action == "skip")) | length)"
+	'
+}
+
+status=0
+rows=()
+for b in $backends; do
+	pkgs="$(packages_for "$b")"
+	if [ -z "$pkgs" ]; then
+		rows+=("$b - - - no-packages")
+		if [ "${CI:-}" = "true" ]; then status=1; fi
+		continue
+	fi
+	echo "=== matrix: $b" >&2
+	# shellcheck disable=SC2086 # word splitting of the package list is intended
+	$GO test -json -count=1 -timeout 30m "$@" $pkgs >"$logdir/$b.json" 2>"$logdir/$b.stderr"
+	# Show failures and skip reasons as they happened, not the whole log.
+	jq -r 'select(.Action == "output") | .Output' "$logdir/$b.json" |
+		grep -E -- '^(--- FAIL|--- SKIP|FAIL|panic:|ok |\s+\S+\.go:[0-9]+:)' >&2 || true
+	cat "$logdir/$b.stderr" >&2
+	read -r passed failed skipped < <(tally <"$logdir/$b.json")
+	if [ -s "$logdir/$b.stderr" ] && [ "$failed" -eq 0 ] && ! grep -q '"Action":"pass"' "$logdir/$b.json"; then
+		failed=1 # go test itself failed (e.g. a build error) before any test ran
+	fi
+	rows+=("$b $passed $failed $skipped")
+	if [ "$failed" -gt 0 ]; then status=1; fi
+	if [ "$skipped" -gt 0 ] && [ "${CI:-}" = "true" ]; then status=1; fi
+done
+
+printf '\n%-10s %8s %8s %8s\n' backend passed failed skipped
+for r in "${rows[@]}"; do
+	read -r b passed failed skipped note <<<"$r"
+	printf '%-10s %8s %8s %8s %s\n' "$b" "$passed" "$failed" "$skipped" "${note:-}"
+done
+echo "logs: $logdir"
+if [ "$status" -ne 0 ]; then
+	if [ "${CI:-}" = "true" ]; then
+		echo "matrix: FAILED (CI=true: skipped tests count as failures)" >&2
+	else
+		echo "matrix: FAILED" >&2
+	fi
+fi
+exit "$status"
