@@ -1,0 +1,144 @@
+// Package await waits for facts to appear in a procreg.Registry: a process
+// reaching a terminal state, or an event of a given type being appended.
+//
+// Waiting is deliberately not a registry method (SPEC §9): it is built here,
+// above any Registry, from point reads. A wait reads once immediately, so a
+// fact that already exists is returned without sleeping; after that it polls
+// with bounded exponential backoff (25 ms floor, doubling, 1 s cap), so a
+// fresh fact is seen quickly and a long wait costs about one read a second.
+// Every wait honours its context: cancellation or a deadline ends it with an
+// error wrapping ctx.Err(). An unknown process ends it with an error wrapping
+// procreg.ErrNotFound (a pruned process is unknown too).
+package await
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/procreg/procreg"
+)
+
+// Default polling bounds: the first retry comes after Floor, each further one
+// after twice the previous delay, never more than Cap.
+const (
+	Floor = 25 * time.Millisecond
+	Cap   = time.Second
+)
+
+// Backoff is a bounded exponential delay for polling loops. The zero value
+// uses Floor and Cap. It is not safe for concurrent use.
+type Backoff struct {
+	// Min is the first delay (Floor when zero); Max bounds every delay (Cap when zero).
+	Min, Max time.Duration
+	next     time.Duration
+}
+
+// Next returns the delay to sleep before the next poll and doubles the one after it.
+func (b *Backoff) Next() time.Duration {
+	lo, hi := b.Min, b.Max
+	if lo <= 0 {
+		lo = Floor
+	}
+	if hi <= 0 {
+		hi = Cap
+	}
+	if hi < lo {
+		hi = lo
+	}
+	d := b.next
+	if d < lo {
+		d = lo
+	}
+	if d > hi {
+		d = hi
+	}
+	b.next = min(d*2, hi)
+	return d
+}
+
+// Reset makes the next delay the minimum again; call it when a poll found
+// something, so a busy stream is followed closely.
+func (b *Backoff) Reset() { b.next = 0 }
+
+// Wait sleeps for the next delay, or returns an error wrapping ctx.Err() when
+// the context ends first.
+func (b *Backoff) Wait(ctx context.Context) error {
+	t := time.NewTimer(b.Next())
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("await: %w", ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
+
+// Terminal waits until the process is terminal and returns its await output.
+// It returns at once when the process is already terminal.
+func Terminal(ctx context.Context, reg procreg.Registry, processID string) (procreg.AwaitOutput, error) {
+	var b Backoff
+	for {
+		if err := ctx.Err(); err != nil {
+			return procreg.AwaitOutput{}, fmt.Errorf("await terminal of process %q: %w", processID, err)
+		}
+		rec, err := reg.GetProcess(ctx, processID)
+		if err != nil {
+			return procreg.AwaitOutput{}, fmt.Errorf("await terminal of process %q: %w", processID, err)
+		}
+		if rec.IsTerminal() {
+			if rec.Status.AwaitOutput == nil {
+				// A registry must store the outcome with the terminal state;
+				// report the broken record instead of inventing an output.
+				return procreg.AwaitOutput{}, fmt.Errorf("await terminal of process %q: state %q has no await output: %w",
+					processID, rec.Status.State, procreg.ErrInvalid)
+			}
+			return *rec.Status.AwaitOutput, nil
+		}
+		if err := b.Wait(ctx); err != nil {
+			return procreg.AwaitOutput{}, fmt.Errorf("await terminal of process %q: %w", processID, err)
+		}
+	}
+}
+
+// Event waits for the first event of eventType with a sequence greater than
+// afterSequence and returns it. It returns at once when such an event is
+// already stored. The wait continues after the process turns terminal, since
+// non-terminal events may still be appended to a terminal process; bound it
+// with the context.
+func Event(ctx context.Context, reg procreg.Registry, processID, eventType string, afterSequence uint64) (procreg.Event, error) {
+	if eventType == "" {
+		return procreg.Event{}, fmt.Errorf("await event of process %q: empty event type: %w", processID, procreg.ErrInvalid)
+	}
+	var b Backoff
+	cursor := afterSequence
+	for {
+		if err := ctx.Err(); err != nil {
+			return procreg.Event{}, fmt.Errorf("await %q event of process %q: %w", eventType, processID, err)
+		}
+		events, err := reg.EventsAfter(ctx, processID, cursor)
+		if err != nil {
+			return procreg.Event{}, fmt.Errorf("await %q event of process %q: %w", eventType, processID, err)
+		}
+		for _, ev := range events {
+			if ev.EventType == eventType {
+				return ev, nil
+			}
+		}
+		if n := len(events); n > 0 {
+			// Read only what is new next time; seen events never match later.
+			cursor = events[n-1].Sequence
+			b.Reset()
+		}
+		if err := b.Wait(ctx); err != nil {
+			return procreg.Event{}, fmt.Errorf("await %q event of process %q: %w", eventType, processID, err)
+		}
+	}
+}
+
+// IsTimeout reports whether err ended a wait because its context was
+// cancelled or ran out of time, rather than because the registry failed.
+func IsTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
