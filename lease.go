@@ -1,0 +1,157 @@
+package procreg
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+)
+
+// LeaseState is the stored lease of one process: the current lease (nil
+// when the process was never leased or the lease was released) and the last
+// fencing token issued, which survives release.
+type LeaseState struct {
+	Current      *Lease
+	FencingToken uint64
+}
+
+// IsLive reports whether a lease is live at now: it has a token and expires
+// after now.
+func (l *Lease) IsLive(now time.Time) bool {
+	return l != nil && l.Token != "" && l.ExpiresAt.After(now)
+}
+
+// LeaseDecision is the outcome of a lease decision.
+type LeaseDecision struct {
+	// Claim is what the caller gets back.
+	Claim LeaseClaim
+	// Write is true when the state must be stored as Next.
+	Write bool
+	// Next is the new stored lease state (meaningful when Write).
+	Next LeaseState
+}
+
+// ValidateLeaseOwner checks a claimant: a non-empty owner id and a known
+// liveness kind.
+func ValidateLeaseOwner(processID string, o LeaseOwner) error {
+	if o.OwnerID == "" {
+		return fmt.Errorf("%w: lease on process %q: owner id is empty", ErrInvalid, processID)
+	}
+	switch o.Liveness.Kind {
+	case "", LivenessOpaque, LivenessLocalProcess:
+	default:
+		return fmt.Errorf("%w: lease on process %q: unknown liveness kind %q", ErrInvalid, processID, o.Liveness.Kind)
+	}
+	return nil
+}
+
+// LeaseExpiry is now+ttl truncated to the millisecond, saturating instead of
+// overflowing. A negative ttl is ErrInvalid.
+func LeaseExpiry(processID string, now time.Time, ttl time.Duration) (time.Time, error) {
+	if ttl < 0 {
+		return time.Time{}, fmt.Errorf("%w: lease on process %q: negative ttl %v", ErrInvalid, processID, ttl)
+	}
+	ms := now.UnixMilli()
+	add := ttl.Milliseconds()
+	if ms > math.MaxInt64-add {
+		return time.UnixMilli(math.MaxInt64).UTC(), nil
+	}
+	return time.UnixMilli(ms + add).UTC(), nil
+}
+
+// NewLeaseToken returns a fresh unique lease token (128 random bits, hex).
+func NewLeaseToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// acquire issues a new lease with the next fencing token.
+func acquire(processID string, st LeaseState, owner LeaseOwner, now, expires time.Time) LeaseDecision {
+	l := Lease{ProcessID: processID, Owner: owner, Token: NewLeaseToken(),
+		FencingToken: st.FencingToken + 1, ClaimedAt: TruncateTime(now), ExpiresAt: expires}
+	return LeaseDecision{Claim: LeaseClaim{Acquired: true, Lease: l}, Write: true,
+		Next: LeaseState{Current: &l, FencingToken: l.FencingToken}}
+}
+
+// DecideClaim decides a plain claim on a known, non-terminal process: a live
+// lease of another incarnation is busy; the same incarnation extends its
+// live lease keeping token and fencing token; otherwise the claimant
+// acquires with the next fencing token.
+func DecideClaim(processID string, st LeaseState, owner LeaseOwner, ttl time.Duration, now time.Time) (LeaseDecision, error) {
+	if err := ValidateLeaseOwner(processID, owner); err != nil {
+		return LeaseDecision{}, err
+	}
+	expires, err := LeaseExpiry(processID, now, ttl)
+	if err != nil {
+		return LeaseDecision{}, err
+	}
+	if cur := st.Current; cur.IsLive(now) {
+		if !cur.Owner.SameIncarnation(owner) {
+			return LeaseDecision{Claim: LeaseClaim{Acquired: false, Lease: *cur}}, nil
+		}
+		l := *cur
+		l.ExpiresAt = expires
+		return LeaseDecision{Claim: LeaseClaim{Acquired: true, Lease: l}, Write: true,
+			Next: LeaseState{Current: &l, FencingToken: st.FencingToken}}, nil
+	}
+	return acquire(processID, st, owner, now, expires), nil
+}
+
+// DecideReclaim decides a reclaim on a known, non-terminal process: with no
+// live lease the claimant acquires; a live lease is taken only when the
+// observed holder still matches it (process id, incarnation, token, fencing
+// token) and the holder is definitely dead for the claimant; otherwise busy.
+func DecideReclaim(processID string, st LeaseState, owner LeaseOwner, observed Lease, ttl time.Duration, now time.Time) (LeaseDecision, error) {
+	if err := ValidateLeaseOwner(processID, owner); err != nil {
+		return LeaseDecision{}, err
+	}
+	expires, err := LeaseExpiry(processID, now, ttl)
+	if err != nil {
+		return LeaseDecision{}, err
+	}
+	cur := st.Current
+	if !cur.IsLive(now) {
+		return acquire(processID, st, owner, now, expires), nil
+	}
+	matches := observed.ProcessID == processID &&
+		observed.Owner.SameIncarnation(cur.Owner) &&
+		observed.Token == cur.Token &&
+		observed.FencingToken == cur.FencingToken
+	if matches && cur.Owner.IsDefinitelyDeadFor(owner) {
+		return acquire(processID, st, owner, now, expires), nil
+	}
+	return LeaseDecision{Claim: LeaseClaim{Acquired: false, Lease: *cur}}, nil
+}
+
+// DecideRenew extends a live lease the caller still holds (same incarnation,
+// token and fencing token); anything else is ErrLeaseLost.
+func DecideRenew(st LeaseState, l Lease, ttl time.Duration, now time.Time) (LeaseDecision, error) {
+	expires, err := LeaseExpiry(l.ProcessID, now, ttl)
+	if err != nil {
+		return LeaseDecision{}, err
+	}
+	cur := st.Current
+	if !cur.IsLive(now) || !cur.Owner.SameIncarnation(l.Owner) || cur.Token != l.Token || cur.FencingToken != l.FencingToken {
+		return LeaseDecision{}, LeaseLost(l.ProcessID)
+	}
+	n := *cur
+	n.ExpiresAt = expires
+	return LeaseDecision{Claim: LeaseClaim{Acquired: true, Lease: n}, Write: true,
+		Next: LeaseState{Current: &n, FencingToken: st.FencingToken}}, nil
+}
+
+// LeaseLost is the ErrLeaseLost error for a process.
+func LeaseLost(processID string) error {
+	return fmt.Errorf("%w: lease on process %q is missing or expired, or was superseded", ErrLeaseLost, processID)
+}
+
+// DecideRelease releases the lease when token matches the stored one
+// (keeping the fencing token); otherwise it is a no-op (Write false).
+func DecideRelease(st LeaseState, token string) LeaseDecision {
+	if st.Current == nil || st.Current.Token == "" || st.Current.Token != token {
+		return LeaseDecision{}
+	}
+	return LeaseDecision{Write: true, Next: LeaseState{FencingToken: st.FencingToken}}
+}

@@ -1,0 +1,68 @@
+package procreg
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// schemaCache holds compiled payload schemas by the SHA-256 of their
+// canonical JSON, so identical schemas across registrations compile once.
+var schemaCache = newLRU[string, *jsonschema.Schema](4096)
+
+// noLoader refuses every external reference: a payload schema is
+// self-contained and must never read files or the network.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("external schema reference %q is not allowed", url)
+}
+
+const schemaURL = "urn:procreg:payload-schema"
+
+// compileSchema compiles a canonical payload schema (draft 2020-12 unless it
+// names another dialect), validating it against its meta-schema.
+func compileSchema(canonical []byte) (*jsonschema.Schema, error) {
+	key := sha256Hex(canonical)
+	if s, ok := schemaCache.get(key); ok {
+		return s, nil
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(canonical))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseLoader(noLoader{})
+	if err := c.AddResource(schemaURL, doc); err != nil {
+		return nil, err
+	}
+	s, err := c.Compile(schemaURL)
+	if err != nil {
+		return nil, err
+	}
+	schemaCache.put(key, s)
+	return s, nil
+}
+
+// validatePayload checks a payload against a compiled schema.
+func validatePayload(s *jsonschema.Schema, payload []byte) error {
+	var doc any
+	if !IsAbsentJSON(payload) {
+		var err error
+		doc, err = jsonschema.UnmarshalJSON(bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.Validate(doc); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return errors.New(ve.Error())
+		}
+		return err
+	}
+	return nil
+}
