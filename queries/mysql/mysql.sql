@@ -1,0 +1,68 @@
+-- MySQL 8 / MariaDB-specific statements. Every name here exists in
+-- queries/sqlite and queries/postgres too (queries_test.go enforces it).
+
+-- DatabaseNowMs reads the database clock in epoch ms (truncated). The
+-- expression works on MySQL 8 and MariaDB; UNIX_TIMESTAMP(NOW(3)) converts
+-- back from the session time zone, which is exact when the session runs in
+-- UTC (time_zone='+00:00'; otherwise only ambiguous in a DST fold hour).
+-- sqlc's MySQL catalog rejects UTC_TIMESTAMP(3), hence NOW(3).
+-- name: DatabaseNowMs :one
+SELECT CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms;
+
+-- LockProcess locks the row for the rest of the transaction and reads the
+-- database clock in the same statement. NOW(3) is fixed at statement
+-- start, i.e. before any lock wait: a clock that lags only makes a lease look
+-- live for longer and a new expiry earlier, never the reverse.
+-- name: LockProcess :one
+SELECT sqlc.embed(processes),
+       CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms
+FROM processes
+WHERE id = sqlc.arg(id)
+FOR UPDATE;
+
+-- InsertWakeAck: a no-op update on a duplicate (INSERT IGNORE would also
+-- swallow foreign-key errors).
+-- name: InsertWakeAck :exec
+INSERT INTO wake_acks (process_id, sequence)
+VALUES (sqlc.arg(process_id), sqlc.arg(sequence))
+ON DUPLICATE KEY UPDATE sequence = sequence;
+
+-- UpsertGrant lists the columns in store.GrantRow order. VALUES() is
+-- accepted by MySQL 8 and MariaDB alike.
+-- name: UpsertGrant :exec
+INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
+VALUES (sqlc.arg(scope_id), sqlc.arg(process_id), sqlc.arg(session_id),
+        sqlc.arg(descriptor_kind), sqlc.arg(descriptor_label))
+ON DUPLICATE KEY UPDATE
+    session_id = VALUES(session_id),
+    descriptor_kind = VALUES(descriptor_kind),
+    descriptor_label = VALUES(descriptor_label);
+
+-- RecentEventsDesc returns the tail newest first; the adapter reverses it.
+-- (In its dialect file because sqlc's MySQL parser takes only ? in LIMIT.)
+-- name: RecentEventsDesc :many
+SELECT * FROM events
+WHERE process_id = sqlc.arg(process_id)
+ORDER BY sequence DESC
+LIMIT ?;
+
+-- PruneCandidates locks the batch so no append can slip in between the
+-- candidate read and the deletes.
+-- name: PruneCandidates :many
+SELECT id FROM processes
+WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
+  AND updated_at_ms < sqlc.arg(cutoff_ms)
+LIMIT ?
+FOR UPDATE;
+
+-- name: DeleteEventsOf :execrows
+DELETE FROM events WHERE process_id IN (sqlc.slice(ids));
+
+-- name: DeleteWakeAcksOf :execrows
+DELETE FROM wake_acks WHERE process_id IN (sqlc.slice(ids));
+
+-- name: DeleteGrantsOf :execrows
+DELETE FROM grants WHERE process_id IN (sqlc.slice(ids));
+
+-- name: DeleteProcessesIn :execrows
+DELETE FROM processes WHERE id IN (sqlc.slice(ids));

@@ -1,0 +1,200 @@
+-- Queries compiled for every dialect. Portable SQL only, with sqlc.arg(...)
+-- parameters; statements that truly differ live in queries/<dialect>/.
+
+-- name: GetProcess :one
+SELECT * FROM processes WHERE id = sqlc.arg(id);
+
+-- InsertProcess lists every column in store.ProcessRow order, so the params
+-- struct converts from a store row.
+-- name: InsertProcess :exec
+INSERT INTO processes (
+    id, registration_hash, disposition, input_kind, identity_kind,
+    definition_fingerprint, spec, wake_target_session, wake_target_frame,
+    created_at_ms, updated_at_ms, status, await_output,
+    external_ref_backend, external_ref_id, external_ref_metadata,
+    first_started_owner, first_started_at_ms, abandon_requested,
+    abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting,
+    wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal,
+    wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id,
+    lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms,
+    lease_expires_at_ms
+) VALUES (
+    sqlc.arg(id), sqlc.arg(registration_hash), sqlc.arg(disposition),
+    sqlc.arg(input_kind), sqlc.arg(identity_kind),
+    sqlc.arg(definition_fingerprint), sqlc.arg(spec),
+    sqlc.arg(wake_target_session), sqlc.arg(wake_target_frame),
+    sqlc.arg(created_at_ms), sqlc.arg(updated_at_ms), sqlc.arg(status),
+    sqlc.arg(await_output), sqlc.arg(external_ref_backend),
+    sqlc.arg(external_ref_id), sqlc.arg(external_ref_metadata),
+    sqlc.arg(first_started_owner), sqlc.arg(first_started_at_ms),
+    sqlc.arg(abandon_requested), sqlc.arg(abandon_requested_by),
+    sqlc.arg(abandon_requested_at_ms), sqlc.arg(abandon_reason),
+    sqlc.arg(waiting), sqlc.arg(wait_kind), sqlc.arg(wait_name),
+    sqlc.arg(wait_event_type), sqlc.arg(wait_key), sqlc.arg(wait_ordinal),
+    sqlc.arg(wait_since_ms), sqlc.arg(last_sequence),
+    sqlc.arg(lease_token), sqlc.arg(lease_owner), sqlc.arg(lease_owner_id),
+    sqlc.arg(lease_incarnation_id), sqlc.arg(lease_fencing_token),
+    sqlc.arg(lease_claimed_at_ms), sqlc.arg(lease_expires_at_ms)
+);
+
+-- UpdateProcess sets every column in store.ProcessRow order (id first), so
+-- the params struct converts from a store row. The immutable columns are
+-- written back with the values the engine read under the row lock.
+-- name: UpdateProcess :execrows
+UPDATE processes SET
+    id = sqlc.arg(id),
+    registration_hash = sqlc.arg(registration_hash),
+    disposition = sqlc.arg(disposition),
+    input_kind = sqlc.arg(input_kind),
+    identity_kind = sqlc.arg(identity_kind),
+    definition_fingerprint = sqlc.arg(definition_fingerprint),
+    spec = sqlc.arg(spec),
+    wake_target_session = sqlc.arg(wake_target_session),
+    wake_target_frame = sqlc.arg(wake_target_frame),
+    created_at_ms = sqlc.arg(created_at_ms),
+    updated_at_ms = sqlc.arg(updated_at_ms),
+    status = sqlc.arg(status),
+    await_output = sqlc.arg(await_output),
+    external_ref_backend = sqlc.arg(external_ref_backend),
+    external_ref_id = sqlc.arg(external_ref_id),
+    external_ref_metadata = sqlc.arg(external_ref_metadata),
+    first_started_owner = sqlc.arg(first_started_owner),
+    first_started_at_ms = sqlc.arg(first_started_at_ms),
+    abandon_requested = sqlc.arg(abandon_requested),
+    abandon_requested_by = sqlc.arg(abandon_requested_by),
+    abandon_requested_at_ms = sqlc.arg(abandon_requested_at_ms),
+    abandon_reason = sqlc.arg(abandon_reason),
+    waiting = sqlc.arg(waiting),
+    wait_kind = sqlc.arg(wait_kind),
+    wait_name = sqlc.arg(wait_name),
+    wait_event_type = sqlc.arg(wait_event_type),
+    wait_key = sqlc.arg(wait_key),
+    wait_ordinal = sqlc.arg(wait_ordinal),
+    wait_since_ms = sqlc.arg(wait_since_ms),
+    last_sequence = sqlc.arg(last_sequence),
+    lease_token = sqlc.arg(lease_token),
+    lease_owner = sqlc.arg(lease_owner),
+    lease_owner_id = sqlc.arg(lease_owner_id),
+    lease_incarnation_id = sqlc.arg(lease_incarnation_id),
+    lease_fencing_token = sqlc.arg(lease_fencing_token),
+    lease_claimed_at_ms = sqlc.arg(lease_claimed_at_ms),
+    lease_expires_at_ms = sqlc.arg(lease_expires_at_ms)
+WHERE id = sqlc.arg(id);
+
+-- The ListProcesses* family: one statement per filter combination so that
+-- each is a plain index range (an optional-filter OR would defeat indexes).
+
+-- name: ListProcessesAll :many
+SELECT * FROM processes ORDER BY id;
+
+-- name: ListProcessesByStatus :many
+SELECT * FROM processes WHERE status = sqlc.arg(status) ORDER BY id;
+
+-- name: ListProcessesByStatusWaiting :many
+SELECT * FROM processes
+WHERE status = sqlc.arg(status) AND waiting = sqlc.arg(waiting)
+ORDER BY id;
+
+-- name: ListProcessesByWaiting :many
+SELECT * FROM processes WHERE waiting = sqlc.arg(waiting) ORDER BY id;
+
+-- name: ListProcessesByDefinition :many
+SELECT * FROM processes
+WHERE definition_fingerprint = sqlc.arg(definition_fingerprint)
+ORDER BY id;
+
+-- name: ListProcessesByDefinitionStatus :many
+SELECT * FROM processes
+WHERE definition_fingerprint = sqlc.arg(definition_fingerprint)
+  AND status = sqlc.arg(status)
+ORDER BY id;
+
+-- name: ListProcessesByDefinitionWaiting :many
+SELECT * FROM processes
+WHERE definition_fingerprint = sqlc.arg(definition_fingerprint)
+  AND waiting = sqlc.arg(waiting)
+ORDER BY id;
+
+-- name: ListProcessesByDefinitionStatusWaiting :many
+SELECT * FROM processes
+WHERE definition_fingerprint = sqlc.arg(definition_fingerprint)
+  AND status = sqlc.arg(status)
+  AND waiting = sqlc.arg(waiting)
+ORDER BY id;
+
+-- name: ListProcessesByWakeTargetSession :many
+SELECT * FROM processes
+WHERE wake_target_session = sqlc.arg(wake_target_session)
+ORDER BY id;
+
+-- InsertEvent lists every column in store.EventRow order.
+-- name: InsertEvent :exec
+INSERT INTO events (
+    process_id, sequence, event_type, payload, replay_key, terminal_state,
+    await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms
+) VALUES (
+    sqlc.arg(process_id), sqlc.arg(sequence), sqlc.arg(event_type),
+    sqlc.arg(payload), sqlc.arg(replay_key), sqlc.arg(terminal_state),
+    sqlc.arg(await_output), sqlc.arg(has_wake), sqlc.arg(wake_input),
+    sqlc.arg(wake_dedupe_key), sqlc.arg(occurred_at_ms)
+);
+
+-- name: EventByReplayKey :one
+SELECT * FROM events
+WHERE process_id = sqlc.arg(process_id) AND replay_key = sqlc.arg(replay_key)
+ORDER BY sequence
+LIMIT 1;
+
+-- name: EventsAfter :many
+SELECT * FROM events
+WHERE process_id = sqlc.arg(process_id) AND sequence > sqlc.arg(after_sequence)
+ORDER BY sequence;
+
+-- name: WakeEventsAfter :many
+SELECT * FROM events
+WHERE events.process_id = sqlc.arg(process_id)
+  AND events.has_wake = TRUE
+  AND events.sequence > sqlc.arg(after_sequence)
+  AND NOT EXISTS (
+    SELECT 1 FROM wake_acks
+    WHERE wake_acks.process_id = events.process_id
+      AND wake_acks.sequence = events.sequence
+  )
+ORDER BY events.sequence;
+
+-- name: CountEventsThrough :one
+SELECT COUNT(*) FROM events
+WHERE process_id = sqlc.arg(process_id)
+  AND event_type = sqlc.arg(event_type)
+  AND sequence <= sqlc.arg(up_to_sequence);
+
+-- name: GetGrant :one
+SELECT * FROM grants
+WHERE scope_id = sqlc.arg(scope_id) AND process_id = sqlc.arg(process_id);
+
+-- name: DeleteGrant :exec
+DELETE FROM grants
+WHERE scope_id = sqlc.arg(scope_id) AND process_id = sqlc.arg(process_id);
+
+-- name: ListGrantsByScope :many
+SELECT sqlc.embed(grants), sqlc.embed(processes)
+FROM grants
+JOIN processes ON processes.id = grants.process_id
+WHERE grants.scope_id = sqlc.arg(scope_id)
+ORDER BY grants.process_id;
+
+-- name: ListGrantsByProcess :many
+SELECT * FROM grants
+WHERE process_id = sqlc.arg(process_id)
+ORDER BY session_id, scope_id;
+
+-- name: ListGrantsBySession :many
+SELECT * FROM grants
+WHERE session_id = sqlc.arg(session_id)
+ORDER BY process_id, scope_id;
+
+-- name: DeleteGrantsBySession :execrows
+DELETE FROM grants WHERE session_id = sqlc.arg(session_id);
+
+-- name: CountGrantsForProcess :one
+SELECT COUNT(*) FROM grants WHERE process_id = sqlc.arg(process_id);
