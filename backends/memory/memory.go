@@ -1,0 +1,433 @@
+// Package memory is the in-memory procreg backend: every fact lives in maps
+// inside the calling process and is lost when it exits (TierInline). It runs
+// the same engine as the durable backends, so it follows the whole contract;
+// use it in tests and for hosts that need no durability.
+//
+// A registry is safe for concurrent use: writes are serialized by a mutex
+// and roll back completely when they fail, reads share a read lock. Rows are
+// plain values, so nothing a caller holds aliases the stored state.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/engine"
+	"github.com/procreg/procreg/internal/store"
+)
+
+// Option configures a memory registry.
+type Option func(*config)
+
+type config struct {
+	clock func() time.Time
+}
+
+// WithClock sets the clock for every timestamp and lease decision (default
+// time.Now). Tests use it to move time without sleeping.
+func WithClock(clock func() time.Time) Option {
+	return func(c *config) { c.clock = clock }
+}
+
+// New returns an empty in-memory registry.
+func New(opts ...Option) procreg.Registry {
+	c := config{clock: time.Now}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.clock == nil {
+		c.clock = time.Now
+	}
+	return engine.New(newStore(c.clock), engine.Options{Clock: c.clock})
+}
+
+// errClosed is returned by every operation after Close.
+var errClosed = errors.New("memory registry is closed")
+
+type grantKey struct{ scopeID, processID string }
+
+// memStore is a store.Store over maps.
+type memStore struct {
+	clock func() time.Time
+
+	mu     sync.RWMutex
+	closed bool
+	procs  map[string]store.ProcessRow
+	events map[string][]store.EventRow // by process; index = sequence-1
+	replay map[string]map[string]int64 // process → replay key → sequence
+	acks   map[string]map[int64]bool   // process → acked sequences
+	grants map[grantKey]store.GrantRow
+}
+
+func newStore(clock func() time.Time) *memStore {
+	return &memStore{
+		clock:  clock,
+		procs:  make(map[string]store.ProcessRow),
+		events: make(map[string][]store.EventRow),
+		replay: make(map[string]map[string]int64),
+		acks:   make(map[string]map[int64]bool),
+		grants: make(map[grantKey]store.GrantRow),
+	}
+}
+
+func (s *memStore) Tier() procreg.DurabilityTier { return procreg.TierInline }
+
+func (s *memStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+// Write runs fn under the write lock and undoes every change when fn fails.
+func (s *memStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	t := &tx{s: s, write: true}
+	if err := fn(ctx, t); err != nil {
+		for i := len(t.undo) - 1; i >= 0; i-- {
+			t.undo[i]()
+		}
+		return err
+	}
+	return nil
+}
+
+// Read runs fn under the read lock.
+func (s *memStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return errClosed
+	}
+	return fn(ctx, &tx{s: s})
+}
+
+// tx is one transaction; undo holds the inverse of every change so far.
+type tx struct {
+	s     *memStore
+	write bool
+	undo  []func()
+}
+
+var errReadOnly = errors.New("memory store: write inside a read transaction")
+
+func (t *tx) writable() error {
+	if !t.write {
+		return errReadOnly
+	}
+	return nil
+}
+
+func (t *tx) LeaseNow(context.Context) (time.Time, error) { return t.s.clock(), nil }
+
+func (t *tx) GetProcess(_ context.Context, id string) (store.ProcessRow, bool, error) {
+	row, ok := t.s.procs[id]
+	return row, ok, nil
+}
+
+// LockProcess needs no row lock: a write transaction holds the store lock.
+func (t *tx) LockProcess(ctx context.Context, id string) (store.ProcessRow, bool, error) {
+	return t.GetProcess(ctx, id)
+}
+
+// putProcess stores a row, remembering how to undo it.
+func (t *tx) putProcess(row store.ProcessRow) {
+	old, existed := t.s.procs[row.ID]
+	t.s.procs[row.ID] = row
+	t.undo = append(t.undo, func() {
+		if existed {
+			t.s.procs[row.ID] = old
+		} else {
+			delete(t.s.procs, row.ID)
+		}
+	})
+}
+
+func (t *tx) InsertProcess(_ context.Context, row store.ProcessRow) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if _, ok := t.s.procs[row.ID]; ok {
+		return errors.New("memory store: process " + row.ID + " already exists")
+	}
+	t.putProcess(row)
+	return nil
+}
+
+func (t *tx) UpdateProcess(_ context.Context, row store.ProcessRow) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	old, ok := t.s.procs[row.ID]
+	if !ok {
+		return errors.New("memory store: update of missing process " + row.ID)
+	}
+	// Immutable columns keep their stored values.
+	row.RegistrationHash, row.Disposition, row.InputKind = old.RegistrationHash, old.Disposition, old.InputKind
+	row.IdentityKind, row.DefinitionFingerprint, row.Spec, row.CreatedAtMs = old.IdentityKind, old.DefinitionFingerprint, old.Spec, old.CreatedAtMs
+	t.putProcess(row)
+	return nil
+}
+
+func sortedByID(rows []store.ProcessRow) []store.ProcessRow {
+	slices.SortFunc(rows, func(a, b store.ProcessRow) int { return cmp.Compare(a.ID, b.ID) })
+	return rows
+}
+
+func (t *tx) ListProcesses(_ context.Context, q store.ListQuery) ([]store.ProcessRow, error) {
+	c := procreg.ListCriteria{State: q.Status, DefinitionFingerprint: q.DefinitionFingerprint, Waiting: q.Waiting}
+	var out []store.ProcessRow
+	for _, row := range t.s.procs {
+		if c.Matches(row.Status, row.DefinitionFingerprint, row.Waiting) {
+			out = append(out, row)
+		}
+	}
+	return sortedByID(out), nil
+}
+
+func (t *tx) ListProcessesByWakeTargetSession(_ context.Context, sessionID string) ([]store.ProcessRow, error) {
+	var out []store.ProcessRow
+	for _, row := range t.s.procs {
+		if row.WakeTargetSession == sessionID {
+			out = append(out, row)
+		}
+	}
+	return sortedByID(out), nil
+}
+
+func (t *tx) InsertEvent(_ context.Context, row store.EventRow) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	evs := t.s.events[row.ProcessID]
+	if row.Sequence != int64(len(evs))+1 {
+		return errors.New("memory store: event sequence out of order")
+	}
+	if row.ReplayKey != "" {
+		keys := t.s.replay[row.ProcessID]
+		if keys == nil {
+			keys = make(map[string]int64)
+			t.s.replay[row.ProcessID] = keys
+		}
+		if _, dup := keys[row.ReplayKey]; dup {
+			return errors.New("memory store: duplicate replay key")
+		}
+		keys[row.ReplayKey] = row.Sequence
+		t.undo = append(t.undo, func() { delete(keys, row.ReplayKey) })
+	}
+	t.s.events[row.ProcessID] = append(evs, row)
+	t.undo = append(t.undo, func() { t.s.events[row.ProcessID] = evs })
+	return nil
+}
+
+func (t *tx) EventByReplayKey(_ context.Context, processID, replayKey string) (store.EventRow, bool, error) {
+	seq, ok := t.s.replay[processID][replayKey]
+	if !ok {
+		return store.EventRow{}, false, nil
+	}
+	return t.s.events[processID][seq-1], true, nil
+}
+
+// after returns a copy of the events with Sequence > after that pass keep.
+func (t *tx) after(processID string, after int64, keep func(store.EventRow) bool) []store.EventRow {
+	evs := t.s.events[processID]
+	start := min(max(after, 0), int64(len(evs)))
+	var out []store.EventRow
+	for _, ev := range evs[start:] {
+		if keep(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func (t *tx) EventsAfter(_ context.Context, processID string, after int64) ([]store.EventRow, error) {
+	return t.after(processID, after, func(store.EventRow) bool { return true }), nil
+}
+
+func (t *tx) WakeEventsAfter(_ context.Context, processID string, after int64) ([]store.EventRow, error) {
+	acked := t.s.acks[processID]
+	return t.after(processID, after, func(ev store.EventRow) bool { return ev.HasWake && !acked[ev.Sequence] }), nil
+}
+
+func (t *tx) CountEventsThrough(_ context.Context, processID, eventType string, upTo int64) (int64, error) {
+	var n int64
+	for _, ev := range t.s.events[processID] {
+		if ev.Sequence > upTo {
+			break
+		}
+		if ev.EventType == eventType {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (t *tx) RecentEvents(_ context.Context, processID string, limit int64) ([]store.EventRow, error) {
+	evs := t.s.events[processID]
+	return slices.Clone(evs[max(int64(len(evs))-limit, 0):]), nil
+}
+
+func (t *tx) InsertWakeAck(_ context.Context, processID string, sequence int64) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	acks := t.s.acks[processID]
+	if acks == nil {
+		acks = make(map[int64]bool)
+		t.s.acks[processID] = acks
+	}
+	if acks[sequence] {
+		return nil
+	}
+	acks[sequence] = true
+	t.undo = append(t.undo, func() { delete(acks, sequence) })
+	return nil
+}
+
+func (t *tx) GetGrant(_ context.Context, scopeID, processID string) (store.GrantRow, bool, error) {
+	g, ok := t.s.grants[grantKey{scopeID, processID}]
+	return g, ok, nil
+}
+
+// setGrant stores (or, with del, removes) a grant, remembering how to undo it.
+func (t *tx) setGrant(k grantKey, g store.GrantRow, del bool) {
+	old, existed := t.s.grants[k]
+	if del {
+		delete(t.s.grants, k)
+	} else {
+		t.s.grants[k] = g
+	}
+	t.undo = append(t.undo, func() {
+		if existed {
+			t.s.grants[k] = old
+		} else {
+			delete(t.s.grants, k)
+		}
+	})
+}
+
+func (t *tx) UpsertGrant(_ context.Context, row store.GrantRow) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	t.setGrant(grantKey{row.ScopeID, row.ProcessID}, row, false)
+	return nil
+}
+
+func (t *tx) DeleteGrant(_ context.Context, scopeID, processID string) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	t.setGrant(grantKey{scopeID, processID}, store.GrantRow{}, true)
+	return nil
+}
+
+// grantsWhere returns the grants that pass keep, sorted by cmpFn.
+func (t *tx) grantsWhere(keep func(store.GrantRow) bool, cmpFn func(a, b store.GrantRow) int) []store.GrantRow {
+	var out []store.GrantRow
+	for _, g := range t.s.grants {
+		if keep(g) {
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, cmpFn)
+	return out
+}
+
+func byProcessThenScope(a, b store.GrantRow) int {
+	return cmp.Or(cmp.Compare(a.ProcessID, b.ProcessID), cmp.Compare(a.ScopeID, b.ScopeID))
+}
+
+func (t *tx) ListGrantsByScope(_ context.Context, scopeID string) ([]store.GrantEntryRow, error) {
+	gs := t.grantsWhere(func(g store.GrantRow) bool { return g.ScopeID == scopeID }, byProcessThenScope)
+	out := make([]store.GrantEntryRow, 0, len(gs))
+	for _, g := range gs {
+		if p, ok := t.s.procs[g.ProcessID]; ok {
+			out = append(out, store.GrantEntryRow{Grant: g, Process: p})
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) ListGrantsByProcess(_ context.Context, processID string) ([]store.GrantRow, error) {
+	return t.grantsWhere(func(g store.GrantRow) bool { return g.ProcessID == processID },
+		func(a, b store.GrantRow) int {
+			return cmp.Or(cmp.Compare(a.SessionID, b.SessionID), cmp.Compare(a.ScopeID, b.ScopeID))
+		}), nil
+}
+
+func (t *tx) ListGrantsBySession(_ context.Context, sessionID string) ([]store.GrantRow, error) {
+	return t.grantsWhere(func(g store.GrantRow) bool { return g.SessionID == sessionID }, byProcessThenScope), nil
+}
+
+func (t *tx) DeleteGrantsBySession(ctx context.Context, sessionID string) (int64, error) {
+	if err := t.writable(); err != nil {
+		return 0, err
+	}
+	gs, _ := t.ListGrantsBySession(ctx, sessionID)
+	for _, g := range gs {
+		t.setGrant(grantKey{g.ScopeID, g.ProcessID}, store.GrantRow{}, true)
+	}
+	return int64(len(gs)), nil
+}
+
+func (t *tx) CountGrantsForProcess(_ context.Context, processID string) (int64, error) {
+	var n int64
+	for k := range t.s.grants {
+		if k.processID == processID {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, int64, error) {
+	if err := t.writable(); err != nil {
+		return 0, 0, err
+	}
+	var victims []store.ProcessRow
+	for _, row := range t.s.procs {
+		if row.Status != procreg.StateRunning && row.UpdatedAtMs < cutoffMs {
+			victims = append(victims, row)
+		}
+	}
+	victims = sortedByID(victims)
+	if len(victims) > limit {
+		victims = victims[:limit]
+	}
+	var events int64
+	for _, row := range victims {
+		id := row.ID
+		evs, keys, acks := t.s.events[id], t.s.replay[id], t.s.acks[id]
+		events += int64(len(evs))
+		delete(t.s.procs, id)
+		delete(t.s.events, id)
+		delete(t.s.replay, id)
+		delete(t.s.acks, id)
+		t.undo = append(t.undo, func() {
+			t.s.procs[id] = row
+			t.s.events[id], t.s.replay[id], t.s.acks[id] = evs, keys, acks
+		})
+		gs := t.grantsWhere(func(g store.GrantRow) bool { return g.ProcessID == id }, byProcessThenScope)
+		for _, g := range gs {
+			t.setGrant(grantKey{g.ScopeID, g.ProcessID}, store.GrantRow{}, true)
+		}
+	}
+	return int64(len(victims)), events, nil
+}

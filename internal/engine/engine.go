@@ -1,0 +1,843 @@
+// Package engine implements procreg.Registry once, over the storage seam of
+// internal/store, using the pure rules of the root package. Every backend
+// (memory, SQLite, PostgreSQL, MySQL) is a store.Store plus a constructor
+// that calls New, so all of them behave the same.
+//
+// Each mutating method runs exactly one store Write (one transaction); reads
+// run in one store Read. Lease methods take every decision and timestamp from
+// tx.LeaseNow (the database clock where the database has one); every other
+// timestamp comes from Options.Clock, truncated to the millisecond.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/store"
+)
+
+// Options configure the engine.
+type Options struct {
+	// Clock supplies non-lease timestamps; nil means time.Now.
+	Clock func() time.Time
+}
+
+// pruneBatch bounds how many processes one prune transaction deletes, so
+// pruning never holds long locks.
+const pruneBatch = 500
+
+type engine struct {
+	s     store.Store
+	clock func() time.Time
+}
+
+// New returns a Registry over s.
+func New(s store.Store, o Options) procreg.Registry {
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	return &engine{s: s, clock: clock}
+}
+
+func (e *engine) now() time.Time { return procreg.TruncateTime(e.clock()) }
+
+// begin checks the context and the process id before any storage work.
+func begin(ctx context.Context, op, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("procreg: %s process %q: %w", op, id, err)
+	}
+	return procreg.ValidateProcessID(id)
+}
+
+// wrap names the operation and process on errors that do not yet wrap a
+// procreg sentinel (storage and context failures); sentinel errors already
+// say what failed.
+func wrap(op, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, s := range []error{procreg.ErrNotFound, procreg.ErrInvalid, procreg.ErrRegistrationConflict,
+		procreg.ErrExternalRefConflict, procreg.ErrReplayConflict, procreg.ErrTerminal,
+		procreg.ErrNotGranted, procreg.ErrLeaseLost} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	return fmt.Errorf("procreg: %s process %q: %w", op, id, err)
+}
+
+func notFound(id string) error {
+	return fmt.Errorf("%w: process %q is not registered", procreg.ErrNotFound, id)
+}
+
+// lock reads a process under a row lock, ErrNotFound when absent.
+func lock(ctx context.Context, tx store.Tx, id string) (store.ProcessRow, error) {
+	row, found, err := tx.LockProcess(ctx, id)
+	if err != nil {
+		return row, err
+	}
+	if !found {
+		return row, notFound(id)
+	}
+	return row, nil
+}
+
+// known reads a process, ErrNotFound when absent.
+func known(ctx context.Context, tx store.Tx, id string) (store.ProcessRow, error) {
+	row, found, err := tx.GetProcess(ctx, id)
+	if err != nil {
+		return row, err
+	}
+	if !found {
+		return row, notFound(id)
+	}
+	return row, nil
+}
+
+func (e *engine) DurabilityTier() procreg.DurabilityTier { return e.s.Tier() }
+
+func (e *engine) Close() error { return e.s.Close() }
+
+func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) (procreg.Record, error) {
+	const op = "register"
+	if err := begin(ctx, op, reg.ID); err != nil {
+		return procreg.Record{}, err
+	}
+	p, err := procreg.PrepareRegistration(reg)
+	if err != nil {
+		return procreg.Record{}, err
+	}
+	now := e.now()
+	var rec procreg.Record
+	err = e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		row, found, err := tx.LockProcess(ctx, reg.ID)
+		if err != nil {
+			return err
+		}
+		if found {
+			if row.RegistrationHash != p.Hash {
+				return fmt.Errorf("%w: process %q is already registered with another spec (hash %s, new %s)",
+					procreg.ErrRegistrationConflict, reg.ID, row.RegistrationHash, p.Hash)
+			}
+		} else {
+			row = newProcessRow(p, now)
+			if err := tx.InsertProcess(ctx, row); err != nil {
+				return err
+			}
+		}
+		rec, err = toRecord(row)
+		return err
+	})
+	return rec, wrap(op, reg.ID, err)
+}
+
+// mutate runs fn on a locked process row in one write and returns the
+// resulting record. fn reports whether it changed the row; a changed row is
+// written back.
+func (e *engine) mutate(ctx context.Context, op, id string, fn func(row *store.ProcessRow) (bool, error)) (procreg.Record, error) {
+	if err := begin(ctx, op, id); err != nil {
+		return procreg.Record{}, err
+	}
+	var rec procreg.Record
+	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		row, err := lock(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		changed, err := fn(&row)
+		if err != nil {
+			return err
+		}
+		if changed {
+			if err := tx.UpdateProcess(ctx, row); err != nil {
+				return err
+			}
+		}
+		rec, err = toRecord(row)
+		return err
+	})
+	return rec, wrap(op, id, err)
+}
+
+func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procreg.ExternalRef) (procreg.Record, error) {
+	if ref.Backend == "" || ref.ID == "" {
+		return procreg.Record{}, fmt.Errorf("%w: external ref of process %q needs a backend and an id", procreg.ErrInvalid, processID)
+	}
+	meta, err := procreg.NormalizeOptionalJSON(ref.Metadata)
+	if err != nil {
+		return procreg.Record{}, fmt.Errorf("external ref metadata of process %q: %w", processID, err)
+	}
+	now := e.now()
+	return e.mutate(ctx, "set external ref of", processID, func(row *store.ProcessRow) (bool, error) {
+		if row.ExternalRefBackend == "" {
+			row.ExternalRefBackend, row.ExternalRefID, row.ExternalRefMetadata = ref.Backend, ref.ID, string(meta)
+			row.UpdatedAtMs = ms(now)
+			return true, nil
+		}
+		if row.ExternalRefBackend == ref.Backend && row.ExternalRefID == ref.ID &&
+			procreg.JSONEqual([]byte(row.ExternalRefMetadata), meta) {
+			return false, nil
+		}
+		return false, fmt.Errorf("%w: process %q already has external ref %s/%s", procreg.ErrExternalRefConflict,
+			processID, row.ExternalRefBackend, row.ExternalRefID)
+	})
+}
+
+func (e *engine) GrantHandle(ctx context.Context, scope procreg.SessionScope, processID string, d procreg.HandleDescriptor) (procreg.HandleGrant, error) {
+	const op = "grant handle to"
+	if err := begin(ctx, op, processID); err != nil {
+		return procreg.HandleGrant{}, err
+	}
+	if err := procreg.ValidateScope(scope); err != nil {
+		return procreg.HandleGrant{}, fmt.Errorf("grant handle to process %q: %w", processID, err)
+	}
+	g := store.GrantRow{ScopeID: scope.ID(), ProcessID: processID, SessionID: scope.SessionID,
+		DescriptorKind: d.Kind, DescriptorLabel: d.Label}
+	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		if _, err := lock(ctx, tx, processID); err != nil {
+			return err
+		}
+		return tx.UpsertGrant(ctx, g)
+	})
+	if err != nil {
+		return procreg.HandleGrant{}, wrap(op, processID, err)
+	}
+	return toGrant(g), nil
+}
+
+func toGrant(g store.GrantRow) procreg.HandleGrant {
+	return procreg.HandleGrant{SessionID: g.SessionID, ProcessID: g.ProcessID,
+		Descriptor: procreg.HandleDescriptor{Kind: g.DescriptorKind, Label: g.DescriptorLabel}}
+}
+
+func (e *engine) RevokeHandle(ctx context.Context, scope procreg.SessionScope, processID string) error {
+	const op = "revoke handle to"
+	if err := begin(ctx, op, processID); err != nil {
+		return err
+	}
+	if err := procreg.ValidateScope(scope); err != nil {
+		return fmt.Errorf("revoke handle to process %q: %w", processID, err)
+	}
+	return wrap(op, processID, e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		return tx.DeleteGrant(ctx, scope.ID(), processID)
+	}))
+}
+
+func (e *engine) TransferHandleGrants(ctx context.Context, from, to procreg.SessionScope, processIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("procreg: transfer handle grants from %q: %w", from.ID(), err)
+	}
+	if err := procreg.ValidateScope(from); err != nil {
+		return fmt.Errorf("transfer handle grants: %w", err)
+	}
+	if err := procreg.ValidateScope(to); err != nil {
+		return fmt.Errorf("transfer handle grants: %w", err)
+	}
+	ids := slices.Clone(processIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for _, id := range ids {
+		if err := procreg.ValidateProcessID(id); err != nil {
+			return err
+		}
+	}
+	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		grants := make([]store.GrantRow, 0, len(ids))
+		for _, id := range ids {
+			g, found, err := tx.GetGrant(ctx, from.ID(), id)
+			if err != nil {
+				return err
+			}
+			if !found {
+				return fmt.Errorf("%w: process %q is not granted to %s; nothing was transferred",
+					procreg.ErrNotGranted, id, from.ID())
+			}
+			grants = append(grants, g)
+		}
+		if from.ID() == to.ID() {
+			return nil
+		}
+		for _, g := range grants {
+			if err := tx.DeleteGrant(ctx, g.ScopeID, g.ProcessID); err != nil {
+				return err
+			}
+			g.ScopeID, g.SessionID = to.ID(), to.SessionID
+			if err := tx.UpsertGrant(ctx, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, procreg.ErrNotGranted) {
+		return fmt.Errorf("procreg: transfer handle grants from %s to %s: %w", from.ID(), to.ID(), err)
+	}
+	return err
+}
+
+func (e *engine) listGrants(ctx context.Context, scope procreg.SessionScope, liveOnly bool) ([]procreg.HandleGrantEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("procreg: list handle grants of %s: %w", scope.ID(), err)
+	}
+	if err := procreg.ValidateScope(scope); err != nil {
+		return nil, fmt.Errorf("list handle grants: %w", err)
+	}
+	out := []procreg.HandleGrantEntry{}
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		rows, err := tx.ListGrantsByScope(ctx, scope.ID())
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if liveOnly && r.Process.Status != procreg.StateRunning {
+				continue
+			}
+			rec, err := toRecord(r.Process)
+			if err != nil {
+				return err
+			}
+			out = append(out, procreg.HandleGrantEntry{Grant: toGrant(r.Grant), Process: rec})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("procreg: list handle grants of %s: %w", scope.ID(), err)
+	}
+	return out, nil
+}
+
+func (e *engine) ListHandleGrants(ctx context.Context, scope procreg.SessionScope) ([]procreg.HandleGrantEntry, error) {
+	return e.listGrants(ctx, scope, false)
+}
+
+func (e *engine) ListLiveHandleGrants(ctx context.Context, scope procreg.SessionScope) ([]procreg.HandleGrantEntry, error) {
+	return e.listGrants(ctx, scope, true)
+}
+
+func (e *engine) HasHandleGrant(ctx context.Context, scope procreg.SessionScope, processID string) (bool, error) {
+	const op = "check handle grant of"
+	if err := begin(ctx, op, processID); err != nil {
+		return false, err
+	}
+	if err := procreg.ValidateScope(scope); err != nil {
+		return false, fmt.Errorf("check handle grant of process %q: %w", processID, err)
+	}
+	var has bool
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		_, found, err := tx.GetGrant(ctx, scope.ID(), processID)
+		has = found
+		return err
+	})
+	return has, wrap(op, processID, err)
+}
+
+func (e *engine) HandleGrantsForProcess(ctx context.Context, processID string) ([]procreg.HandleGrant, error) {
+	const op = "list handle grants of"
+	if err := begin(ctx, op, processID); err != nil {
+		return nil, err
+	}
+	out := []procreg.HandleGrant{}
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		if _, err := known(ctx, tx, processID); err != nil {
+			return err
+		}
+		rows, err := tx.ListGrantsByProcess(ctx, processID)
+		for _, g := range rows {
+			out = append(out, toGrant(g))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, wrap(op, processID, err)
+	}
+	return out, nil
+}
+
+func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string) (procreg.SessionDeleteReport, error) {
+	if err := ctx.Err(); err != nil {
+		return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: %w", sessionID, err)
+	}
+	if strings.TrimSpace(sessionID) == "" {
+		return procreg.SessionDeleteReport{}, fmt.Errorf("%w: delete session state: session id is empty", procreg.ErrInvalid)
+	}
+	now := e.now()
+	var rep procreg.SessionDeleteReport
+	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		rep = procreg.SessionDeleteReport{SessionID: sessionID, OrphanedProcessIDs: []string{}, PreservedProcessIDs: []string{}}
+		grants, err := tx.ListGrantsBySession(ctx, sessionID)
+		if err != nil {
+			return err
+		}
+		n, err := tx.DeleteGrantsBySession(ctx, sessionID)
+		if err != nil {
+			return err
+		}
+		rep.RevokedHandles = int(n)
+		var affected []string
+		for _, g := range grants {
+			affected = append(affected, g.ProcessID)
+		}
+		slices.Sort(affected)
+		for _, id := range slices.Compact(affected) {
+			row, found, err := tx.GetProcess(ctx, id)
+			if err != nil {
+				return err
+			}
+			if !found || row.Status != procreg.StateRunning {
+				continue
+			}
+			left, err := tx.CountGrantsForProcess(ctx, id)
+			if err != nil {
+				return err
+			}
+			if left > 0 {
+				rep.PreservedProcessIDs = append(rep.PreservedProcessIDs, id)
+			} else {
+				rep.OrphanedProcessIDs = append(rep.OrphanedProcessIDs, id)
+			}
+		}
+		targets, err := tx.ListProcessesByWakeTargetSession(ctx, sessionID)
+		if err != nil {
+			return err
+		}
+		for _, row := range targets {
+			row.WakeTargetSession, row.WakeTargetFrame = "", ""
+			row.UpdatedAtMs = ms(now)
+			if err := tx.UpdateProcess(ctx, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: %w", sessionID, err)
+	}
+	return rep, nil
+}
+
+// appendTx runs one append inside a write: lock, replay lookup (only with a
+// replay key), insert, update. It returns the plan and the updated row.
+func (e *engine) appendTx(ctx context.Context, tx store.Tx, processID string, req procreg.AppendRequest, now time.Time) (procreg.AppendPlan, store.ProcessRow, error) {
+	row, err := lock(ctx, tx, processID)
+	if err != nil {
+		return procreg.AppendPlan{}, row, err
+	}
+	p, err := procreg.LoadPrepared(row.RegistrationHash, []byte(row.Spec))
+	if err != nil {
+		return procreg.AppendPlan{}, row, err
+	}
+	in := procreg.AppendInput{
+		ProcessID:    processID,
+		Prepared:     p,
+		State:        row.Status,
+		CausedBy:     p.Registration.Provenance.CausedBy,
+		LastSequence: uint64(row.LastSequence),
+		Now:          now,
+	}
+	if row.WakeTargetSession != "" {
+		in.WakeTarget = &procreg.SessionScope{SessionID: row.WakeTargetSession, AgentFrameID: row.WakeTargetFrame}
+	}
+	if req.ReplayKey != "" {
+		evRow, found, err := tx.EventByReplayKey(ctx, processID, req.ReplayKey)
+		if err != nil {
+			return procreg.AppendPlan{}, row, err
+		}
+		if found {
+			ev, err := toEvent(evRow)
+			if err != nil {
+				return procreg.AppendPlan{}, row, err
+			}
+			in.Replayed = &ev
+		}
+	}
+	plan, err := procreg.PlanAppend(in, req)
+	if err != nil {
+		return plan, row, err
+	}
+	if plan.Insert {
+		evRow, err := eventRow(plan.Event)
+		if err != nil {
+			return plan, row, err
+		}
+		if err := tx.InsertEvent(ctx, evRow); err != nil {
+			return plan, row, err
+		}
+		row.LastSequence = evRow.Sequence
+		row.UpdatedAtMs = evRow.OccurredAtMs
+	}
+	if plan.Status != nil {
+		if err := setStatus(&row, *plan.Status); err != nil {
+			return plan, row, err
+		}
+		if !plan.Insert {
+			row.UpdatedAtMs = ms(now)
+		}
+	}
+	if plan.Insert || plan.Status != nil {
+		if err := tx.UpdateProcess(ctx, row); err != nil {
+			return plan, row, err
+		}
+	}
+	return plan, row, nil
+}
+
+func (e *engine) AppendEvent(ctx context.Context, processID string, req procreg.AppendRequest) (procreg.AppendResult, error) {
+	const op = "append event to"
+	if err := begin(ctx, op, processID); err != nil {
+		return procreg.AppendResult{}, err
+	}
+	now := e.now()
+	var res procreg.AppendResult
+	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		plan, _, err := e.appendTx(ctx, tx, processID, req, now)
+		res = procreg.AppendResult{Event: plan.Event, WakeDelivery: plan.WakeDelivery}
+		return err
+	})
+	if err != nil {
+		return procreg.AppendResult{}, wrap(op, processID, err)
+	}
+	return res, nil
+}
+
+func (e *engine) CompleteProcess(ctx context.Context, processID string, out procreg.AwaitOutput) (procreg.Record, error) {
+	const op = "complete"
+	if err := begin(ctx, op, processID); err != nil {
+		return procreg.Record{}, err
+	}
+	req, err := procreg.CompletionRequest(processID, out)
+	if err != nil {
+		return procreg.Record{}, err
+	}
+	now := e.now()
+	var rec procreg.Record
+	err = e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		_, row, err := e.appendTx(ctx, tx, processID, req, now)
+		if err != nil {
+			return err
+		}
+		rec, err = toRecord(row)
+		return err
+	})
+	return rec, wrap(op, processID, err)
+}
+
+// readEvents runs an event query on a known process.
+func (e *engine) readEvents(ctx context.Context, op, processID string, q func(ctx context.Context, tx store.Tx) ([]store.EventRow, error)) ([]procreg.Event, error) {
+	if err := begin(ctx, op, processID); err != nil {
+		return nil, err
+	}
+	var out []procreg.Event
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		if _, err := known(ctx, tx, processID); err != nil {
+			return err
+		}
+		rows, err := q(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out, err = toEvents(rows)
+		return err
+	})
+	if err != nil {
+		return nil, wrap(op, processID, err)
+	}
+	return out, nil
+}
+
+func (e *engine) EventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
+	return e.readEvents(ctx, "read events of", processID, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+		return tx.EventsAfter(ctx, processID, clampSeq(afterSequence))
+	})
+}
+
+func (e *engine) WakeEventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
+	return e.readEvents(ctx, "read wake events of", processID, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+		return tx.WakeEventsAfter(ctx, processID, clampSeq(afterSequence))
+	})
+}
+
+func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) ([]procreg.Event, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("%w: recent events of process %q: negative limit %d", procreg.ErrInvalid, processID, limit)
+	}
+	return e.readEvents(ctx, "read recent events of", processID, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+		if limit == 0 {
+			return nil, nil
+		}
+		return tx.RecentEvents(ctx, processID, int64(limit))
+	})
+}
+
+func (e *engine) CountEventsThrough(ctx context.Context, processID, eventType string, upToSequence uint64) (uint64, error) {
+	const op = "count events of"
+	if err := begin(ctx, op, processID); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		if _, err := known(ctx, tx, processID); err != nil {
+			return err
+		}
+		var err error
+		n, err = tx.CountEventsThrough(ctx, processID, eventType, clampSeq(upToSequence))
+		return err
+	})
+	if err != nil {
+		return 0, wrap(op, processID, err)
+	}
+	return uint64(n), nil
+}
+
+func (e *engine) AckWake(ctx context.Context, processID string, sequence uint64) error {
+	const op = "ack wake of"
+	if err := begin(ctx, op, processID); err != nil {
+		return err
+	}
+	return wrap(op, processID, e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		if _, err := lock(ctx, tx, processID); err != nil {
+			return err
+		}
+		return tx.InsertWakeAck(ctx, processID, clampSeq(sequence))
+	}))
+}
+
+func (e *engine) RecordFirstStarted(ctx context.Context, processID string, s procreg.Started) (procreg.Record, error) {
+	owner, err := jsonText(s.Owner)
+	if err != nil {
+		return procreg.Record{}, fmt.Errorf("%w: first-started owner of process %q: %v", procreg.ErrInvalid, processID, err)
+	}
+	now := e.now()
+	return e.mutate(ctx, "record first start of", processID, func(row *store.ProcessRow) (bool, error) {
+		if row.FirstStartedOwner != "" {
+			return false, nil
+		}
+		row.FirstStartedOwner, row.FirstStartedAtMs = owner, ms(s.At)
+		row.UpdatedAtMs = ms(now)
+		return true, nil
+	})
+}
+
+func (e *engine) RequestProcessAbandon(ctx context.Context, processID string, r procreg.AbandonRequest) (procreg.Record, error) {
+	now := e.now()
+	return e.mutate(ctx, "request abandon of", processID, func(row *store.ProcessRow) (bool, error) {
+		if row.Status != procreg.StateRunning {
+			return false, fmt.Errorf("%w: process %q is already %s; nothing to abandon", procreg.ErrTerminal, processID, row.Status)
+		}
+		if row.AbandonRequested {
+			return false, nil
+		}
+		row.AbandonRequested = true
+		row.AbandonRequestedBy, row.AbandonRequestedAtMs, row.AbandonReason = r.RequestedBy, ms(r.RequestedAt), r.Reason
+		row.UpdatedAtMs = ms(now)
+		return true, nil
+	})
+}
+
+func (e *engine) SetProcessWait(ctx context.Context, processID string, w procreg.WaitState) (procreg.Record, error) {
+	now := e.now()
+	return e.mutate(ctx, "set wait of", processID, func(row *store.ProcessRow) (bool, error) {
+		if row.Status != procreg.StateRunning {
+			return false, fmt.Errorf("%w: process %q is already %s; it cannot wait", procreg.ErrTerminal, processID, row.Status)
+		}
+		next := *row
+		next.Waiting = true
+		next.WaitKind, next.WaitName, next.WaitEventType, next.WaitKey = w.Kind, w.Name, w.EventType, w.Key
+		next.WaitOrdinal, next.WaitSinceMs = int64(w.Ordinal), ms(w.Since) // bit conversion: read back as uint64
+		if next == *row {
+			return false, nil
+		}
+		next.UpdatedAtMs = ms(now)
+		*row = next
+		return true, nil
+	})
+}
+
+func (e *engine) ClearProcessWait(ctx context.Context, processID string) (procreg.Record, error) {
+	now := e.now()
+	return e.mutate(ctx, "clear wait of", processID, func(row *store.ProcessRow) (bool, error) {
+		if !row.Waiting {
+			return false, nil
+		}
+		clearWait(row)
+		row.UpdatedAtMs = ms(now)
+		return true, nil
+	})
+}
+
+func (e *engine) GetProcess(ctx context.Context, processID string) (procreg.Record, error) {
+	const op = "get"
+	if err := begin(ctx, op, processID); err != nil {
+		return procreg.Record{}, err
+	}
+	var rec procreg.Record
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		row, err := known(ctx, tx, processID)
+		if err != nil {
+			return err
+		}
+		rec, err = toRecord(row)
+		return err
+	})
+	return rec, wrap(op, processID, err)
+}
+
+func (e *engine) list(ctx context.Context, q store.ListQuery) ([]procreg.Record, error) {
+	var out []procreg.Record
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		rows, err := tx.ListProcesses(ctx, q)
+		if err != nil {
+			return err
+		}
+		out, err = toRecords(rows)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("procreg: list processes: %w", err)
+	}
+	return out, nil
+}
+
+func (e *engine) ListProcesses(ctx context.Context, f procreg.ListFilter) ([]procreg.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("procreg: list processes: %w", err)
+	}
+	c, err := f.Criteria()
+	if err != nil {
+		return nil, err
+	}
+	return e.list(ctx, store.ListQuery{Status: c.State, DefinitionFingerprint: c.DefinitionFingerprint, Waiting: c.Waiting})
+}
+
+func (e *engine) ListNonTerminal(ctx context.Context) ([]procreg.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("procreg: list non-terminal processes: %w", err)
+	}
+	return e.list(ctx, store.ListQuery{Status: procreg.StateRunning})
+}
+
+// leaseWrite runs a lease decision on a locked process row in one write,
+// using the store's lease clock. missing is the error for an unknown
+// process; nil means unknown processes are ErrNotFound-free no-ops.
+func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRunning bool, missing error,
+	decide func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error)) (procreg.LeaseClaim, error) {
+	if err := begin(ctx, op, processID); err != nil {
+		return procreg.LeaseClaim{}, err
+	}
+	var claim procreg.LeaseClaim
+	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		row, found, err := tx.LockProcess(ctx, processID)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return missing
+		}
+		if requireRunning && row.Status != procreg.StateRunning {
+			return fmt.Errorf("%w: process %q is already %s; finished work is never leased again", procreg.ErrTerminal, processID, row.Status)
+		}
+		now, err := tx.LeaseNow(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := leaseState(row)
+		if err != nil {
+			return err
+		}
+		d, err := decide(st, now)
+		if err != nil {
+			return err
+		}
+		claim = d.Claim
+		if !d.Write {
+			return nil
+		}
+		if err := setLease(&row, d.Next); err != nil {
+			return err
+		}
+		return tx.UpdateProcess(ctx, row)
+	})
+	if err != nil {
+		return procreg.LeaseClaim{}, wrap(op, processID, err)
+	}
+	return claim, nil
+}
+
+func (e *engine) ClaimProcessLease(ctx context.Context, processID string, owner procreg.LeaseOwner, ttl time.Duration) (procreg.LeaseClaim, error) {
+	return e.leaseWrite(ctx, "claim lease of", processID, true, notFound(processID),
+		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
+			return procreg.DecideClaim(processID, st, owner, ttl, now)
+		})
+}
+
+func (e *engine) ReclaimProcessLease(ctx context.Context, processID string, owner procreg.LeaseOwner, observed procreg.Lease, ttl time.Duration) (procreg.LeaseClaim, error) {
+	return e.leaseWrite(ctx, "reclaim lease of", processID, true, notFound(processID),
+		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
+			return procreg.DecideReclaim(processID, st, owner, observed, ttl, now)
+		})
+}
+
+func (e *engine) RenewProcessLease(ctx context.Context, l procreg.Lease, ttl time.Duration) (procreg.Lease, error) {
+	claim, err := e.leaseWrite(ctx, "renew lease of", l.ProcessID, false, procreg.LeaseLost(l.ProcessID),
+		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
+			return procreg.DecideRenew(st, l, ttl, now)
+		})
+	return claim.Lease, err
+}
+
+func (e *engine) CompleteProcessLease(ctx context.Context, c procreg.LeaseCompletion) error {
+	_, err := e.leaseWrite(ctx, "release lease of", c.ProcessID, false, nil,
+		func(st procreg.LeaseState, _ time.Time) (procreg.LeaseDecision, error) {
+			return procreg.DecideRelease(st, c.Token), nil
+		})
+	return err
+}
+
+func (e *engine) GetProcessLease(ctx context.Context, processID string) (*procreg.Lease, error) {
+	const op = "read lease of"
+	if err := begin(ctx, op, processID); err != nil {
+		return nil, err
+	}
+	var out *procreg.Lease
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		row, found, err := tx.GetProcess(ctx, processID)
+		if err != nil || !found {
+			return err
+		}
+		st, err := leaseState(row)
+		out = st.Current
+		return err
+	})
+	if err != nil {
+		return nil, wrap(op, processID, err)
+	}
+	return out, nil
+}
+
+func (e *engine) PruneTerminalProcesses(ctx context.Context, cutoff time.Time) (procreg.PruneReport, error) {
+	var rep procreg.PruneReport
+	cutoffMs := ms(cutoff)
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("procreg: prune terminal processes: %w", err)
+		}
+		var procs, events int64
+		err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			procs, events, err = tx.PruneBatch(ctx, cutoffMs, pruneBatch)
+			return err
+		})
+		if err != nil {
+			return rep, fmt.Errorf("procreg: prune terminal processes: %w", err)
+		}
+		rep.PrunedProcesses += int(procs)
+		rep.PrunedEvents += int(events)
+		if procs < pruneBatch {
+			return rep, nil
+		}
+	}
+}
