@@ -1,0 +1,127 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pressly/goose/v3/lock"
+)
+
+// postgresLockID is the advisory lock key for procreg migrations
+// (crc32 of "procreg/migrate"), distinct from goose's default so that an
+// application running its own goose migrations does not contend with us.
+const postgresLockID int64 = 892706670
+
+// NewPostgresLocker returns goose's session-level advisory locker for
+// PostgreSQL, polling every second for up to ten minutes.
+func NewPostgresLocker() (lock.SessionLocker, error) {
+	l, err := lock.NewPostgresSessionLocker(
+		lock.WithLockID(postgresLockID),
+		lock.WithLockTimeout(1, 600),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("migrate postgres: locker: %w", err)
+	}
+	return l, nil
+}
+
+// mysqlLockName derives the GET_LOCK name from the current database:
+// MySQL lock names are server-wide, and migrators of different databases
+// must not wait for each other. MD5 keeps it under the 64-character limit.
+const mysqlLockName = "CONCAT('procreg_migrate_', MD5(COALESCE(DATABASE(), '')))"
+
+// NewMySQLLocker returns a session locker built on MySQL/MariaDB GET_LOCK.
+// The lock belongs to the connection and is released by RELEASE_LOCK or
+// when the connection ends, so a crashed migrator never blocks the next.
+func NewMySQLLocker() lock.SessionLocker { return mysqlLocker{} }
+
+type mysqlLocker struct{}
+
+func (mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	for {
+		// Wait at most a second server-side per try so ctx is honoured.
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+mysqlLockName+", 1)").Scan(&got); err != nil {
+			return fmt.Errorf("migrate mysql: GET_LOCK: %w", err)
+		}
+		if !got.Valid {
+			return errors.New("migrate mysql: GET_LOCK failed")
+		}
+		if got.Int64 == 1 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("migrate mysql: waiting for the migration lock: %w", err)
+		}
+	}
+}
+
+func (mysqlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, "DO RELEASE_LOCK("+mysqlLockName+")"); err != nil {
+		return fmt.Errorf("migrate mysql: RELEASE_LOCK: %w", err)
+	}
+	return nil
+}
+
+// NewFileLocker returns a session locker holding an exclusive flock(2) on
+// path (created if missing) for the duration of a migration. flock locks
+// belong to the open file, so the lock excludes other OS processes and
+// other lockers in this process alike, and the kernel drops it when a
+// process dies. The connection argument is ignored.
+func NewFileLocker(path string) lock.SessionLocker { return &fileLocker{path: path} }
+
+type fileLocker struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+}
+
+// fileLockPoll is how often a waiting migrator retries the file lock.
+const fileLockPoll = 10 * time.Millisecond
+
+func (l *fileLocker) SessionLock(ctx context.Context, _ *sql.Conn) error {
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("migrate sqlite: lock file: %w", err)
+	}
+	for {
+		ok, err := tryLockFile(f)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("migrate sqlite: lock %s: %w", l.path, err)
+		}
+		if ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return fmt.Errorf("migrate sqlite: waiting for %s: %w", l.path, ctx.Err())
+		case <-time.After(fileLockPoll):
+		}
+	}
+	l.mu.Lock()
+	l.f = f
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *fileLocker) SessionUnlock(context.Context, *sql.Conn) error {
+	l.mu.Lock()
+	f := l.f
+	l.f = nil
+	l.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	// Closing the file releases the flock.
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("migrate sqlite: unlock %s: %w", l.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package migrate_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/procreg/procreg/internal/migrate"
+	"github.com/procreg/procreg/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// target is one fresh database of a dialect: connect opens a new *sql.DB
+// on it (each migrator gets its own pool, like separate processes), up
+// migrates it with the dialect's lock.
+type target struct {
+	dialect migrate.Dialect
+	connect func(t *testing.T) *sql.DB
+	up      func(ctx context.Context, db *sql.DB) (int64, error)
+}
+
+func sqliteTarget(t *testing.T) target {
+	path := filepath.Join(t.TempDir(), "procreg.db")
+	return target{
+		dialect: migrate.SQLite,
+		connect: func(t *testing.T) *sql.DB {
+			return openDB(t, "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
+		},
+		up: func(ctx context.Context, db *sql.DB) (int64, error) { return migrate.UpSQLite(ctx, db, path) },
+	}
+}
+
+func postgresTarget(t *testing.T) target {
+	d := testdb.Postgres(t)
+	return target{
+		dialect: migrate.Postgres,
+		connect: func(t *testing.T) *sql.DB { return openDB(t, "pgx", d.DSN) },
+		up:      migrate.UpPostgres,
+	}
+}
+
+func mysqlTarget(t *testing.T) target {
+	d := testdb.MySQL(t)
+	return target{
+		dialect: migrate.MySQL,
+		connect: func(t *testing.T) *sql.DB { return openDB(t, "mysql", d.DSN) },
+		up:      migrate.UpMySQL,
+	}
+}
+
+func openDB(t *testing.T, driver, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var targets = map[string]func(t *testing.T) target{
+	"sqlite":   sqliteTarget,
+	"postgres": postgresTarget,
+	"mysql":    mysqlTarget,
+}
+
+func forEachDialect(t *testing.T, test func(t *testing.T, tg target)) {
+	for _, name := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, targets[name](t))
+		})
+	}
+}
+
+func latest(t *testing.T, d migrate.Dialect) int64 {
+	t.Helper()
+	v, err := migrate.Latest(d)
+	if err != nil || v < 1 {
+		t.Fatalf("Latest(%s) = %d, %v", d, v, err)
+	}
+	return v
+}
+
+// appliedRows counts the version-table rows recording version v.
+func appliedRows(t *testing.T, db *sql.DB, v int64) int {
+	t.Helper()
+	var n int
+	// The version table is goose's; this test-only probe has no sqlc query.
+	if err := db.QueryRow("SELECT COUNT(*) FROM "+migrate.VersionTable+" WHERE version_id = "+itoa(v)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func TestFreshApplyThenIdempotentReapply(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, tg target) {
+		ctx := context.Background()
+		db := tg.connect(t)
+		want := latest(t, tg.dialect)
+		v, err := tg.up(ctx, db)
+		if err != nil || v != want {
+			t.Fatalf("first Up = %d, %v; want %d", v, err, want)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO processes (id, spec, await_output, external_ref_metadata, first_started_owner, abandon_reason, lease_owner) VALUES ('kept', '', '', '', '', '', '')"); err != nil {
+			t.Fatalf("the migrated schema rejects a process row: %v", err)
+		}
+		v, err = tg.up(ctx, tg.connect(t))
+		if err != nil || v != want {
+			t.Fatalf("second Up = %d, %v; want %d", v, err, want)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM processes").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("after re-apply: %d processes, %v; want the 1 row written before", n, err)
+		}
+		if got := appliedRows(t, db, want); got != 1 {
+			t.Fatalf("version %d recorded %d times, want once", want, got)
+		}
+	})
+}
+
+func TestConcurrentMigratorsApplyOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, tg target) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		want := latest(t, tg.dialect)
+		const migrators = 4
+		dbs := make([]*sql.DB, migrators)
+		for i := range dbs {
+			dbs[i] = tg.connect(t)
+		}
+		errs := make([]error, migrators)
+		versions := make([]int64, migrators)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range dbs {
+			wg.Go(func() {
+				<-start
+				versions[i], errs[i] = tg.up(ctx, dbs[i])
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range dbs {
+			if errs[i] != nil || versions[i] != want {
+				t.Errorf("migrator %d: version %d, %v; want %d", i, versions[i], errs[i], want)
+			}
+		}
+		if got := appliedRows(t, dbs[0], want); got != 1 {
+			t.Fatalf("version %d recorded %d times, want once", want, got)
+		}
+	})
+}
+
+func TestCancelledContextWritesNothing(t *testing.T) {
+	tg := sqliteTarget(t)
+	db := tg.connect(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tg.up(ctx, db); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Up with a cancelled context: %v, want context.Canceled", err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("cancelled Up left %d schema objects (%v)", n, err)
+	}
+}
+
+func TestFileLockWaitHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	holder := migrate.NewFileLocker(path)
+	if err := holder.SessionLock(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := migrate.NewFileLocker(path).SessionLock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second locker while the first holds the lock: %v, want a deadline error", err)
+	}
+	if err := holder.SessionUnlock(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	next := migrate.NewFileLocker(path)
+	if err := next.SessionLock(context.Background(), nil); err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	next.SessionUnlock(context.Background(), nil)
+}
+
+func TestUnknownDialect(t *testing.T) {
+	if _, err := migrate.Latest("oracle"); err == nil {
+		t.Fatal("Latest accepted an unknown dialect")
+	}
+	if _, err := migrate.Up(context.Background(), nil, "oracle", nil); err == nil {
+		t.Fatal("Up accepted an unknown dialect")
+	}
+}
