@@ -97,7 +97,7 @@ func appliedRows(t *testing.T, db *sql.DB, v int64) int {
 	t.Helper()
 	var n int
 	// The version table is goose's; this test-only probe has no sqlc query.
-	if err := db.QueryRow("SELECT COUNT(*) FROM "+migrate.VersionTable+" WHERE version_id = "+itoa(v)).Scan(&n); err != nil {
+	if err := db.QueryRow("SELECT COUNT(*) FROM " + migrate.VersionTable + " WHERE version_id = " + itoa(v)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
