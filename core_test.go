@@ -1,0 +1,589 @@
+package procreg
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func toolReg(id string, types ...EventType) Registration {
+	return Registration{
+		ID:          id,
+		Input:       ProcessInput{Kind: InputTool, Payload: json.RawMessage(`{"b":1,"a":2}`)},
+		Disposition: DispositionRerunnable,
+		EnvRef:      "env:1",
+		EventTypes:  types,
+	}
+}
+
+func TestCanonicalJSON(t *testing.T) {
+	got, err := CanonicalJSON([]byte(" { \"b\" : [1, 2.50, \"<x>\"], \"a\": {\"d\":null,\"c\":true} } "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"a":{"c":true,"d":null},"b":[1,2.50,"<x>"]}`
+	if string(got) != want {
+		t.Fatalf("canonical = %s, want %s", got, want)
+	}
+	if _, err := CanonicalJSON([]byte(`{"a":1} x`)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("trailing data: err = %v, want ErrInvalid", err)
+	}
+}
+
+func TestJSONEqualAndAbsent(t *testing.T) {
+	cases := []struct {
+		a, b string
+		eq   bool
+	}{
+		{`{"a":1,"b":2}`, `{ "b":2, "a":1 }`, true},
+		{`{"a":1}`, `{"a":2}`, false},
+		{``, `null`, true},
+		{` `, ``, true},
+		{`null`, `{}`, false},
+		{`[1,2]`, `[2,1]`, false},
+		{`{`, `{`, false},
+	}
+	for _, c := range cases {
+		if got := JSONEqual([]byte(c.a), []byte(c.b)); got != c.eq {
+			t.Errorf("JSONEqual(%q,%q) = %v, want %v", c.a, c.b, got, c.eq)
+		}
+	}
+	for _, raw := range []string{"", "  ", "null", " null "} {
+		n, err := NormalizeOptionalJSON([]byte(raw))
+		if err != nil || n != nil {
+			t.Errorf("NormalizeOptionalJSON(%q) = %q, %v; want nil, nil", raw, n, err)
+		}
+	}
+}
+
+func TestPrepareRegistrationAddsCoreTypesAndHashes(t *testing.T) {
+	p, err := PrepareRegistration(toolReg("p1", EventType{Name: "log"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, et := range p.Registration.EventTypes {
+		names = append(names, et.Name)
+	}
+	want := []string{"log", EventCancelRequested, EventWaiting, EventResumed, EventCompleted, EventFailed, EventCancelled, EventAbandoned}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("event types = %v, want %v", names, want)
+	}
+	if p.Registration.Identity.Kind != "tool" {
+		t.Fatalf("default identity kind = %q", p.Registration.Identity.Kind)
+	}
+	// Key order and absent-vs-null do not change the hash.
+	r2 := toolReg("p1", EventType{Name: "log", PayloadSchema: json.RawMessage(`null`)})
+	r2.Input.Payload = json.RawMessage(`{"a":2, "b":1}`)
+	r2.Provenance.CausedBy = json.RawMessage(`null`)
+	p2, err := PrepareRegistration(r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Hash != p2.Hash {
+		t.Fatalf("hash differs for equal-by-meaning registrations")
+	}
+	r3 := toolReg("p1", EventType{Name: "log2"})
+	p3, err := PrepareRegistration(r3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p3.Hash == p.Hash {
+		t.Fatalf("hash equal for different registrations")
+	}
+}
+
+func TestDefaultIdentity(t *testing.T) {
+	ext := Registration{ID: "e", Input: ProcessInput{Kind: InputExternal, Payload: json.RawMessage(`{"name":"N","title":"T"}`)},
+		Disposition: DispositionExternallyOwned}
+	p, err := PrepareRegistration(ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Registration.Identity; got.Kind != "external" || got.Label != "N" {
+		t.Fatalf("external identity = %+v", got)
+	}
+	eng := Registration{ID: "g", Input: ProcessInput{Kind: InputEngine, EngineKind: "spark"}, Disposition: DispositionOwnerBound, EnvRef: "e"}
+	if p, err = PrepareRegistration(eng); err != nil || p.Registration.Identity.Kind != "spark" {
+		t.Fatalf("engine identity = %+v, %v", p, err)
+	}
+	given := toolReg("x")
+	given.Identity = Identity{Kind: "custom", Label: "L"}
+	if p, err = PrepareRegistration(given); err != nil || !reflect.DeepEqual(p.Registration.Identity, Identity{Kind: "custom", Label: "L"}) {
+		t.Fatalf("caller identity not kept: %+v, %v", p, err)
+	}
+}
+
+func TestPrepareRegistrationRejects(t *testing.T) {
+	sel := &Selector{Kind: SelectorPointer, Pointer: "/x"}
+	cases := map[string]func(r *Registration){
+		"empty id":             func(r *Registration) { r.ID = "  " },
+		"long id":              func(r *Registration) { r.ID = strings.Repeat("x", 256) },
+		"bad utf8 id":          func(r *Registration) { r.ID = "a\xffb" },
+		"no disposition":       func(r *Registration) { r.Disposition = "" },
+		"unknown disposition":  func(r *Registration) { r.Disposition = "whenever" },
+		"unknown input kind":   func(r *Registration) { r.Input.Kind = "robot" },
+		"tool without env":     func(r *Registration) { r.EnvRef = "" },
+		"external with env":    func(r *Registration) { r.Input.Kind = InputExternal },
+		"engine without kind":  func(r *Registration) { r.Input.Kind = InputEngine },
+		"tool with enginekind": func(r *Registration) { r.Input.EngineKind = "x" },
+		"empty type name":      func(r *Registration) { r.EventTypes = []EventType{{Name: ""}} },
+		"duplicate type":       func(r *Registration) { r.EventTypes = []EventType{{Name: "a"}, {Name: "a"}} },
+		"failed w/o selector": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "f", Terminal: &TerminalSpec{State: StateFailed}}}
+		},
+		"bad terminal state": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "f", Terminal: &TerminalSpec{State: "running", AwaitOutput: sel}}}
+		},
+		"bad pointer": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "w", Wake: &WakeSpec{Input: Selector{Kind: SelectorPointer, Pointer: "x"}}}}
+		},
+		"bad pointer escape": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "w", Wake: &WakeSpec{Input: Selector{Kind: SelectorPresent, Pointer: "/a~2"}}}}
+		},
+		"unknown selector kind": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "w", Wake: &WakeSpec{Input: Selector{Kind: "magic"}}}}
+		},
+		"bad template field": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "w", Wake: &WakeSpec{Input: Selector{Kind: SelectorTemplate, Template: "{a}",
+				Fields: map[string]Selector{"a": {Kind: ""}}}}}}
+		},
+		"unknown dedupe kind": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "w", Wake: &WakeSpec{Input: Selector{Kind: SelectorPayload}, DedupeKey: DedupeKey{Kind: "x"}}}}
+		},
+		"selector dedupe without selector": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "w", Wake: &WakeSpec{Input: Selector{Kind: SelectorPayload}, DedupeKey: DedupeKey{Kind: DedupeSelector}}}}
+		},
+		"invalid schema": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "s", PayloadSchema: json.RawMessage(`{"type":5}`)}}
+		},
+		"malformed schema": func(r *Registration) { r.EventTypes = []EventType{{Name: "s", PayloadSchema: json.RawMessage(`{`)}} },
+		"external ref file": func(r *Registration) {
+			r.EventTypes = []EventType{{Name: "s", PayloadSchema: json.RawMessage(`{"$ref":"file:///etc/passwd"}`)}}
+		},
+		"empty wake target": func(r *Registration) { r.WakeTarget = &SessionScope{} },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := toolReg("p")
+			mutate(&r)
+			if _, err := PrepareRegistration(r); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestSelectors(t *testing.T) {
+	payload := json.RawMessage(`{"a":{"b/c":[10,"x"]},"s":"str","n":null,"t~":true}`)
+	cases := []struct {
+		sel  Selector
+		want string
+	}{
+		{Selector{Kind: SelectorPayload}, `{"a":{"b/c":[10,"x"]},"n":null,"s":"str","t~":true}`},
+		{Selector{Kind: SelectorPointer, Pointer: "/a/b~1c/1"}, `x`},
+		{Selector{Kind: SelectorPointer, Pointer: "/a/b~1c/0"}, `10`},
+		{Selector{Kind: SelectorPointer, Pointer: "/t~0"}, `true`},
+		{Selector{Kind: SelectorPointer, Pointer: "/n"}, `null`},
+		{Selector{Kind: SelectorConst, Const: json.RawMessage(`{"k": 1}`)}, `{"k":1}`},
+		{Selector{Kind: SelectorPresent, Pointer: "/s"}, `true`},
+		{Selector{Kind: SelectorPresent, Pointer: "/zz"}, `false`},
+		{Selector{Kind: SelectorTemplate, Template: "{s}-{num}-{missing}", Fields: map[string]Selector{
+			"s": {Kind: SelectorPointer, Pointer: "/s"}, "num": {Kind: SelectorPointer, Pointer: "/a/b~1c/0"}}}, `str-10-{missing}`},
+	}
+	for _, c := range cases {
+		got, err := SelectString(c.sel, payload)
+		if err != nil || got != c.want {
+			t.Errorf("SelectString(%+v) = %q, %v; want %q", c.sel, got, err, c.want)
+		}
+	}
+	for _, p := range []string{"/zz", "/a/b~1c/2", "/a/b~1c/01", "/a/b~1c/-", "/s/x"} {
+		if _, err := SelectString(Selector{Kind: SelectorPointer, Pointer: p}, payload); !errors.Is(err, ErrInvalid) {
+			t.Errorf("missing pointer %q: err = %v, want ErrInvalid", p, err)
+		}
+	}
+}
+
+func TestTruthy(t *testing.T) {
+	cases := map[string]bool{`null`: false, `false`: false, `""`: false, `[]`: false, `{}`: false,
+		`true`: true, `0`: true, `-1.5`: true, `"x"`: true, `[0]`: true, `{"a":null}`: true}
+	for raw, want := range cases {
+		if got := Truthy(json.RawMessage(raw)); got != want {
+			t.Errorf("Truthy(%s) = %v, want %v", raw, got, want)
+		}
+	}
+}
+
+func prepared(t testing.TB, types ...EventType) *Prepared {
+	t.Helper()
+	p, err := PrepareRegistration(toolReg("p", types...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var now = time.Date(2026, 1, 2, 3, 4, 5, 6000000, time.UTC)
+
+func plan(t testing.TB, p *Prepared, state string, req AppendRequest) (AppendPlan, error) {
+	t.Helper()
+	return PlanAppend(AppendInput{ProcessID: "p", Prepared: p, State: state, LastSequence: 4, Now: now}, req)
+}
+
+func TestTerminalMaterialization(t *testing.T) {
+	sel := &Selector{Kind: SelectorPointer, Pointer: "/v"}
+	p := prepared(t,
+		EventType{Name: "done", Terminal: &TerminalSpec{State: StateCompleted}},
+		EventType{Name: "done_sel", Terminal: &TerminalSpec{State: StateCompleted, AwaitOutput: sel}},
+		EventType{Name: "fail", Terminal: &TerminalSpec{State: StateFailed, AwaitOutput: sel}},
+		EventType{Name: "cancel", Terminal: &TerminalSpec{State: StateCancelled, AwaitOutput: sel}},
+		EventType{Name: "abandon", Terminal: &TerminalSpec{State: StateAbandoned, AwaitOutput: sel}},
+	)
+	cases := []struct {
+		typ, payload string
+		want         AwaitOutput
+	}{
+		{"done", `{"x":1}`, AwaitOutput{Kind: OutputSuccess, Value: json.RawMessage(`{"x":1}`)}},
+		{"done_sel", `{"v":[1]}`, AwaitOutput{Kind: OutputSuccess, Value: json.RawMessage(`[1]`)}},
+		{"done_sel", `{"v":{"kind":"success","value":7,"control":null}}`, AwaitOutput{Kind: OutputSuccess, Value: json.RawMessage(`7`)}},
+		{"fail", `{"v":"boom"}`, AwaitOutput{Kind: OutputFailure, Class: "execution", Code: "process_failed", Message: "boom", Raw: json.RawMessage(`"boom"`)}},
+		{"fail", `{"v":{"e":1}}`, AwaitOutput{Kind: OutputFailure, Class: "execution", Code: "process_failed", Message: `{"e":1}`, Raw: json.RawMessage(`{"e":1}`)}},
+		{"fail", `{"v":{"kind":"failure","class":"c","code":"k","message":"m"}}`, AwaitOutput{Kind: OutputFailure, Class: "c", Code: "k", Message: "m"}},
+		{"cancel", `{"v":"stop"}`, AwaitOutput{Kind: OutputCancelled, Message: "stop", Raw: json.RawMessage(`"stop"`)}},
+		{"abandon", `{"v":1}`, AwaitOutput{Kind: OutputAbandoned, Evidence: &AbandonEvidence{Writer: WriterOwnerDrain, At: now}}},
+	}
+	for _, c := range cases {
+		pl, err := plan(t, p, StateRunning, AppendRequest{EventType: c.typ, Payload: json.RawMessage(c.payload), ReplayKey: "k"})
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.typ, c.payload, err)
+		}
+		if pl.Event.Terminal == nil || !reflect.DeepEqual(pl.Event.Terminal.AwaitOutput, c.want) {
+			t.Errorf("%s %s: terminal = %+v, want %+v", c.typ, c.payload, pl.Event.Terminal, c.want)
+		}
+		if pl.Status == nil || pl.Status.State == StateRunning || pl.Event.Sequence != 5 {
+			t.Errorf("%s: status %+v seq %d", c.typ, pl.Status, pl.Event.Sequence)
+		}
+	}
+}
+
+func TestPlanAppendChecksInOrder(t *testing.T) {
+	p := prepared(t,
+		EventType{Name: "typed", PayloadSchema: json.RawMessage(`{"type":"object","required":["n"]}`)},
+		EventType{Name: "log"},
+	)
+	stored := Event{ProcessID: "p", Sequence: 2, EventType: "log", Payload: json.RawMessage(`{"a":1,"b":2}`), ReplayKey: "r"}
+	in := AppendInput{ProcessID: "p", Prepared: p, State: StateRunning, LastSequence: 3, Now: now, Replayed: &stored}
+
+	pl, err := PlanAppend(in, AppendRequest{EventType: "log", Payload: json.RawMessage(`{"b":2,"a":1}`), ReplayKey: "r"})
+	if err != nil || pl.Insert || pl.Event.Sequence != 2 {
+		t.Fatalf("replay: %+v, %v", pl, err)
+	}
+	if _, err := PlanAppend(in, AppendRequest{EventType: "log", Payload: json.RawMessage(`{}`), ReplayKey: "r"}); !errors.Is(err, ErrReplayConflict) {
+		t.Fatalf("replay conflict: %v", err)
+	}
+	// The replay check comes before the declared-type check.
+	if _, err := PlanAppend(in, AppendRequest{EventType: "nope", ReplayKey: "r"}); !errors.Is(err, ErrReplayConflict) {
+		t.Fatalf("replay before declaration: %v", err)
+	}
+	checks := []struct {
+		req  AppendRequest
+		want error
+	}{
+		{AppendRequest{EventType: "nope"}, ErrInvalid},
+		{AppendRequest{EventType: EventCancelRequested, Payload: json.RawMessage(`{}`)}, ErrInvalid},
+		{AppendRequest{EventType: EventCompleted, Payload: json.RawMessage(`{"await_output":{"kind":"success"}}`)}, ErrInvalid},
+		{AppendRequest{EventType: "typed", Payload: json.RawMessage(`{"m":1}`)}, ErrInvalid},
+		{AppendRequest{EventType: "typed", Payload: json.RawMessage(`{`)}, ErrInvalid},
+		{AppendRequest{EventType: EventFailed, Payload: json.RawMessage(`{}`), ReplayKey: "x"}, ErrInvalid},
+	}
+	for _, c := range checks {
+		if _, err := plan(t, p, StateRunning, c.req); !errors.Is(err, c.want) {
+			t.Errorf("%+v: err = %v, want %v", c.req, err, c.want)
+		}
+	}
+	if pl, err := plan(t, p, StateRunning, AppendRequest{EventType: "typed", Payload: json.RawMessage(`{"n":1}`)}); err != nil || !pl.Insert {
+		t.Fatalf("valid typed append: %+v, %v", pl, err)
+	}
+	term := AppendRequest{EventType: EventCompleted, Payload: json.RawMessage(`{"await_output":{"kind":"success"}}`), ReplayKey: "t"}
+	if _, err := plan(t, p, StateFailed, term); !errors.Is(err, ErrTerminal) {
+		t.Fatalf("terminal on terminal: %v", err)
+	}
+	if pl, err := plan(t, p, StateFailed, AppendRequest{EventType: "log"}); err != nil || pl.Status != nil {
+		t.Fatalf("late non-terminal event: %+v, %v", pl, err)
+	}
+}
+
+func TestReplayRepairsStatus(t *testing.T) {
+	p := prepared(t)
+	out := AwaitOutput{Kind: OutputSuccess, Value: json.RawMessage(`1`)}
+	req, err := CompletionRequest("p", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := Event{ProcessID: "p", Sequence: 1, EventType: req.EventType, Payload: req.Payload, ReplayKey: req.ReplayKey,
+		Terminal: &TerminalSemantics{State: StateCompleted, AwaitOutput: out}}
+	pl, err := PlanAppend(AppendInput{ProcessID: "p", Prepared: p, State: StateRunning, LastSequence: 1, Now: now, Replayed: &stored}, req)
+	if err != nil || pl.Insert || pl.Status == nil || pl.Status.State != StateCompleted {
+		t.Fatalf("repair: %+v, %v", pl, err)
+	}
+	if req.ReplayKey != "process:p:terminal:process.completed" {
+		t.Fatalf("replay key %q", req.ReplayKey)
+	}
+	if _, err := CompletionRequest("p", AwaitOutput{Kind: "meh"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown output kind: %v", err)
+	}
+}
+
+func TestWakeMaterialization(t *testing.T) {
+	p := prepared(t,
+		EventType{Name: "ping", Wake: &WakeSpec{When: &Selector{Kind: SelectorPointer, Pointer: "/go"},
+			Input: Selector{Kind: SelectorPointer, Pointer: "/msg"}}},
+		EventType{Name: "sel", Wake: &WakeSpec{Input: Selector{Kind: SelectorConst, Const: json.RawMessage(`{"x":1}`)},
+			DedupeKey: DedupeKey{Kind: DedupeSelector, Selector: &Selector{Kind: SelectorPointer, Pointer: "/k"}}}},
+		EventType{Name: "const", Wake: &WakeSpec{Input: Selector{Kind: SelectorPayload}, DedupeKey: DedupeKey{Kind: DedupeConst, Const: "once"}}},
+	)
+	target := &SessionScope{SessionID: "s", AgentFrameID: "f"}
+	in := AppendInput{ProcessID: "p", Prepared: p, State: StateRunning, LastSequence: 6, Now: now,
+		WakeTarget: &SessionScope{SessionID: "rec"}, CausedBy: json.RawMessage(`{"by":1}`)}
+
+	pl, err := PlanAppend(in, AppendRequest{EventType: "ping", Payload: json.RawMessage(`{"go":0,"msg":"hi"}`), WakeTarget: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &WakeDelivery{WakeID: WakeID("session:s/frame:f", "p:7"), TargetSessionID: "s", TargetScopeID: "session:s/frame:f",
+		ProcessID: "p", Sequence: 7, EventType: "ping", ProcessCausedBy: json.RawMessage(`{"by":1}`), DedupeKey: "p:7", Input: "hi", CreatedAt: now}
+	if !reflect.DeepEqual(pl.WakeDelivery, want) {
+		t.Fatalf("delivery = %+v\nwant %+v", pl.WakeDelivery, want)
+	}
+	if pl, err = PlanAppend(in, AppendRequest{EventType: "ping", Payload: json.RawMessage(`{"go":"","msg":"hi"}`)}); err != nil || pl.Event.Wake != nil || pl.WakeDelivery != nil {
+		t.Fatalf("when false: %+v, %v", pl, err)
+	}
+	if pl, err = PlanAppend(in, AppendRequest{EventType: "sel", Payload: json.RawMessage(`{"k":[1]}`)}); err != nil ||
+		pl.Event.Wake == nil || *pl.Event.Wake != (Wake{Input: `{"x":1}`, DedupeKey: "[1]"}) || pl.WakeDelivery.TargetScopeID != "session:rec" {
+		t.Fatalf("selector dedupe: %+v, %v", pl, err)
+	}
+	in.WakeTarget = nil
+	if pl, err = PlanAppend(in, AppendRequest{EventType: "const", Payload: json.RawMessage(`"x"`)}); err != nil ||
+		pl.Event.Wake == nil || pl.Event.Wake.DedupeKey != "once" || pl.WakeDelivery != nil {
+		t.Fatalf("no target: %+v, %v", pl, err)
+	}
+	if !strings.HasPrefix(WakeID("a", "b"), "wake:") || WakeID("a", "b") == WakeID("b", "a") || len(WakeID("a", "b")) != 69 {
+		t.Fatalf("wake id %q", WakeID("a", "b"))
+	}
+}
+
+func TestCancelRequested(t *testing.T) {
+	r := CancelRequested("p1", "user asked")
+	if r.EventType != EventCancelRequested || r.ReplayKey != "process:p1:cancel_requested" || !JSONEqual(r.Payload, []byte(`{"reason":"user asked"}`)) {
+		t.Fatalf("CancelRequested = %+v", r)
+	}
+}
+
+func TestLeaseDecisions(t *testing.T) {
+	a := LeaseOwner{OwnerID: "a", IncarnationID: "1"}
+	b := LeaseOwner{OwnerID: "b", IncarnationID: "1"}
+	d, err := DecideClaim("p", LeaseState{FencingToken: 3}, a, time.Minute, now)
+	if err != nil || !d.Claim.Acquired || d.Claim.Lease.FencingToken != 4 || d.Claim.Lease.Token == "" ||
+		!d.Claim.Lease.ExpiresAt.Equal(now.Add(time.Minute).Truncate(time.Millisecond)) {
+		t.Fatalf("first claim: %+v, %v", d, err)
+	}
+	st := d.Next
+	busy, _ := DecideClaim("p", st, b, time.Minute, now)
+	if busy.Claim.Acquired || busy.Write || busy.Claim.Lease.Owner != a {
+		t.Fatalf("busy: %+v", busy)
+	}
+	again, _ := DecideClaim("p", st, a, time.Hour, now.Add(time.Second))
+	if !again.Claim.Acquired || again.Claim.Lease.Token != st.Current.Token || again.Claim.Lease.FencingToken != 4 {
+		t.Fatalf("re-entry: %+v", again)
+	}
+	zero, _ := DecideClaim("p", LeaseState{}, a, 0, now)
+	if zero.Claim.Lease.IsLive(now) {
+		t.Fatalf("ttl 0 lease is live")
+	}
+	huge, err := DecideClaim("p", LeaseState{}, a, time.Duration(1<<63-1), now)
+	if err != nil || !huge.Claim.Lease.ExpiresAt.After(now) {
+		t.Fatalf("huge ttl: %+v, %v", huge, err)
+	}
+	if _, err := DecideClaim("p", LeaseState{}, a, -time.Second, now); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("negative ttl: %v", err)
+	}
+	later := now.Add(2 * time.Minute)
+	if _, err := DecideRenew(st, *st.Current, time.Minute, later); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("renew expired: %v", err)
+	}
+	stale := *st.Current
+	stale.Token = "old"
+	if _, err := DecideRenew(st, stale, time.Minute, now); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("renew superseded: %v", err)
+	}
+	rn, err := DecideRenew(st, *st.Current, time.Hour, now)
+	if err != nil || !rn.Claim.Lease.ExpiresAt.Equal(now.Add(time.Hour).Truncate(time.Millisecond)) {
+		t.Fatalf("renew: %+v, %v", rn, err)
+	}
+	if DecideRelease(st, "wrong").Write {
+		t.Fatalf("stale release wrote")
+	}
+	rel := DecideRelease(st, st.Current.Token)
+	if !rel.Write || rel.Next.Current != nil || rel.Next.FencingToken != 4 {
+		t.Fatalf("release: %+v", rel)
+	}
+	// Reclaim: opaque holders are never dead; an expired lease is free.
+	rc, _ := DecideReclaim("p", st, b, *st.Current, time.Minute, now)
+	if rc.Claim.Acquired {
+		t.Fatalf("reclaimed an opaque holder")
+	}
+	rc, _ = DecideReclaim("p", st, b, *st.Current, time.Minute, later)
+	if !rc.Claim.Acquired || rc.Claim.Lease.FencingToken != 5 {
+		t.Fatalf("reclaim of expired lease: %+v", rc)
+	}
+}
+
+func TestLivenessAndReclaimOfDeadHolder(t *testing.T) {
+	me, err := CurrentProcessLiveness()
+	if err != nil {
+		t.Skipf("no /proc here: %v", err) // liveness is Linux-only
+	}
+	if me.Kind != LivenessLocalProcess || me.PID != os.Getpid() || me.ProcessStart == "" || me.HostID == "" || me.BootID == "" {
+		t.Fatalf("liveness = %+v", me)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := me
+	dead.PID = cmd.Process.Pid
+	holder := LeaseOwner{OwnerID: "h", IncarnationID: "1", Liveness: dead}
+	claimant := LeaseOwner{OwnerID: "c", IncarnationID: "1", Liveness: me}
+	if !holder.IsDefinitelyDeadFor(claimant) {
+		t.Fatalf("exited pid %d is not dead", dead.PID)
+	}
+	alive := LeaseOwner{OwnerID: "h", IncarnationID: "1", Liveness: me}
+	if alive.IsDefinitelyDeadFor(claimant) {
+		t.Fatalf("this process is dead")
+	}
+	restarted := me
+	restarted.ProcessStart = "1"
+	if !(LeaseOwner{Liveness: restarted}).IsDefinitelyDeadFor(claimant) {
+		t.Fatalf("pid reused with another start time is not dead")
+	}
+	otherHost := dead
+	otherHost.HostID = "elsewhere"
+	if (LeaseOwner{Liveness: otherHost}).IsDefinitelyDeadFor(LeaseOwner{Liveness: Liveness{Kind: LivenessLocalProcess, HostID: "elsewhere", BootID: me.BootID}}) {
+		t.Fatalf("another host's holder is dead")
+	}
+	if (LeaseOwner{Liveness: Liveness{PID: dead.PID}}).IsDefinitelyDeadFor(claimant) {
+		t.Fatalf("opaque holder is dead")
+	}
+
+	l := Lease{ProcessID: "p", Owner: holder, Token: "t", FencingToken: 2, ExpiresAt: now.Add(time.Hour)}
+	st := LeaseState{Current: &l, FencingToken: 2}
+	rc, _ := DecideReclaim("p", st, claimant, l, time.Minute, now)
+	if !rc.Claim.Acquired || rc.Claim.Lease.FencingToken != 3 || rc.Claim.Lease.Owner != claimant {
+		t.Fatalf("reclaim of dead holder: %+v", rc)
+	}
+	stale := l
+	stale.FencingToken = 1
+	if rc, _ = DecideReclaim("p", st, claimant, stale, time.Minute, now); rc.Claim.Acquired {
+		t.Fatalf("reclaim with stale observation acquired")
+	}
+}
+
+func TestListCriteria(t *testing.T) {
+	if _, err := (ListFilter{Status: "zombie"}).Criteria(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown status: %v", err)
+	}
+	yes := true
+	c, err := ListFilter{Definition: json.RawMessage(`{"b":1,"a":2}`), Waiting: &yes}.Criteria()
+	if err != nil || c.State != StateRunning {
+		t.Fatal(c, err)
+	}
+	rec := Record{Status: Status{State: StateRunning}, Identity: Identity{Definition: json.RawMessage(`{"a":2,"b":1}`)}, Wait: &WaitState{}}
+	if !c.MatchesRecord(rec) {
+		t.Fatalf("record should match")
+	}
+	rec.Wait = nil
+	if c.MatchesRecord(rec) {
+		t.Fatalf("non-waiting record matched")
+	}
+	any, _ := ListFilter{Status: StatusAny}.Criteria()
+	if !any.MatchesRecord(Record{Status: Status{State: StateFailed}}) {
+		t.Fatalf("any did not match failed")
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	at := time.Date(2026, 5, 6, 7, 8, 9, 123000000, time.UTC)
+	owner := LeaseOwner{OwnerID: "o", IncarnationID: "i", Liveness: Liveness{Kind: LivenessLocalProcess, HostID: "h", BootID: "b", PID: 9, ProcessStart: "77"}}
+	values := []any{
+		&Record{ID: "p", RegistrationHash: "h", Input: ProcessInput{Kind: InputEngine, EngineKind: "e", Payload: json.RawMessage(`{"a":1}`)},
+			Disposition: DispositionOwnerBound, Identity: Identity{Kind: "k", Label: "l", Definition: json.RawMessage(`[1]`)},
+			EventTypes: []EventType{{Name: "x", PayloadSchema: json.RawMessage(`true`),
+				Terminal: &TerminalSpec{State: StateFailed, AwaitOutput: &Selector{Kind: SelectorTemplate, Template: "{a}", Fields: map[string]Selector{"a": {Kind: SelectorConst, Const: json.RawMessage(`1`)}}}},
+				Wake:     &WakeSpec{When: &Selector{Kind: SelectorPresent, Pointer: "/a"}, Input: Selector{Kind: SelectorPayload}, DedupeKey: DedupeKey{Kind: DedupeConst, Const: "c"}}}},
+			Provenance: Provenance{Originator: Originator{Kind: OriginatorSession, Scope: &SessionScope{SessionID: "s", AgentFrameID: "f"}}, CausedBy: json.RawMessage(`"c"`)},
+			EnvRef:     "env", WakeTarget: &SessionScope{SessionID: "s"}, CreatedAt: at, UpdatedAt: at,
+			ExternalRef: &ExternalRef{Backend: "b", ID: "i", Metadata: json.RawMessage(`{}`)}, FirstStarted: &Started{Owner: owner, At: at},
+			AbandonRequest: &AbandonRequest{RequestedBy: "op", RequestedAt: at, Reason: "r"},
+			Wait:           &WaitState{Kind: WaitSignal, Name: "n", EventType: "e", Key: "k", Ordinal: 1 << 63, Since: at},
+			Status: Status{State: StateAbandoned, AwaitOutput: &AwaitOutput{Kind: OutputAbandoned,
+				Evidence: &AbandonEvidence{Writer: WriterSweep, Owner: &owner, At: at}, Control: json.RawMessage(`{"c":1}`)}}},
+		&AppendResult{Event: Event{ProcessID: "p", Sequence: 3, EventType: "t", Payload: json.RawMessage(`{}`), ReplayKey: "r",
+			Terminal: &TerminalSemantics{State: StateFailed, AwaitOutput: AwaitOutput{Kind: OutputFailure, Class: "c", Code: "d", Message: "m", Raw: json.RawMessage(`1`)}},
+			Wake:     &Wake{Input: "i", DedupeKey: "d"}, OccurredAt: at},
+			WakeDelivery: &WakeDelivery{WakeID: "w", TargetSessionID: "s", TargetScopeID: "session:s", ProcessID: "p", Sequence: 3, EventType: "t",
+				ProcessCausedBy: json.RawMessage(`"c"`), DedupeKey: "d", Input: "i", CreatedAt: at}},
+		&HandleGrantEntry{Grant: HandleGrant{SessionID: "s", ProcessID: "p", Descriptor: HandleDescriptor{Kind: "k", Label: "l"}}},
+		&SessionDeleteReport{SessionID: "s", RevokedHandles: 2, OrphanedProcessIDs: []string{"a"}, PreservedProcessIDs: []string{"b"}},
+		&AppendRequest{EventType: "t", Payload: json.RawMessage(`1`), ReplayKey: "r", WakeTarget: &SessionScope{SessionID: "s"}},
+		&LeaseClaim{Acquired: true, Lease: Lease{ProcessID: "p", Owner: owner, Token: "t", FencingToken: 5, ClaimedAt: at, ExpiresAt: at}},
+		&LeaseCompletion{ProcessID: "p", Token: "t"},
+		&ListFilter{Status: StatusAny, Definition: json.RawMessage(`{"a":1}`), Waiting: new(bool)},
+		&PruneReport{PrunedProcesses: 1, PrunedEvents: 2},
+	}
+	for _, v := range values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+		if err := json.Unmarshal(b, back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(v, back) {
+			t.Errorf("%T does not round-trip:\n%s", v, b)
+		}
+	}
+	var tier DurabilityTier
+	if b, _ := json.Marshal(TierDurable); string(b) != `"durable"` || json.Unmarshal(b, &tier) != nil || tier != TierDurable {
+		t.Errorf("tier JSON %s", b)
+	}
+}
+
+func BenchmarkPrepareRegistration(b *testing.B) {
+	reg := toolReg("bench",
+		EventType{Name: "typed", PayloadSchema: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`)},
+		EventType{Name: "ping", Wake: &WakeSpec{Input: Selector{Kind: SelectorPointer, Pointer: "/msg"}}},
+	)
+	for b.Loop() {
+		if _, err := PrepareRegistration(reg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPlanAppendWithSchema(b *testing.B) {
+	p := prepared(b, EventType{Name: "typed", PayloadSchema: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`),
+		Wake: &WakeSpec{Input: Selector{Kind: SelectorPointer, Pointer: "/n"}}})
+	in := AppendInput{ProcessID: "p", Prepared: p, State: StateRunning, LastSequence: 10, Now: now, WakeTarget: &SessionScope{SessionID: "s"}}
+	req := AppendRequest{EventType: "typed", Payload: json.RawMessage(`{"n": 42, "extra": "text"}`)}
+	for b.Loop() {
+		if _, err := PlanAppend(in, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
