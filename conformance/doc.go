@@ -1,0 +1,27 @@
+// Package conformance is the public conformance suite of procreg: every rule
+// of the contract (SPEC §5), written once against the procreg.Registry
+// interface and run against every backend.
+//
+// A new dialect proves itself with one call from its own test file:
+//
+//	func TestConformance(t *testing.T) {
+//		conformance.Run(t, func(t *testing.T) procreg.Registry {
+//			return mybackend.New(...) // a fresh, empty registry
+//		})
+//	}
+//
+// Run starts one named subtest per rule (grouped by topic: Registration,
+// Grants, Events, Leases, ...). Each subtest calls open for a fresh, empty
+// registry, may run in parallel with the others, and closes the registry
+// through t.Cleanup, so open must not close it itself. The suite only uses
+// the public interface: time-dependent rules (lease expiry) use short real
+// ttls, never an injected clock, and dead lease holders are made from the
+// current OS process's local_process liveness with the pid of an exited
+// child or a different process start time.
+//
+// Durable backends also call RunDurable, which needs a fresh database per
+// subtest and opens several independent registries (each with its own
+// connection or pool) on it: facts must survive close and reopen, and
+// appends and lease claims racing across registries must stay gap-free and
+// mutually exclusive.
+package conformance

@@ -1,0 +1,251 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/procreg/procreg"
+)
+
+func edgeRules() []rule {
+	return []rule{
+		{"DurabilityTier", testTier},
+		{"CaseAndTrailingSpaceAreDistinctIDs", testDistinctIDs},
+		{"SpecialCharactersAreData", testSpecialIDs},
+		{"TimestampsUTCMillisecond", testTimestamps},
+		{"CancelledContextWritesNothing", testCancelledWrites},
+		{"CancelledContextReads", testCancelledReads},
+	}
+}
+
+func testTier(t *testing.T, r procreg.Registry) {
+	switch tier := r.DurabilityTier(); tier {
+	case procreg.TierInline, procreg.TierDurable:
+	default:
+		t.Errorf("DurabilityTier() = %v; want TierInline or TierDurable", tier)
+	}
+}
+
+func testDistinctIDs(t *testing.T, r procreg.Registry) {
+	ids := []string{"proc", "Proc", "proc "}
+	for i, id := range ids {
+		reg := eventReg(id)
+		reg.EnvRef = "env:" + itoa(i)
+		mustRegister(t, r, reg)
+		appendNotes(t, r, id, i+1)
+		mustGrant(t, r, scopeS1, id, procreg.HandleDescriptor{Kind: "k", Label: id})
+	}
+	for i, id := range ids {
+		rec := mustGet(t, r, id)
+		wantEqual(t, "id read back", rec.ID, id)
+		wantEqual(t, "EnvRef of "+id, rec.EnvRef, "env:"+itoa(i))
+		if n := len(mustEvents(t, r, id, 0)); n != i+1 {
+			t.Errorf("events of %q = %d; want %d", id, n, i+1)
+		}
+	}
+	wantStrings(t, "grants in byte order", entryIDs(mustList(t, r, scopeS1)), "Proc", "proc", "proc ")
+	mustComplete(t, r, "proc ", success(`1`))
+	wantEqual(t, "status of \"proc\" after completing \"proc \"", mustGet(t, r, "proc").Status.State, procreg.StateRunning)
+	_, err := r.GetProcess(t.Context(), "PROC")
+	wantErr(t, err, procreg.ErrNotFound, "PROC", "GetProcess(\"PROC\")")
+}
+
+func testSpecialIDs(t *testing.T, r procreg.Registry) {
+	ids := []string{`it's`, `say "hi"`, `back\slash`, `100%`, `under_score`, `semi;colon' OR '1'='1`, `--comment`,
+		"tab\there", "new\nline", "日本語", "emoji 🎉", "\x01ctrl", `{"json":true}`, `$1`, `?`, `*`}
+	for _, id := range ids {
+		mustRegister(t, r, eventReg(id))
+		res := mustAppend(t, r, id, appendReq(noteType, `{"id":"x"}`))
+		wantEqual(t, "event process id", res.Event.ProcessID, id)
+		session := "s-" + id
+		mustGrant(t, r, procreg.SessionScope{SessionID: session, AgentFrameID: id}, id, descA)
+		if got := mustGet(t, r, id); got.ID != id {
+			t.Errorf("GetProcess(%q).ID = %q; want it unchanged", id, got.ID)
+		}
+	}
+	for _, absent := range []string{"100_", "100", "under%", "under_scor_", `back\\slash`, "%", "_"} {
+		_, err := r.GetProcess(t.Context(), absent)
+		wantErr(t, err, procreg.ErrNotFound, absent, "GetProcess of an id that only matches as a pattern")
+	}
+	rep, err := r.DeleteSessionProcessState(t.Context(), "s-100_")
+	wantOK(t, err, "DeleteSessionProcessState(s-100_)")
+	wantEqual(t, "grants revoked by a session id that only matches as a pattern", rep.RevokedHandles, 0)
+	rep, err = r.DeleteSessionProcessState(t.Context(), "s-100%")
+	wantOK(t, err, "DeleteSessionProcessState(s-100%)")
+	wantEqual(t, "grants revoked for session s-100%", rep.RevokedHandles, 1)
+	wantStrings(t, "orphaned by deleting s-100%", rep.OrphanedProcessIDs, "100%")
+	recs, err := r.ListProcesses(t.Context(), procreg.ListFilter{})
+	wantOK(t, err, "ListProcesses")
+	got := recordIDs(recs)
+	for i := 1; i < len(got); i++ {
+		if got[i-1] >= got[i] {
+			t.Errorf("ListProcesses order %q before %q; want byte order", got[i-1], got[i])
+		}
+	}
+	if len(got) != len(ids) {
+		t.Errorf("ListProcesses = %d processes; want %d", len(got), len(ids))
+	}
+}
+
+func testTimestamps(t *testing.T, r procreg.Registry) {
+	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
+	odd := time.Date(2026, 7, 8, 9, 10, 11, 123_456_789, zone)
+	want := odd.Truncate(time.Millisecond).UTC()
+	rec := mustRegister(t, r, eventReg("p1"))
+	wantTime(t, "CreatedAt", rec.CreatedAt)
+	wantTime(t, "UpdatedAt", rec.UpdatedAt)
+	res := mustAppend(t, r, "p1", appendReq(noteType, `{}`))
+	wantTime(t, "OccurredAt", res.Event.OccurredAt)
+
+	rec, err := r.RecordFirstStarted(t.Context(), "p1", procreg.Started{Owner: exampleOwner("w"), At: odd})
+	wantOK(t, err, "RecordFirstStarted")
+	rec, err = r.RequestProcessAbandon(t.Context(), "p1", procreg.AbandonRequest{RequestedBy: "op", RequestedAt: odd})
+	wantOK(t, err, "RequestProcessAbandon")
+	w := exampleWait()
+	w.Since = odd
+	rec, err = r.SetProcessWait(t.Context(), "p1", w)
+	wantOK(t, err, "SetProcessWait")
+	got := mustGet(t, r, "p1")
+	wantSame(t, "record read back equals the record written", got, rec)
+	for what, tm := range map[string]time.Time{
+		"FirstStarted.At": got.FirstStarted.At, "AbandonRequest.RequestedAt": got.AbandonRequest.RequestedAt, "Wait.Since": got.Wait.Since,
+	} {
+		if !tm.Equal(want) || tm.Location() != time.UTC {
+			t.Errorf("%s = %v; want %v (truncated, not rounded, to ms; UTC)", what, tm, want)
+		}
+	}
+	wantTime(t, "UpdatedAt", got.UpdatedAt)
+
+	mustRegister(t, r, toolReg("p2"))
+	out := procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, At: odd}}
+	done := mustComplete(t, r, "p2", out)
+	if ev := done.Status.AwaitOutput; ev == nil || ev.Evidence == nil || !ev.Evidence.At.Equal(want) || ev.Evidence.At.Location() != time.UTC {
+		t.Errorf("abandon evidence read back as %+v; want At %v", ev, want)
+	}
+	l := mustAcquire(t, r, "p1", selfOwner(t, "w"), time.Minute)
+	wantTime(t, "lease ClaimedAt", l.ClaimedAt)
+	wantTime(t, "lease ExpiresAt", l.ExpiresAt)
+}
+
+// cancelled returns a context that is already cancelled.
+func cancelled(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	return ctx
+}
+
+// wantCanceled checks that err wraps context.Canceled.
+func wantCanceled(t *testing.T, err error, what string) {
+	t.Helper()
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("%s with a cancelled context: got %v; want an error wrapping context.Canceled", what, err)
+	}
+}
+
+// snapshot captures everything observable about the given processes.
+func snapshot(t *testing.T, r procreg.Registry, ids ...string) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	all, err := r.ListProcesses(t.Context(), procreg.ListFilter{Status: procreg.StatusAny})
+	wantOK(t, err, "ListProcesses(any)")
+	out["list"] = all
+	for _, id := range ids {
+		rec, err := r.GetProcess(t.Context(), id)
+		out[id+"/record"] = rec
+		out[id+"/err"] = err != nil
+		if err != nil {
+			continue
+		}
+		out[id+"/events"] = mustEvents(t, r, id, 0)
+		out[id+"/wakes"] = mustWakeEvents(t, r, id, 0)
+		out[id+"/lease"] = mustLease(t, r, id)
+		grants, err := r.HandleGrantsForProcess(t.Context(), id)
+		wantOK(t, err, "HandleGrantsForProcess")
+		out[id+"/grants"] = grants
+	}
+	return out
+}
+
+func testCancelledWrites(t *testing.T, r procreg.Registry) {
+	reg := toolReg("p1", eventType(noteType), wakeType("ping", procreg.WakeSpec{Input: constSel(`"x"`)}))
+	mustRegister(t, r, reg)
+	mustRegister(t, r, toolReg("p2"))
+	mustRegister(t, r, toolReg("old"))
+	mustAppend(t, r, "p1", appendReq("ping", `{}`))
+	mustGrant(t, r, scopeS1, "p1", descA)
+	_, err := r.SetProcessWait(t.Context(), "p1", exampleWait())
+	wantOK(t, err, "SetProcessWait")
+	held := mustAcquire(t, r, "p1", deadOwner(t, "dead"), time.Hour)
+	mustComplete(t, r, "old", success(`1`))
+	me := selfOwner(t, "me")
+
+	ops := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"RegisterProcess", func(ctx context.Context) error { _, err := r.RegisterProcess(ctx, toolReg("new")); return err }},
+		{"SetExternalRef", func(ctx context.Context) error { _, err := r.SetExternalRef(ctx, "p1", exampleRef()); return err }},
+		{"GrantHandle", func(ctx context.Context) error { _, err := r.GrantHandle(ctx, scopeS2, "p1", descB); return err }},
+		{"RevokeHandle", func(ctx context.Context) error { return r.RevokeHandle(ctx, scopeS1, "p1") }},
+		{"TransferHandleGrants", func(ctx context.Context) error {
+			return r.TransferHandleGrants(ctx, scopeS1, scopeS2, []string{"p1"})
+		}},
+		{"DeleteSessionProcessState", func(ctx context.Context) error { _, err := r.DeleteSessionProcessState(ctx, "s1"); return err }},
+		{"AppendEvent", func(ctx context.Context) error { _, err := r.AppendEvent(ctx, "p1", appendReq(noteType, `{}`)); return err }},
+		{"CompleteProcess", func(ctx context.Context) error { _, err := r.CompleteProcess(ctx, "p1", success(`1`)); return err }},
+		{"RecordFirstStarted", func(ctx context.Context) error {
+			_, err := r.RecordFirstStarted(ctx, "p1", procreg.Started{Owner: me, At: time.Now()})
+			return err
+		}},
+		{"RequestProcessAbandon", func(ctx context.Context) error {
+			_, err := r.RequestProcessAbandon(ctx, "p1", procreg.AbandonRequest{RequestedBy: "op", RequestedAt: time.Now()})
+			return err
+		}},
+		{"SetProcessWait", func(ctx context.Context) error { _, err := r.SetProcessWait(ctx, "p2", exampleWait()); return err }},
+		{"ClearProcessWait", func(ctx context.Context) error { _, err := r.ClearProcessWait(ctx, "p1"); return err }},
+		{"AckWake", func(ctx context.Context) error { return r.AckWake(ctx, "p1", 1) }},
+		{"ClaimProcessLease", func(ctx context.Context) error { _, err := r.ClaimProcessLease(ctx, "p2", me, time.Minute); return err }},
+		{"ReclaimProcessLease", func(ctx context.Context) error {
+			_, err := r.ReclaimProcessLease(ctx, "p1", me, held, time.Minute)
+			return err
+		}},
+		{"RenewProcessLease", func(ctx context.Context) error { _, err := r.RenewProcessLease(ctx, held, 2*time.Hour); return err }},
+		{"CompleteProcessLease", func(ctx context.Context) error {
+			return r.CompleteProcessLease(ctx, procreg.LeaseCompletion{ProcessID: "p1", Token: held.Token})
+		}},
+		{"PruneTerminalProcesses", func(ctx context.Context) error { _, err := r.PruneTerminalProcesses(ctx, farFuture); return err }},
+	}
+	for _, op := range ops {
+		before := snapshot(t, r, "p1", "p2", "old", "new")
+		wantCanceled(t, op.call(cancelled(t)), op.name)
+		wantSame(t, op.name+" with a cancelled context wrote something; state", snapshot(t, r, "p1", "p2", "old", "new"), before)
+	}
+}
+
+func testCancelledReads(t *testing.T, r procreg.Registry) {
+	mustRegister(t, r, eventReg("p1"))
+	ops := map[string]func(ctx context.Context) error{
+		"GetProcess":             func(ctx context.Context) error { _, err := r.GetProcess(ctx, "p1"); return err },
+		"ListProcesses":          func(ctx context.Context) error { _, err := r.ListProcesses(ctx, procreg.ListFilter{}); return err },
+		"ListNonTerminal":        func(ctx context.Context) error { _, err := r.ListNonTerminal(ctx); return err },
+		"EventsAfter":            func(ctx context.Context) error { _, err := r.EventsAfter(ctx, "p1", 0); return err },
+		"WakeEventsAfter":        func(ctx context.Context) error { _, err := r.WakeEventsAfter(ctx, "p1", 0); return err },
+		"CountEventsThrough":     func(ctx context.Context) error { _, err := r.CountEventsThrough(ctx, "p1", noteType, 1); return err },
+		"RecentEvents":           func(ctx context.Context) error { _, err := r.RecentEvents(ctx, "p1", 1); return err },
+		"ListHandleGrants":       func(ctx context.Context) error { _, err := r.ListHandleGrants(ctx, scopeS1); return err },
+		"ListLiveHandleGrants":   func(ctx context.Context) error { _, err := r.ListLiveHandleGrants(ctx, scopeS1); return err },
+		"HasHandleGrant":         func(ctx context.Context) error { _, err := r.HasHandleGrant(ctx, scopeS1, "p1"); return err },
+		"HandleGrantsForProcess": func(ctx context.Context) error { _, err := r.HandleGrantsForProcess(ctx, "p1"); return err },
+		"GetProcessLease":        func(ctx context.Context) error { _, err := r.GetProcessLease(ctx, "p1"); return err },
+	}
+	for name, call := range ops {
+		err := call(cancelled(t))
+		wantCanceled(t, err, name)
+		if err != nil && !strings.Contains(err.Error(), "cancel") {
+			t.Errorf("%s: error %q; want it to say the context was cancelled", name, err)
+		}
+	}
+}
