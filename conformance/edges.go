@@ -194,7 +194,10 @@ func testCancelledWrites(t *testing.T, r procreg.Registry) {
 			return r.TransferHandleGrants(ctx, scopeS1, scopeS2, []string{"p1"})
 		}},
 		{"DeleteSessionProcessState", func(ctx context.Context) error { _, err := r.DeleteSessionProcessState(ctx, "s1"); return err }},
-		{"AppendEvent", func(ctx context.Context) error { _, err := r.AppendEvent(ctx, "p1", appendReq(noteType, `{}`)); return err }},
+		{"AppendEvent", func(ctx context.Context) error {
+			_, err := r.AppendEvent(ctx, "p1", appendReq(noteType, `{}`))
+			return err
+		}},
 		{"CompleteProcess", func(ctx context.Context) error { _, err := r.CompleteProcess(ctx, "p1", success(`1`)); return err }},
 		{"RecordFirstStarted", func(ctx context.Context) error {
 			_, err := r.RecordFirstStarted(ctx, "p1", procreg.Started{Owner: me, At: time.Now()})

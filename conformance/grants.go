@@ -205,7 +205,9 @@ func testGrantTransfer(t *testing.T, r procreg.Registry) {
 }
 
 // scopeS2F is a frame scope of session s2.
-func scopeS2F() procreg.SessionScope { return procreg.SessionScope{SessionID: "s2", AgentFrameID: "f9"} }
+func scopeS2F() procreg.SessionScope {
+	return procreg.SessionScope{SessionID: "s2", AgentFrameID: "f9"}
+}
 
 func testGrantTransferAtomic(t *testing.T, r procreg.Registry) {
 	mustRegister(t, r, toolReg("a"))

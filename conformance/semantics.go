@@ -202,13 +202,16 @@ func testTerminalMaterialized(t *testing.T, r procreg.Registry) {
 			mustRegister(t, r, toolReg(id, types...))
 			res := mustAppend(t, r, id, procreg.AppendRequest{EventType: c.typ, Payload: raw(c.payload), ReplayKey: "fin"})
 			ev := res.Event
+			wantEqual(t, "sequence", ev.Sequence, uint64(1))
 			if ev.Terminal == nil {
 				t.Fatalf("event %s has no terminal semantics; want state %s", c.typ, c.state)
 			}
 			wantEqual(t, "Terminal.State", ev.Terminal.State, c.state)
 			got := ev.Terminal.AwaitOutput
 			if c.name == "AbandonedRaw" && got.Evidence != nil {
-				got.Evidence.At = c.want.Evidence.At // the time of a raw abandon is the registry's choice
+				ev := *got.Evidence
+				ev.At = c.want.Evidence.At // the time of a raw abandon is the registry's choice
+				got.Evidence = &ev
 			}
 			wantSame(t, "materialized await output", got, c.want)
 			rec := mustGet(t, r, id)
