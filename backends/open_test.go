@@ -1,0 +1,82 @@
+package backends_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/backends"
+)
+
+func TestOpenSelectsBackendByDSN(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		dsn  string
+		tier procreg.DurabilityTier
+	}{
+		{"memory:", procreg.TierInline},
+		{"sqlite:" + filepath.Join(dir, "a.sqlite"), procreg.TierDurable},
+		{"sqlite://" + filepath.Join(dir, "b.sqlite"), procreg.TierDurable},
+		{filepath.Join(dir, "c.db"), procreg.TierDurable},
+	} {
+		reg, err := backends.Open(ctx, tc.dsn)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", tc.dsn, err)
+		}
+		if got := reg.DurabilityTier(); got != tc.tier {
+			t.Errorf("Open(%q) tier = %v, want %v", tc.dsn, got, tc.tier)
+		}
+		if err := reg.Close(); err != nil {
+			t.Errorf("Close(%q): %v", tc.dsn, err)
+		}
+	}
+}
+
+func TestOpenSQLiteDSNIsDurable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "reopen.db")
+	reg, err := backends.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = reg.RegisterProcess(ctx, procreg.Registration{
+		ID:          "p",
+		Input:       procreg.ProcessInput{Kind: procreg.InputExternal, Payload: []byte(`{"label":"x"}`)},
+		Disposition: procreg.DispositionExternallyOwned,
+	})
+	reg.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same file through the bare-path spelling sees the process.
+	reg, err = backends.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if _, err := reg.GetProcess(ctx, "p"); err != nil {
+		t.Fatalf("process written through sqlite:%s not found through %s: %v", path, path, err)
+	}
+}
+
+func TestOpenRejectsUnknownDSN(t *testing.T) {
+	for _, dsn := range []string{"", "redis://localhost", "oracle:x", "notes.txt", "sqlite:"} {
+		reg, err := backends.Open(context.Background(), dsn)
+		if !errors.Is(err, procreg.ErrInvalid) {
+			if reg != nil {
+				reg.Close()
+			}
+			t.Errorf("Open(%q) = %v, want ErrInvalid", dsn, err)
+		}
+	}
+}
+
+func TestOpenSQLiteMissingDirectory(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "missing", "x.db")
+	if _, err := backends.Open(context.Background(), dsn); !errors.Is(err, procreg.ErrInvalid) {
+		t.Fatalf("Open(%q) = %v, want ErrInvalid", dsn, err)
+	}
+}
