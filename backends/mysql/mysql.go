@@ -1,0 +1,130 @@
+// Package mysql is the MySQL 8 / MariaDB backend of procreg: a store.Store
+// over database/sql with github.com/go-sql-driver/mysql and the
+// sqlc-generated queries in gen/mysql, driven by the shared engine
+// (internal/engine), so it behaves exactly like every other backend. It
+// reports procreg.TierDurable.
+//
+// # Opening
+//
+// Open takes a DSN in the URL form mysql://user:pass@host:port/db or the
+// driver's native form user:pass@tcp(host:port)/db (see ParseDSN) and owns
+// the pool it creates; New takes the caller's *sql.DB and leaves it open on
+// Close. Both apply the embedded migrations (schema/mysql) unless
+// WithoutMigrations is given; migrations are safe to run from many processes
+// at once (GET_LOCK, see internal/migrate).
+//
+// Ids, names and keys are VARBINARY columns: they compare byte-wise with no
+// trailing-space padding on both MySQL 8 and MariaDB.
+//
+// # Clock
+//
+// Every lease decision and lease timestamp uses the database clock
+// (UTC_TIMESTAMP(3), independent of the session time zone), read in the same
+// statement that locks the process row, so worker clock skew can neither
+// steal a live lease nor make one look expired. Open also sets the session
+// time zone to UTC. WithClock changes only the other timestamps (CreatedAt,
+// UpdatedAt, event times), which are informational.
+//
+// # Transactions and locking
+//
+// Each mutating method is one InnoDB transaction that first locks the process
+// row (SELECT … FOR UPDATE), so concurrent appends to one process serialize
+// and their sequences have no gaps. Reads run in one READ ONLY transaction.
+// A transaction that fails with a deadlock (1213), a lock wait timeout
+// (1205), MariaDB's 1020, or that lost a race to insert the same new process
+// (1062), is retried (bounded, with jittered backoff).
+//
+// # Round trips
+//
+// Open enables interpolateParams, so a parameterized statement is one round
+// trip (without it the driver prepares, executes and closes: three). With
+// BEGIN and COMMIT counted as one round trip each, the figures are those of
+// the postgres package:
+//
+//	RegisterProcess                     4  BEGIN, lock, insert (or nothing), COMMIT
+//	AppendEvent, CompleteProcess        5–6  BEGIN, lock, [replay-key lookup when a replay key is given], insert event, update process, COMMIT
+//	ClaimProcessLease, Reclaim, Renew   4  BEGIN, lock (+ database clock), update, COMMIT
+//	CompleteProcessLease                4  (3 when the token is stale: nothing to write)
+//	GetProcess, GetProcessLease,
+//	ListProcesses, ListNonTerminal      3  BEGIN, one query, COMMIT
+//	event and grant reads               4  BEGIN, process check, one query, COMMIT
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/migrate"
+	"github.com/procreg/procreg/internal/sqladapter"
+)
+
+// Option configures New and Open.
+type Option = sqladapter.Option
+
+// WithClock sets the clock for non-lease timestamps (CreatedAt, UpdatedAt,
+// event times). Leases always use the database clock.
+func WithClock(clock func() time.Time) Option { return sqladapter.WithClock(clock) }
+
+// WithoutMigrations makes New and Open leave the schema alone; call Migrate
+// yourself (for example from a deployment step).
+func WithoutMigrations() Option { return sqladapter.WithoutMigrations() }
+
+// idleConns keeps enough idle connections for a busy worker pool: the
+// database/sql default of 2 would reconnect on almost every call.
+const idleConns = 16
+
+// New returns a Registry over the caller's pool, migrating the schema first
+// unless WithoutMigrations is given. Close leaves the pool open. The pool's
+// DSN should set interpolateParams=true (one round trip per statement);
+// times do not depend on its time zone settings.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (procreg.Registry, error) {
+	return newRegistry(ctx, db, false, opts)
+}
+
+// Open connects to the database named by dsn (see ParseDSN) and returns a
+// Registry that owns its connection pool.
+func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mysql: open: %w", err)
+	}
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := driver.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: open: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxIdleConns(idleConns)
+	reg, err := newRegistry(ctx, db, true, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return reg, nil
+}
+
+// Migrate applies the pending embedded migrations to db's database and
+// returns the schema version. It is safe to run concurrently.
+func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
+	v, err := migrate.UpMySQL(ctx, db)
+	if err != nil {
+		return 0, fmt.Errorf("mysql: %w", err)
+	}
+	return v, nil
+}
+
+// newRegistry is New and Open once the pool exists.
+func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
+	migrate := func(ctx context.Context) error {
+		_, err := Migrate(ctx, db)
+		return err
+	}
+	return sqladapter.NewRegistry(ctx, "mysql", &myStore{db: db, owned: owned}, migrate, opts)
+}

@@ -1,0 +1,108 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/procreg/procreg"
+	gen "github.com/procreg/procreg/gen/mysql"
+	"github.com/procreg/procreg/internal/sqladapter"
+	"github.com/procreg/procreg/internal/store"
+)
+
+// dialect classifies go-sql-driver errors for the shared adapter.
+var dialect = &sqladapter.Dialect{
+	Name:              "mysql",
+	IsNoRows:          func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
+	IsUniqueViolation: func(err error) bool { return errorNumber(err) == 1062 }, // ER_DUP_ENTRY
+}
+
+// newTx adapts the generated queries of one transaction to store.Tx.
+func newTx(db gen.DBTX) store.Tx {
+	return sqladapter.NewTx[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
+		gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
+		gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
+		gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
+		gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
+		gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
+		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams,
+	](dialect, limits, gen.New(db))
+}
+
+// limits builds the LIMIT-carrying parameters (sqlc's MySQL parser takes a
+// bare ? in LIMIT and names the field Limit).
+var limits = sqladapter.Limits[gen.RecentEventsDescParams, gen.PruneCandidatesParams]{
+	Recent: func(id string, n int32) gen.RecentEventsDescParams {
+		return gen.RecentEventsDescParams{ProcessID: id, Limit: n}
+	},
+	Prune: func(cutoffMs int64, n int32) gen.PruneCandidatesParams {
+		return gen.PruneCandidatesParams{CutoffMs: cutoffMs, Limit: n}
+	},
+}
+
+// errorNumber returns the server error number, 0 for any other error.
+func errorNumber(err error) uint16 {
+	var me *driver.MySQLError
+	if errors.As(err, &me) {
+		return me.Number
+	}
+	return 0
+}
+
+// transient reports errors a fresh attempt of the transaction can cure:
+// deadlocks (1213), lock wait timeouts (1205, after which InnoDB rolls back
+// only the statement, so the whole transaction is rolled back and redone)
+// and MariaDB's "record has changed since last read" (1020).
+func transient(err error) bool {
+	switch errorNumber(err) {
+	case 1213, 1205, 1020:
+		return true
+	}
+	return false
+}
+
+// myStore is store.Store over a database/sql pool. Writes run at the
+// server's default isolation (REPEATABLE READ on InnoDB) and serialize per
+// process on the row lock LockProcess takes; reads run in one READ ONLY
+// transaction, a consistent snapshot.
+type myStore struct {
+	db    *sql.DB
+	owned bool // Close closes the pool only when Open created it
+}
+
+func (s *myStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	return sqladapter.Retry(ctx, transient, func() error { return s.inTx(ctx, nil, fn) })
+}
+
+func (s *myStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	return sqladapter.Retry(ctx, transient, func() error { return s.inTx(ctx, &sql.TxOptions{ReadOnly: true}, fn) })
+}
+
+// inTx runs fn in one transaction, committing when it returns nil.
+func (s *myStore) inTx(ctx context.Context, opts *sql.TxOptions, fn func(context.Context, store.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("mysql: begin: %w", err)
+	}
+	if err := fn(ctx, newTx(tx)); err != nil {
+		_ = tx.Rollback() // the error that matters is fn's
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("mysql: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *myStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
+
+func (s *myStore) Close() error {
+	if s.owned {
+		return s.db.Close()
+	}
+	return nil
+}

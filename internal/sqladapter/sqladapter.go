@@ -1,0 +1,359 @@
+// Package sqladapter is the one adapter from sqlc-generated queries to
+// store.Tx, shared by the server backends (PostgreSQL, MySQL).
+//
+// sqlc generates, per dialect, a Queries type with the same method names and
+// model/parameter structs of the same shape (same field names, types and
+// order as the store rows) but distinct Go types. NewTx is generic over those
+// types, so each backend instantiates it with its gen package's types and
+// holds no per-method or per-field mapping code of its own: every model
+// converts to its store row by a plain type conversion, and every parameter
+// struct is built by converting an anonymous struct of the same shape.
+//
+// What differs between dialects — transaction handling, error codes, the
+// LIMIT parameter names sqlc picks — stays in the backend (Dialect, Limits).
+package sqladapter
+
+import (
+	"context"
+	"errors"
+
+	"github.com/procreg/procreg/internal/store"
+)
+
+// The shapes of the generated models; they mirror store.ProcessRow, EventRow
+// and GrantRow field for field (the schema lists the columns in that order).
+type (
+	processShape = struct {
+		ID                    string
+		RegistrationHash      string
+		Disposition           string
+		InputKind             string
+		IdentityKind          string
+		DefinitionFingerprint string
+		Spec                  string
+		WakeTargetSession     string
+		WakeTargetFrame       string
+		CreatedAtMs           int64
+		UpdatedAtMs           int64
+		Status                string
+		AwaitOutput           string
+		ExternalRefBackend    string
+		ExternalRefID         string
+		ExternalRefMetadata   string
+		FirstStartedOwner     string
+		FirstStartedAtMs      int64
+		AbandonRequested      bool
+		AbandonRequestedBy    string
+		AbandonRequestedAtMs  int64
+		AbandonReason         string
+		Waiting               bool
+		WaitKind              string
+		WaitName              string
+		WaitEventType         string
+		WaitKey               string
+		WaitOrdinal           int64
+		WaitSinceMs           int64
+		LastSequence          int64
+		LeaseToken            string
+		LeaseOwner            string
+		LeaseOwnerID          string
+		LeaseIncarnationID    string
+		LeaseFencingToken     int64
+		LeaseClaimedAtMs      int64
+		LeaseExpiresAtMs      int64
+	}
+	eventShape = struct {
+		ProcessID     string
+		Sequence      int64
+		EventType     string
+		Payload       string
+		ReplayKey     string
+		TerminalState string
+		AwaitOutput   string
+		HasWake       bool
+		WakeInput     string
+		WakeDedupeKey string
+		OccurredAtMs  int64
+	}
+	grantShape = struct {
+		ScopeID         string
+		ProcessID       string
+		SessionID       string
+		DescriptorKind  string
+		DescriptorLabel string
+	}
+	processSeq = struct {
+		ProcessID     string
+		AfterSequence int64
+	}
+	processKey = struct{ ProcessID, ReplayKey string }
+	processAck = struct {
+		ProcessID string
+		Sequence  int64
+	}
+	scopeProc   = struct{ ScopeID, ProcessID string }
+	countParams = struct {
+		ProcessID    string
+		EventType    string
+		UpToSequence int64
+	}
+	statusWaiting = struct {
+		Status  string
+		Waiting bool
+	}
+	defStatus  = struct{ DefinitionFingerprint, Status string }
+	defWaiting = struct {
+		DefinitionFingerprint string
+		Waiting               bool
+	}
+	defStatusWaiting = struct {
+		DefinitionFingerprint string
+		Status                string
+		Waiting               bool
+	}
+)
+
+// Constraints naming those shapes, for the type parameters of Queries.
+type (
+	// ProcessShaped is a processes model or a parameter struct listing every
+	// processes column.
+	ProcessShaped interface{ ~processShape }
+	// EventShaped is an events model or InsertEventParams.
+	EventShaped interface{ ~eventShape }
+	// GrantShaped is a grants model or UpsertGrantParams.
+	GrantShaped interface{ ~grantShape }
+	// ProcessSeq is EventsAfterParams / WakeEventsAfterParams.
+	ProcessSeq interface{ ~processSeq }
+	// ProcessKey is EventByReplayKeyParams.
+	ProcessKey interface{ ~processKey }
+	// ProcessAck is InsertWakeAckParams.
+	ProcessAck interface{ ~processAck }
+	// ScopeProc is GetGrantParams / DeleteGrantParams.
+	ScopeProc interface{ ~scopeProc }
+	// CountParams is CountEventsThroughParams.
+	CountParams interface{ ~countParams }
+	// StatusWaiting is ListProcessesByStatusWaitingParams.
+	StatusWaiting interface{ ~statusWaiting }
+	// DefStatus is ListProcessesByDefinitionStatusParams.
+	DefStatus interface{ ~defStatus }
+	// DefWaiting is ListProcessesByDefinitionWaitingParams.
+	DefWaiting interface{ ~defWaiting }
+	// DefStatusWaiting is ListProcessesByDefinitionStatusWaitingParams.
+	DefStatusWaiting interface{ ~defStatusWaiting }
+	// LockShaped is LockProcessRow: the locked row and the database clock.
+	LockShaped[P any] interface {
+		~struct {
+			Process P
+			NowMs   int64
+		}
+	}
+	// ScopeRowShaped is ListGrantsByScopeRow: a grant and its process.
+	ScopeRowShaped[G, P any] interface {
+		~struct {
+			Grant   G
+			Process P
+		}
+	}
+)
+
+// Queries is the method set of a dialect's generated *Queries. The type
+// parameters are that gen package's models and parameter structs:
+//
+//	P  Process, E Event, G Grant, L LockProcessRow, S ListGrantsByScopeRow,
+//	IP InsertProcessParams, UP UpdateProcessParams, IE InsertEventParams,
+//	UG UpsertGrantParams, RK EventByReplayKeyParams, EA EventsAfterParams,
+//	WA WakeEventsAfterParams, CE CountEventsThroughParams,
+//	RE RecentEventsDescParams, AK InsertWakeAckParams, GG GetGrantParams,
+//	DG DeleteGrantParams, PC PruneCandidatesParams,
+//	SW, DS, DW, DSW the ListProcessesBy{StatusWaiting, DefinitionStatus,
+//	DefinitionWaiting, DefinitionStatusWaiting}Params.
+type Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW any] interface {
+	DatabaseNowMs(ctx context.Context) (int64, error)
+	GetProcess(ctx context.Context, id string) (P, error)
+	LockProcess(ctx context.Context, id string) (L, error)
+	InsertProcess(ctx context.Context, arg IP) error
+	UpdateProcess(ctx context.Context, arg UP) (int64, error)
+	ListProcessesAll(ctx context.Context) ([]P, error)
+	ListProcessesByStatus(ctx context.Context, status string) ([]P, error)
+	ListProcessesByStatusWaiting(ctx context.Context, arg SW) ([]P, error)
+	ListProcessesByWaiting(ctx context.Context, waiting bool) ([]P, error)
+	ListProcessesByDefinition(ctx context.Context, definitionFingerprint string) ([]P, error)
+	ListProcessesByDefinitionStatus(ctx context.Context, arg DS) ([]P, error)
+	ListProcessesByDefinitionWaiting(ctx context.Context, arg DW) ([]P, error)
+	ListProcessesByDefinitionStatusWaiting(ctx context.Context, arg DSW) ([]P, error)
+	ListProcessesByWakeTargetSession(ctx context.Context, wakeTargetSession string) ([]P, error)
+	InsertEvent(ctx context.Context, arg IE) error
+	EventByReplayKey(ctx context.Context, arg RK) (E, error)
+	EventsAfter(ctx context.Context, arg EA) ([]E, error)
+	WakeEventsAfter(ctx context.Context, arg WA) ([]E, error)
+	CountEventsThrough(ctx context.Context, arg CE) (int64, error)
+	RecentEventsDesc(ctx context.Context, arg RE) ([]E, error)
+	InsertWakeAck(ctx context.Context, arg AK) error
+	GetGrant(ctx context.Context, arg GG) (G, error)
+	UpsertGrant(ctx context.Context, arg UG) error
+	DeleteGrant(ctx context.Context, arg DG) error
+	ListGrantsByScope(ctx context.Context, scopeID string) ([]S, error)
+	ListGrantsByProcess(ctx context.Context, processID string) ([]G, error)
+	ListGrantsBySession(ctx context.Context, sessionID string) ([]G, error)
+	DeleteGrantsBySession(ctx context.Context, sessionID string) (int64, error)
+	CountGrantsForProcess(ctx context.Context, processID string) (int64, error)
+	PruneCandidates(ctx context.Context, arg PC) ([]string, error)
+	DeleteEventsOf(ctx context.Context, ids []string) (int64, error)
+	DeleteWakeAcksOf(ctx context.Context, ids []string) (int64, error)
+	DeleteGrantsOf(ctx context.Context, ids []string) (int64, error)
+	DeleteProcessesIn(ctx context.Context, ids []string) (int64, error)
+}
+
+// Limits builds the two parameter structs whose LIMIT field sqlc names
+// differently per dialect (RowLimit on PostgreSQL, Limit on MySQL, where the
+// parser takes only a bare ? in LIMIT).
+type Limits[RE, PC any] struct {
+	Recent func(processID string, limit int32) RE
+	Prune  func(cutoffMs int64, limit int32) PC
+}
+
+// Dialect classifies a driver's errors.
+type Dialect struct {
+	// Name prefixes error messages ("postgres", "mysql").
+	Name string
+	// IsNoRows reports a :one query that found nothing.
+	IsNoRows func(error) bool
+	// IsUniqueViolation reports a duplicate primary or unique key.
+	IsUniqueViolation func(error) bool
+}
+
+// ErrRetry marks a conflict that the transaction cannot resolve but a fresh
+// attempt can: two transactions inserting the same new process both found
+// no row under READ COMMITTED, and the loser hit the key of the winner. On
+// retry it finds the winner's row. Store.Write implementations retry it.
+var ErrRetry = errors.New("transient conflict, retry the transaction")
+
+// NewTx adapts one transaction's generated queries to store.Tx. A backend
+// instantiates it once with its gen package's types (see Queries).
+func NewTx[
+	P ProcessShaped, E EventShaped, G GrantShaped, L LockShaped[P], S ScopeRowShaped[G, P],
+	IP, UP ProcessShaped, IE EventShaped, UG GrantShaped, RK ProcessKey, EA, WA ProcessSeq,
+	CE CountParams, RE any, AK ProcessAck, GG, DG ScopeProc, PC any,
+	SW StatusWaiting, DS DefStatus, DW DefWaiting, DSW DefStatusWaiting,
+](d *Dialect, lim Limits[RE, PC], q Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW]) store.Tx {
+	procs := convertAll(func(m P) store.ProcessRow { return store.ProcessRow(m) })
+	events := convertAll(func(m E) store.EventRow { return store.EventRow(m) })
+	grants := convertAll(func(m G) store.GrantRow { return store.GrantRow(m) })
+	return &tx{d: d, ops: ops{
+		databaseNowMs: q.DatabaseNowMs,
+		getProcess: func(ctx context.Context, id string) (store.ProcessRow, error) {
+			p, err := q.GetProcess(ctx, id)
+			return store.ProcessRow(p), err
+		},
+		lockProcess: func(ctx context.Context, id string) (store.ProcessRow, int64, error) {
+			l, err := q.LockProcess(ctx, id)
+			row := struct {
+				Process P
+				NowMs   int64
+			}(l)
+			return store.ProcessRow(row.Process), row.NowMs, err
+		},
+		insertProcess: func(ctx context.Context, r store.ProcessRow) error { return q.InsertProcess(ctx, IP(r)) },
+		updateProcess: func(ctx context.Context, r store.ProcessRow) error {
+			// The affected-row count is not checked: MySQL reports 0 for an
+			// update that changes nothing, and the row is locked anyway.
+			_, err := q.UpdateProcess(ctx, UP(r))
+			return err
+		},
+		listAll: func(ctx context.Context) ([]store.ProcessRow, error) { return procs(q.ListProcessesAll(ctx)) },
+		listByStatus: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByStatus(ctx, s))
+		},
+		listByStatusWaiting: func(ctx context.Context, s string, w bool) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByStatusWaiting(ctx, SW(statusWaiting{s, w})))
+		},
+		listByWaiting: func(ctx context.Context, w bool) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByWaiting(ctx, w))
+		},
+		listByDef: func(ctx context.Context, f string) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByDefinition(ctx, f))
+		},
+		listByDefStatus: func(ctx context.Context, f, s string) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByDefinitionStatus(ctx, DS(defStatus{f, s})))
+		},
+		listByDefWaiting: func(ctx context.Context, f string, w bool) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByDefinitionWaiting(ctx, DW(defWaiting{f, w})))
+		},
+		listByDefStatusWaiting: func(ctx context.Context, f, s string, w bool) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByDefinitionStatusWaiting(ctx, DSW(defStatusWaiting{f, s, w})))
+		},
+		listByWakeTargetSession: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
+			return procs(q.ListProcessesByWakeTargetSession(ctx, s))
+		},
+		insertEvent: func(ctx context.Context, r store.EventRow) error { return q.InsertEvent(ctx, IE(r)) },
+		eventByReplayKey: func(ctx context.Context, id, key string) (store.EventRow, error) {
+			e, err := q.EventByReplayKey(ctx, RK(processKey{id, key}))
+			return store.EventRow(e), err
+		},
+		eventsAfter: func(ctx context.Context, id string, after int64) ([]store.EventRow, error) {
+			return events(q.EventsAfter(ctx, EA(processSeq{id, after})))
+		},
+		wakeEventsAfter: func(ctx context.Context, id string, after int64) ([]store.EventRow, error) {
+			return events(q.WakeEventsAfter(ctx, WA(processSeq{id, after})))
+		},
+		countEventsThrough: func(ctx context.Context, id, typ string, upTo int64) (int64, error) {
+			return q.CountEventsThrough(ctx, CE(countParams{id, typ, upTo}))
+		},
+		recentEventsDesc: func(ctx context.Context, id string, limit int32) ([]store.EventRow, error) {
+			return events(q.RecentEventsDesc(ctx, lim.Recent(id, limit)))
+		},
+		insertWakeAck: func(ctx context.Context, id string, seq int64) error {
+			return q.InsertWakeAck(ctx, AK(processAck{id, seq}))
+		},
+		getGrant: func(ctx context.Context, scope, id string) (store.GrantRow, error) {
+			g, err := q.GetGrant(ctx, GG(scopeProc{scope, id}))
+			return store.GrantRow(g), err
+		},
+		upsertGrant: func(ctx context.Context, r store.GrantRow) error { return q.UpsertGrant(ctx, UG(r)) },
+		deleteGrant: func(ctx context.Context, scope, id string) error { return q.DeleteGrant(ctx, DG(scopeProc{scope, id})) },
+		listGrantsByScope: func(ctx context.Context, scope string) ([]store.GrantEntryRow, error) {
+			rows, err := q.ListGrantsByScope(ctx, scope)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]store.GrantEntryRow, len(rows))
+			for i, r := range rows {
+				e := struct {
+					Grant   G
+					Process P
+				}(r)
+				out[i] = store.GrantEntryRow{Grant: store.GrantRow(e.Grant), Process: store.ProcessRow(e.Process)}
+			}
+			return out, nil
+		},
+		listGrantsByProcess: func(ctx context.Context, id string) ([]store.GrantRow, error) {
+			return grants(q.ListGrantsByProcess(ctx, id))
+		},
+		listGrantsBySession: func(ctx context.Context, s string) ([]store.GrantRow, error) {
+			return grants(q.ListGrantsBySession(ctx, s))
+		},
+		deleteGrantsBySession: q.DeleteGrantsBySession,
+		countGrantsForProcess: q.CountGrantsForProcess,
+		pruneCandidates: func(ctx context.Context, cutoffMs int64, limit int32) ([]string, error) {
+			return q.PruneCandidates(ctx, lim.Prune(cutoffMs, limit))
+		},
+		deleteEventsOf:    q.DeleteEventsOf,
+		deleteWakeAcksOf:  q.DeleteWakeAcksOf,
+		deleteGrantsOf:    q.DeleteGrantsOf,
+		deleteProcessesIn: q.DeleteProcessesIn,
+	}}
+}
+
+// convertAll lifts a model-to-row conversion to a query's list result.
+func convertAll[M, R any](conv func(M) R) func([]M, error) ([]R, error) {
+	return func(rows []M, err error) ([]R, error) {
+		if err != nil {
+			return nil, err
+		}
+		out := make([]R, len(rows))
+		for i, r := range rows {
+			out[i] = conv(r)
+		}
+		return out, nil
+	}
+}

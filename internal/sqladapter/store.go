@@ -1,0 +1,78 @@
+package sqladapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/engine"
+	"github.com/procreg/procreg/internal/store"
+)
+
+// Options are the settings the server backends share; each backend exposes
+// them through its own Option constructors.
+type Options struct {
+	// Clock supplies non-lease timestamps (CreatedAt, UpdatedAt, event
+	// times); nil means time.Now. Lease decisions never use it.
+	Clock func() time.Time
+	// SkipMigrations leaves the schema alone on New/Open.
+	SkipMigrations bool
+}
+
+// Option changes Options.
+type Option func(*Options)
+
+// WithClock sets Options.Clock.
+func WithClock(clock func() time.Time) Option { return func(o *Options) { o.Clock = clock } }
+
+// WithoutMigrations sets Options.SkipMigrations.
+func WithoutMigrations() Option { return func(o *Options) { o.SkipMigrations = true } }
+
+// NewRegistry finishes a backend's New/Open: it applies opts, runs migrate
+// unless migrations are disabled, and returns the engine over s. On error the
+// caller still owns (and should close) its connection pool.
+func NewRegistry(ctx context.Context, name string, s store.Store, migrate func(context.Context) error, opts []Option) (procreg.Registry, error) {
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: open: %w", name, err)
+	}
+	if !o.SkipMigrations {
+		if err := migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return engine.New(s, engine.Options{Clock: o.Clock}), nil
+}
+
+// maxAttempts bounds Retry: a transaction that keeps conflicting this often
+// is returned to the caller rather than spun on.
+const maxAttempts = 10
+
+// Retry runs attempt until it succeeds, fails with an error that is neither
+// ErrRetry nor transient, or maxAttempts is reached, sleeping a short
+// jittered, growing delay between attempts. Deadlocks and serialization
+// failures are rare here (every write locks one process row first), so the
+// delays start at a millisecond.
+func Retry(ctx context.Context, transient func(error) bool, attempt func() error) error {
+	delay := time.Millisecond
+	for i := 1; ; i++ {
+		err := attempt()
+		if err == nil || i == maxAttempts || !(errors.Is(err, ErrRetry) || transient(err)) {
+			return err
+		}
+		t := time.NewTimer(delay/2 + rand.N(delay))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
