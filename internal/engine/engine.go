@@ -59,17 +59,24 @@ func begin(ctx context.Context, op, id string) error {
 // procreg sentinel (storage and context failures); sentinel errors already
 // say what failed.
 func wrap(op, id string, err error) error {
-	if err == nil {
-		return nil
-	}
-	for _, s := range []error{procreg.ErrNotFound, procreg.ErrInvalid, procreg.ErrRegistrationConflict,
-		procreg.ErrExternalRefConflict, procreg.ErrReplayConflict, procreg.ErrTerminal,
-		procreg.ErrNotGranted, procreg.ErrLeaseLost} {
-		if errors.Is(err, s) {
-			return err
-		}
+	if err == nil || isSentinel(err) {
+		return err
 	}
 	return fmt.Errorf("procreg: %s process %q: %w", op, id, err)
+}
+
+// sentinels are the contract's errors; they already name the process.
+var sentinels = []error{procreg.ErrNotFound, procreg.ErrInvalid, procreg.ErrRegistrationConflict,
+	procreg.ErrExternalRefConflict, procreg.ErrReplayConflict, procreg.ErrTerminal,
+	procreg.ErrNotGranted, procreg.ErrLeaseLost}
+
+func isSentinel(err error) bool {
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func notFound(id string) error {
@@ -134,7 +141,36 @@ func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) 
 		rec, err = toRecord(row)
 		return err
 	})
+	if err != nil && !isSentinel(err) && ctx.Err() == nil {
+		// Two registrations of a new id can race: both find no row and
+		// the loser's insert fails on the primary key. The winner's row
+		// decides: the same spec is the idempotent answer, another is a
+		// conflict.
+		if winner, found := e.registered(ctx, reg.ID); found {
+			if winner.RegistrationHash != p.Hash {
+				return procreg.Record{}, fmt.Errorf("%w: process %q is already registered with another spec (hash %s, new %s)",
+					procreg.ErrRegistrationConflict, reg.ID, winner.RegistrationHash, p.Hash)
+			}
+			return winner, nil
+		}
+	}
 	return rec, wrap(op, reg.ID, err)
+}
+
+// registered reads a process after a failed registration write.
+func (e *engine) registered(ctx context.Context, id string) (procreg.Record, bool) {
+	var rec procreg.Record
+	found := false
+	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		row, ok, err := tx.GetProcess(ctx, id)
+		if err != nil || !ok {
+			return err
+		}
+		rec, err = toRecord(row)
+		found = err == nil
+		return err
+	})
+	return rec, err == nil && found
 }
 
 // mutate runs fn on a locked process row in one write and returns the
