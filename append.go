@@ -184,8 +184,17 @@ func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 	if (et.Terminal != nil || et.Name == EventCancelRequested) && req.ReplayKey == "" {
 		return AppendPlan{}, fmt.Errorf("%w: append %q to process %q: this event type requires a replay key", ErrInvalid, et.Name, id)
 	}
-	if s := in.Prepared.schemas[et.Name]; s != nil {
-		if err := validatePayload(s, payload); err != nil {
+	// Decode once for both the schema and the semantics.
+	schema := in.Prepared.schemas[et.Name]
+	var doc any
+	if schema != nil || et.Terminal != nil || et.Wake != nil {
+		var err error
+		if doc, err = decodePayload(payload); err != nil {
+			return AppendPlan{}, fmt.Errorf("append %q to process %q: %w", et.Name, id, err)
+		}
+	}
+	if schema != nil {
+		if err := validatePayload(schema, doc); err != nil {
 			return AppendPlan{}, fmt.Errorf("%w: append %q to process %q: payload does not match the schema: %v", ErrInvalid, et.Name, id, err)
 		}
 	}
@@ -198,10 +207,6 @@ func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 		OccurredAt: in.Now,
 	}
 	if et.Terminal != nil || et.Wake != nil {
-		doc, err := decodePayload(payload)
-		if err != nil {
-			return AppendPlan{}, fmt.Errorf("append %q to process %q: %w", et.Name, id, err)
-		}
 		if et.Terminal != nil {
 			ts, err := materializeTerminal(*et.Terminal, doc, in.Now)
 			if err != nil {

@@ -47,16 +47,9 @@ func compileSchema(canonical []byte) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-// validatePayload checks a payload against a compiled schema.
-func validatePayload(s *jsonschema.Schema, payload []byte) error {
-	var doc any
-	if !IsAbsentJSON(payload) {
-		var err error
-		doc, err = jsonschema.UnmarshalJSON(bytes.NewReader(payload))
-		if err != nil {
-			return err
-		}
-	}
+// validatePayload checks a decoded payload (numbers as json.Number, as
+// jsonschema.UnmarshalJSON would decode them) against a compiled schema.
+func validatePayload(s *jsonschema.Schema, doc any) error {
 	if err := s.Validate(doc); err != nil {
 		var ve *jsonschema.ValidationError
 		if errors.As(err, &ve) {

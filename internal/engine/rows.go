@@ -10,8 +10,23 @@ import (
 	"github.com/procreg/procreg/internal/store"
 )
 
-// ms converts a time to the stored epoch milliseconds (truncating).
-func ms(t time.Time) int64 { return t.UnixMilli() }
+// Bounds of the times an int64 of epoch milliseconds can hold.
+var (
+	maxMsTime = time.UnixMilli(math.MaxInt64)
+	minMsTime = time.UnixMilli(math.MinInt64)
+)
+
+// ms converts a time to the stored epoch milliseconds (truncating);
+// times beyond the int64 range saturate instead of wrapping.
+func ms(t time.Time) int64 {
+	switch {
+	case t.After(maxMsTime):
+		return math.MaxInt64
+	case t.Before(minMsTime):
+		return math.MinInt64
+	}
+	return t.UnixMilli()
+}
 
 // fromMs converts stored epoch milliseconds to a UTC time.
 func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
