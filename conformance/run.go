@@ -49,7 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) procreg.Registry) {
 			for _, rl := range g.rules {
 				t.Run(rl.name, func(t *testing.T) {
 					t.Parallel()
-					rl.run(t, openFresh(t, open))
+					r := openFresh(t, open)
+					wantEmpty(t, r)
+					rl.run(t, r)
 				})
 			}
 		})
@@ -69,4 +71,17 @@ func openFresh(t *testing.T, open func(t *testing.T) procreg.Registry) procreg.R
 		}
 	})
 	return r
+}
+
+// wantEmpty checks that open returned an empty registry, so that no rule
+// passes or fails because of another rule's data.
+func wantEmpty(t *testing.T, r procreg.Registry) {
+	t.Helper()
+	recs, err := r.ListProcesses(t.Context(), procreg.ListFilter{Status: procreg.StatusAny})
+	if err != nil {
+		t.Fatalf("ListProcesses(any) on a fresh registry: %v; want success", err)
+	}
+	if len(recs) != 0 {
+		t.Fatalf("fresh registry holds %d processes (%q, ...); open must return an empty registry", len(recs), recs[0].ID)
+	}
 }
