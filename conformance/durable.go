@@ -196,8 +196,16 @@ func parallel(n int, fn func(i int)) {
 }
 
 func testConcurrentAppends(t *testing.T, open Opener) {
-	const writers, each = 4, 25
-	rs := openMany(t, open, writers)
+	concurrentAppends(t, openMany(t, open, 4), 25)
+}
+
+// concurrentAppends appends each events from every registry (one goroutine
+// per registry; the same registry may be listed several times) to one
+// process at the same time, then checks the log is gap-free with every
+// append stored exactly once.
+func concurrentAppends(t *testing.T, rs []procreg.Registry, each int) {
+	t.Helper()
+	writers := len(rs)
 	mustRegister(t, rs[0], eventReg("p1"))
 	errs := make([]error, writers)
 	parallel(writers, func(w int) {
@@ -209,7 +217,7 @@ func testConcurrentAppends(t *testing.T, open Opener) {
 		}
 	})
 	for w, err := range errs {
-		wantOK(t, err, "concurrent AppendEvent by registry "+itoa(w))
+		wantOK(t, err, "concurrent AppendEvent by writer "+itoa(w))
 	}
 	evs := mustEvents(t, rs[0], "p1", 0)
 	if len(evs) != writers*each {

@@ -22,6 +22,9 @@ func eventRules() []rule {
 		{"CancelRequested", testEventCancelRequested},
 		{"TerminalOnTerminal", testEventTerminalOnTerminal},
 		{"NonTerminalOnTerminalAllowed", testEventAfterTerminal},
+		{"ConcurrentAppends", func(t *testing.T, r procreg.Registry) {
+			concurrentAppends(t, []procreg.Registry{r, r, r, r, r, r, r, r}, 10)
+		}},
 		{"Acks", testAcks},
 		{"CountEventsThrough", testCount},
 		{"RecentEvents", testRecent},
@@ -229,6 +232,7 @@ func testAcks(t *testing.T, r procreg.Registry) {
 	wantOK(t, r.AckWake(t.Context(), "p1", 1), "AckWake(1)")
 	wantOK(t, r.AckWake(t.Context(), "p1", 4), "AckWake(4)")
 	wantSeqs(t, "WakeEventsAfter(0) after acking all", mustWakeEvents(t, r, "p1", 0))
+	wantSeqs(t, "WakeEventsAfter(MaxUint64)", mustWakeEvents(t, r, "p1", math.MaxUint64))
 	wantSeqs(t, "EventsAfter(0) still lists acked events", mustEvents(t, r, "p1", 0), 1, 2, 3, 4)
 }
 

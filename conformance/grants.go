@@ -202,6 +202,18 @@ func testGrantTransfer(t *testing.T, r procreg.Registry) {
 		wantEqual(t, "transferred grant a", es[0].Grant, procreg.HandleGrant{SessionID: "s2", ProcessID: "a", Descriptor: descA})
 		wantEqual(t, "transferred grant b", es[1].Grant, procreg.HandleGrant{SessionID: "s2", ProcessID: "b", Descriptor: descB})
 	}
+	wantOK(t, r.TransferHandleGrants(t.Context(), scopeS1, scopeS2F(), nil), "TransferHandleGrants of no processes")
+	wantStrings(t, "from scope after an empty transfer", entryIDs(mustList(t, r, scopeS1)), "c")
+
+	// The target already holding a grant gets the moved descriptor.
+	mustGrant(t, r, scopeS2F(), "c", descB)
+	wantOK(t, r.TransferHandleGrants(t.Context(), scopeS1, scopeS2F(), []string{"c"}), "TransferHandleGrants onto an existing grant")
+	wantStrings(t, "from scope after moving c", entryIDs(mustList(t, r, scopeS1)))
+	es = mustList(t, r, scopeS2F())
+	wantStrings(t, "to scope after moving c", entryIDs(es), "a", "b", "c")
+	if len(es) == 3 {
+		wantEqual(t, "descriptor of c after the move", es[2].Grant.Descriptor, descA)
+	}
 }
 
 // scopeS2F is a frame scope of session s2.
@@ -302,8 +314,11 @@ func testDeleteSessionWakeTarget(t *testing.T, r procreg.Registry) {
 	a.WakeTarget = &scopeS1F
 	b := toolReg("b", wake)
 	b.WakeTarget = &scopeS2
+	c := toolReg("c", wake)
+	c.WakeTarget = &procreg.SessionScope{SessionID: "s10"}
 	recA := mustRegister(t, r, a)
 	recB := mustRegister(t, r, b)
+	recC := mustRegister(t, r, c)
 	mustAppend(t, r, "a", appendReq("ping", `{}`))
 	wantOK(t, r.AckWake(t.Context(), "a", 1), "AckWake(a, 1)")
 	mustAppend(t, r, "a", appendReq("ping", `{}`))
@@ -322,6 +337,7 @@ func testDeleteSessionWakeTarget(t *testing.T, r procreg.Registry) {
 		t.Errorf("UpdatedAt = %v; want bumped past %v when the wake target is cleared", got.UpdatedAt, recA.UpdatedAt)
 	}
 	wantSame(t, "record of another session's wake target", mustGet(t, r, "b"), recB)
+	wantSame(t, "record of a wake target session that only shares a prefix", mustGet(t, r, "c"), recC)
 	wantSeqs(t, "wake events after deleting the session (acks kept)", mustWakeEvents(t, r, "a", 0), 2)
 	res := mustAppend(t, r, "a", appendReq("ping", `{}`))
 	if res.WakeDelivery != nil {

@@ -109,6 +109,13 @@ func testRegisterIdempotent(t *testing.T, r procreg.Registry) {
 	all, err := r.ListProcesses(t.Context(), procreg.ListFilter{Status: procreg.StatusAny})
 	wantOK(t, err, "ListProcesses(any)")
 	wantStrings(t, "processes after registering twice", recordIDs(all), "p1")
+
+	// Re-registering never resets what happened since.
+	mustAppend(t, r, "p1", appendReq(noteType, `{}`))
+	done := mustComplete(t, r, "p1", success(`1`))
+	again = mustRegister(t, r, reg)
+	wantSame(t, "re-registering a completed process returns it unchanged", again, done)
+	wantSeqs(t, "events after re-registering", mustEvents(t, r, "p1", 0), 1, 2)
 }
 
 func testRegisterByMeaning(t *testing.T, r procreg.Registry) {
