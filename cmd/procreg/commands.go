@@ -1,0 +1,469 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/await"
+	"github.com/procreg/procreg/sweep"
+)
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// newTable returns an aligned table writer; call Flush when done.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// stamp formats a time for tables (UTC, milliseconds).
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000")
+}
+
+// orDash returns s, or "-" when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// clip shortens s to n runes for a table cell.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func ownerName(o procreg.LeaseOwner) string {
+	s := o.OwnerID
+	if o.Liveness.Kind == procreg.LivenessLocalProcess {
+		s += fmt.Sprintf(" (pid %d)", o.Liveness.PID)
+	}
+	return s
+}
+
+// runMigrate opens the database, which applies pending migrations.
+func runMigrate(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "migrate", "")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	tier := reg.DurabilityTier()
+	if err := reg.Close(); err != nil {
+		return fmt.Errorf("close %q: %w", c.dsn, err)
+	}
+	if c.json {
+		return writeJSON(e.stdout, map[string]any{"dsn": c.dsn, "tier": tier, "migrated": true})
+	}
+	fmt.Fprintf(e.stdout, "%s: schema up to date (%s)\n", c.dsn, tier)
+	return nil
+}
+
+// runList lists processes matching the filters.
+func runList(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "ls", "")
+	status := fs.String("status", string(procreg.StatusAny), "running | completed | failed | cancelled | abandoned | any")
+	waiting := fs.String("waiting", "", "true: only waiting processes; false: only processes not waiting")
+	definition := fs.String("definition", "", "only processes whose identity definition equals this JSON (by meaning)")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	f := procreg.ListFilter{Status: procreg.StatusFilter(*status)}
+	if *waiting != "" {
+		b, err := strconv.ParseBool(*waiting)
+		if err != nil {
+			return usageErrorf("--waiting %q: want true or false", *waiting)
+		}
+		f.Waiting = &b
+	}
+	if *definition != "" {
+		if !json.Valid([]byte(*definition)) {
+			return usageErrorf("--definition %q is not JSON", *definition)
+		}
+		f.Definition = json.RawMessage(*definition)
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	recs, err := reg.ListProcesses(ctx, f)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		if recs == nil {
+			recs = []procreg.Record{}
+		}
+		return writeJSON(e.stdout, recs)
+	}
+	tw := newTable(e.stdout)
+	fmt.Fprintln(tw, "ID\tSTATUS\tDISPOSITION\tIDENTITY\tWAITING\tUPDATED")
+	for _, r := range recs {
+		ident := r.Identity.Kind
+		if r.Identity.Label != "" {
+			ident += ": " + r.Identity.Label
+		}
+		wait := "-"
+		if r.Wait != nil {
+			wait = r.Wait.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status.State, r.Disposition, clip(ident, 40), wait, stamp(r.UpdatedAt))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d process(es)\n", len(recs))
+	return nil
+}
+
+// showView is the JSON shape of `procreg show`.
+type showView struct {
+	Process procreg.Record        `json:"process"`
+	Lease   *procreg.Lease        `json:"lease"`
+	Live    bool                  `json:"lease_live"`
+	Grants  []procreg.HandleGrant `json:"grants"`
+}
+
+// runShow prints one process with its lease and grants.
+func runShow(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "show", " <process-id>")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	id := pos[0]
+	rec, err := reg.GetProcess(ctx, id)
+	if err != nil {
+		return err
+	}
+	lease, err := reg.GetProcessLease(ctx, id)
+	if err != nil {
+		return err
+	}
+	grants, err := reg.HandleGrantsForProcess(ctx, id)
+	if err != nil {
+		return err
+	}
+	if grants == nil {
+		grants = []procreg.HandleGrant{}
+	}
+	v := showView{Process: rec, Lease: lease, Live: lease.IsLive(time.Now()), Grants: grants}
+	if c.json {
+		return writeJSON(e.stdout, v)
+	}
+	tw := newTable(e.stdout)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("id", rec.ID)
+	row("status", rec.Status.State)
+	if o := rec.Status.AwaitOutput; o != nil {
+		row("outcome", describeOutput(*o))
+	}
+	row("disposition", string(rec.Disposition))
+	row("identity", strings.TrimSpace(rec.Identity.Kind+" "+rec.Identity.Label))
+	if len(rec.Identity.Definition) > 0 {
+		row("definition", string(rec.Identity.Definition))
+	}
+	input := string(rec.Input.Kind)
+	if rec.Input.EngineKind != "" {
+		input += " (" + rec.Input.EngineKind + ")"
+	}
+	row("input", input)
+	if len(rec.Input.Payload) > 0 {
+		row("payload", clip(string(rec.Input.Payload), 100))
+	}
+	row("env ref", orDash(rec.EnvRef))
+	row("created", stamp(rec.CreatedAt))
+	row("updated", stamp(rec.UpdatedAt))
+	if rec.WakeTarget != nil {
+		row("wake target", rec.WakeTarget.ID())
+	}
+	if r := rec.ExternalRef; r != nil {
+		row("external ref", r.Backend+" "+r.ID)
+	}
+	if s := rec.FirstStarted; s != nil {
+		row("first started", stamp(s.At)+" by "+ownerName(s.Owner))
+	}
+	if a := rec.AbandonRequest; a != nil {
+		row("abandon request", stamp(a.RequestedAt)+" by "+a.RequestedBy+": "+a.Reason)
+	}
+	if w := rec.Wait; w != nil {
+		row("waiting", fmt.Sprintf("%s on %s key %q (ordinal %d) since %s", w.Name, w.EventType, w.Key, w.Ordinal, stamp(w.Since)))
+	}
+	if lease == nil {
+		row("lease", "none")
+	} else {
+		state := "expired"
+		if v.Live {
+			state = "live"
+		}
+		row("lease", fmt.Sprintf("%s, held by %s, fencing token %d, expires %s", state, ownerName(lease.Owner), lease.FencingToken, stamp(lease.ExpiresAt)))
+	}
+	names := make([]string, 0, len(rec.EventTypes))
+	for _, t := range rec.EventTypes {
+		names = append(names, t.Name)
+	}
+	row("event types", strings.Join(names, ", "))
+	if len(grants) == 0 {
+		row("grants", "none")
+	}
+	for i, g := range grants {
+		k := ""
+		if i == 0 {
+			k = "grants"
+		}
+		row(k, fmt.Sprintf("session %s: %s %s", g.SessionID, g.Descriptor.Kind, g.Descriptor.Label))
+	}
+	return tw.Flush()
+}
+
+// describeOutput renders an await output in one line.
+func describeOutput(o procreg.AwaitOutput) string {
+	switch o.Kind {
+	case procreg.OutputSuccess:
+		return "success " + clip(string(o.Value), 80)
+	case procreg.OutputFailure:
+		return fmt.Sprintf("failure %s/%s: %s", o.Class, o.Code, o.Message)
+	case procreg.OutputCancelled:
+		return "cancelled: " + o.Message
+	case procreg.OutputAbandoned:
+		if ev := o.Evidence; ev != nil {
+			s := "abandoned by " + ev.Writer
+			if ev.Owner != nil {
+				s += ", owner " + ownerName(*ev.Owner)
+			}
+			return s + " at " + stamp(ev.At)
+		}
+		return "abandoned"
+	}
+	return o.Kind
+}
+
+// runEvents prints a process's events, optionally following new ones.
+func runEvents(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "events", " <process-id>")
+	after := fs.Uint64("after", 0, "only events with a sequence greater than this")
+	follow := fs.Bool("follow", false, "keep printing new events until the process is terminal (or Ctrl-C)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	id := pos[0]
+	events, err := reg.EventsAfter(ctx, id, *after)
+	if err != nil {
+		return err
+	}
+	if !*follow {
+		if c.json {
+			if events == nil {
+				events = []procreg.Event{}
+			}
+			return writeJSON(e.stdout, events)
+		}
+		tw := newTable(e.stdout)
+		fmt.Fprintln(tw, "SEQ\tTYPE\tOCCURRED\tSEMANTICS\tPAYLOAD")
+		for _, ev := range events {
+			printEventRow(tw, ev)
+		}
+		return tw.Flush()
+	}
+	// Follow: one line per event (JSON lines with --json), polling with the
+	// awaiter's backoff, until the process is terminal and drained.
+	var b await.Backoff
+	cursor := *after
+	if !c.json {
+		fmt.Fprintln(e.stdout, "SEQ  TYPE  OCCURRED  SEMANTICS  PAYLOAD")
+	}
+	for {
+		for _, ev := range events {
+			if c.json {
+				line, err := json.Marshal(ev)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s\n", line)
+			} else {
+				fmt.Fprintf(e.stdout, "%d  %s  %s  %s  %s\n", ev.Sequence, ev.EventType, stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
+			}
+			cursor = ev.Sequence
+		}
+		if len(events) > 0 {
+			b.Reset()
+		}
+		rec, err := reg.GetProcess(ctx, id)
+		if err != nil {
+			return err
+		}
+		if rec.IsTerminal() {
+			// Anything appended before the terminal read is printed first.
+			rest, err := reg.EventsAfter(ctx, id, cursor)
+			if err != nil {
+				return err
+			}
+			if len(rest) == 0 {
+				return nil
+			}
+			events = rest
+			continue
+		}
+		if err := b.Wait(ctx); err != nil {
+			if await.IsTimeout(err) {
+				return nil // interrupted by the user: not a failure
+			}
+			return err
+		}
+		if events, err = reg.EventsAfter(ctx, id, cursor); err != nil {
+			return err
+		}
+	}
+}
+
+func semantics(ev procreg.Event) string {
+	var s []string
+	if ev.Terminal != nil {
+		s = append(s, "terminal:"+string(ev.Terminal.State))
+	}
+	if ev.Wake != nil {
+		s = append(s, "wake")
+	}
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ",")
+}
+
+func printEventRow(w io.Writer, ev procreg.Event) {
+	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", ev.Sequence, ev.EventType, stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
+}
+
+// runPrune deletes old terminal processes.
+func runPrune(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "prune", "")
+	older := fs.Duration("older-than", 0, "delete terminal processes last updated longer ago than this (e.g. 168h); required")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *older <= 0 {
+		fs.Usage()
+		return usageErrorf("--older-than must be a positive duration (e.g. 24h)")
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	cutoff := time.Now().Add(-*older)
+	rep, err := reg.PruneTerminalProcesses(ctx, cutoff)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return writeJSON(e.stdout, map[string]any{"cutoff": cutoff.UTC(), "pruned_processes": rep.PrunedProcesses, "pruned_events": rep.PrunedEvents})
+	}
+	fmt.Fprintf(e.stdout, "pruned %d terminal process(es) and %d event(s) last updated before %s\n", rep.PrunedProcesses, rep.PrunedEvents, stamp(cutoff))
+	return nil
+}
+
+// cliOwner is the lease owner identity of this command-line process.
+func cliOwner(name string) (procreg.LeaseOwner, error) {
+	live, err := procreg.CurrentProcessLiveness()
+	if err != nil {
+		return procreg.LeaseOwner{}, fmt.Errorf("read this process's liveness: %w", err)
+	}
+	return procreg.LeaseOwner{
+		OwnerID:       name,
+		IncarnationID: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()),
+		Liveness:      live,
+	}, nil
+}
+
+// runSweep runs one recovery pass without a runner: it abandons and
+// reconciles what may be, and reports the claimable work it leaves to workers.
+func runSweep(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "sweep", "")
+	ttl := fs.Duration("ttl", 30*time.Second, "lease ttl used while the sweep writes")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *ttl <= 0 {
+		return usageErrorf("--ttl must be positive")
+	}
+	owner, err := cliOwner("procreg-sweep")
+	if err != nil {
+		return err
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	s := &sweep.Sweeper{Registry: reg, Owner: owner, TTL: *ttl}
+	rep, err := s.Pass(ctx)
+	if err != nil {
+		return err
+	}
+	if rep.Outcomes == nil {
+		rep.Outcomes = []sweep.Outcome{}
+	}
+	if c.json {
+		return writeJSON(e.stdout, rep)
+	}
+	tw := newTable(e.stdout)
+	fmt.Fprintln(tw, "PROCESS\tDISPOSITION\tACTION\tDETAIL")
+	failed := 0
+	for _, o := range rep.Outcomes {
+		detail := ""
+		if o.Holder != nil {
+			detail = "owner " + ownerName(*o.Holder)
+		}
+		if o.Error != "" {
+			detail = o.Error
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ProcessID, o.Disposition, o.Action, orDash(detail))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d non-terminal: %d abandoned, %d reconciled, %d claimable, %d busy, %d externally owned, %d started elsewhere, %d pending abandon\n",
+		len(rep.Outcomes), rep.Count(sweep.Abandoned), rep.Count(sweep.Reconciled), rep.Count(sweep.Claimable), rep.Count(sweep.Busy),
+		rep.Count(sweep.External), rep.Count(sweep.StartedElsewhere), rep.Count(sweep.AbandonPending))
+	if failed > 0 {
+		return errors.New(strconv.Itoa(failed) + " process(es) could not be recovered")
+	}
+	return nil
+}

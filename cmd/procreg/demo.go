@@ -1,0 +1,708 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/sweep"
+)
+
+// demoConfig holds the demo's flags.
+type demoConfig struct {
+	workers, processes, steps, stalls int
+	crashRate                         float64
+	duration, step, ttl, timeout      time.Duration
+	seed                              uint64
+	verbose                           bool
+}
+
+// demoStats is what the parent counts while the demo runs.
+type demoStats struct {
+	Crashes         int `json:"crashes"`
+	Stalls          int `json:"stalls"`
+	Spawned         int `json:"workers_spawned"`
+	UnexpectedExits int `json:"unexpected_worker_exits"`
+	Takeovers       int `json:"lease_takeovers"`
+	Refused         int `json:"fenced_off_writes"`
+	SweepAbandoned  int `json:"sweep_abandoned"`
+	Reconciled      int `json:"reconciled"`
+	WorkerErrors    int `json:"worker_errors"`
+}
+
+// fleetSlot is one worker position; a crashed worker is respawned into it.
+type fleetSlot struct {
+	gen        int
+	cmd        *exec.Cmd
+	stdin      io.WriteCloser
+	pid        int
+	ready      bool
+	alive      bool
+	killed     bool      // we SIGKILLed this generation
+	stoppedTil time.Time // SIGSTOPped until then
+	respawnAt  time.Time
+	stderr     *tailBuffer
+}
+
+// fleetEvent is a message from a worker's reader goroutine.
+type fleetEvent struct {
+	slot, gen int
+	msg       *workerMsg
+	exited    bool
+	err       error
+}
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, "demo", "")
+	var cfg demoConfig
+	fs.IntVar(&cfg.workers, "workers", 4, "worker processes in the fleet")
+	fs.IntVar(&cfg.processes, "processes", 48, "processes to register and run")
+	fs.Float64Var(&cfg.crashRate, "crash-rate", 0.6, "SIGKILLs per second injected during --duration (0 = no crashes)")
+	fs.DurationVar(&cfg.duration, "duration", 8*time.Second, "crash-injection window; operator actions happen inside it")
+	fs.IntVar(&cfg.steps, "steps", 6, "steps per process (each ends with a fenced progress event)")
+	fs.DurationVar(&cfg.step, "step", 120*time.Millisecond, "time one step takes")
+	fs.DurationVar(&cfg.ttl, "ttl", 1500*time.Millisecond, "lease ttl (workers renew every ttl/3)")
+	fs.IntVar(&cfg.stalls, "stalls", 1, "workers frozen with SIGSTOP for longer than the ttl, to show fencing")
+	fs.DurationVar(&cfg.timeout, "timeout", 50*time.Second, "give up (and fail) when the run has not finished by then")
+	fs.Uint64Var(&cfg.seed, "seed", 0, "random seed for crash injection (0 = from the clock)")
+	fs.BoolVar(&cfg.verbose, "verbose", false, "pass worker stderr through")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if cfg.workers < 1 || cfg.processes < 1 || cfg.steps < 1 || cfg.crashRate < 0 || cfg.ttl <= 0 || cfg.step <= 0 || cfg.timeout <= 0 || cfg.stalls < 0 {
+		return usageErrorf("--workers, --processes and --steps must be >= 1; --ttl, --step and --timeout > 0; --crash-rate and --stalls >= 0")
+	}
+	if cfg.seed == 0 {
+		cfg.seed = uint64(time.Now().UnixNano())
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	if reg.DurabilityTier() != procreg.TierDurable {
+		return usageErrorf("demo needs a database its worker processes can share; %q is in-process memory (use a .db file, postgres:// or mysql://)", c.dsn)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this binary to re-execute: %w", err)
+	}
+	owner, err := cliOwner("demo-parent")
+	if err != nil {
+		return err
+	}
+	d := &demo{
+		cfg: cfg, dsn: c.dsn, reg: reg, self: self, e: e, json: c.json,
+		run:    fmt.Sprintf("demo-%s", strconv.FormatInt(time.Now().UnixMilli()%1e9, 36)),
+		rng:    rand.New(rand.NewPCG(cfg.seed, cfg.seed>>1|1)),
+		events: make(chan fleetEvent, 256),
+		tty:    isTerminal(e.stdout),
+	}
+	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: d.mine}
+	return d.main(ctx)
+}
+
+// demo is the parent's state. Only the main loop touches it, except the
+// events channel the reader goroutines feed.
+type demo struct {
+	cfg     demoConfig
+	dsn     string
+	run     string
+	reg     procreg.Registry
+	self    string
+	e       *env
+	json    bool
+	tty     bool
+	rng     *rand.Rand
+	sweeper *sweep.Sweeper
+
+	slots   []*fleetSlot
+	events  chan fleetEvent
+	readers sync.WaitGroup
+	stats   demoStats
+	start   time.Time
+	notes   []string // operator / injection log lines, for --json
+
+	stallsDone     int
+	cancelTarget   string
+	abandonTarget  string
+	externalDone   map[string]bool
+	lastWorkerErrs []string
+	counts         map[string]int
+	finished       int
+}
+
+func (d *demo) mine(r procreg.Record) bool { return strings.HasPrefix(r.ID, d.run+"-p") }
+
+func (d *demo) main(ctx context.Context) error {
+	d.start = time.Now()
+	d.externalDone = map[string]bool{}
+	d.printf("procreg demo %s: %d workers, %d processes, crash rate %.2g/s for %v, %d stall(s), ttl %v, db %s\n",
+		d.run, d.cfg.workers, d.cfg.processes, d.cfg.crashRate, d.cfg.duration, d.cfg.stalls, d.cfg.ttl, d.dsn)
+	d.slots = make([]*fleetSlot, d.cfg.workers)
+	for i := range d.slots {
+		d.slots[i] = &fleetSlot{stderr: &tailBuffer{max: 4096}}
+		if err := d.spawn(i); err != nil {
+			d.stopFleet()
+			return err
+		}
+	}
+	err := d.loop(ctx)
+	d.stopFleet()
+	d.clearStatus()
+	if err != nil {
+		return err
+	}
+	return d.finish(ctx)
+}
+
+// spawn starts a worker in slot i.
+func (d *demo) spawn(i int) error {
+	s := d.slots[i]
+	s.gen++
+	cmd := exec.Command(d.self, workerCommand,
+		"--dsn", d.dsn, "--run", d.run, "--slot", strconv.Itoa(i), "--workers", strconv.Itoa(d.cfg.workers),
+		"--processes", strconv.Itoa(d.cfg.processes), "--steps", strconv.Itoa(d.cfg.steps),
+		"--step", d.cfg.step.String(), "--ttl", d.cfg.ttl.String())
+	if d.cfg.verbose {
+		cmd.Stderr = d.e.stderr
+	} else {
+		s.stderr.Reset()
+		cmd.Stderr = s.stderr
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start worker %d: %w", i, err)
+	}
+	s.cmd, s.stdin, s.pid, s.ready, s.alive, s.killed = cmd, stdin, cmd.Process.Pid, false, true, false
+	s.stoppedTil = time.Time{}
+	d.stats.Spawned++
+	gen := s.gen
+	d.readers.Add(1)
+	go func() {
+		defer d.readers.Done()
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			var m workerMsg
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				d.events <- fleetEvent{slot: i, gen: gen, msg: &m}
+			}
+		}
+		// Reap at once: an unreaped child is a zombie, and a zombie's pid
+		// still exists in /proc (liveness treats zombies as dead anyway).
+		err := cmd.Wait()
+		d.events <- fleetEvent{slot: i, gen: gen, exited: true, err: err}
+	}()
+	return nil
+}
+
+// loop drives the run until every process is terminal.
+func (d *demo) loop(ctx context.Context) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var lastSweep, lastStatus time.Time
+	statusEvery := time.Second
+	if d.tty {
+		statusEvery = 200 * time.Millisecond
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("demo interrupted: %w", ctx.Err())
+		case ev := <-d.events:
+			if err := d.handle(ev); err != nil {
+				return err
+			}
+			continue
+		case <-tick.C:
+		}
+		now := time.Now()
+		elapsed := now.Sub(d.start)
+		if elapsed > d.cfg.timeout {
+			d.notef("timeout after %v with %d/%d processes finished", d.cfg.timeout, d.finished, d.cfg.processes)
+			return nil // finish() reports the unfinished processes as a violation
+		}
+		d.injectFaults(ctx, now, elapsed)
+		if err := d.operator(ctx, elapsed); err != nil {
+			return err
+		}
+		if err := d.externalSystem(ctx, elapsed); err != nil {
+			return err
+		}
+		if now.Sub(lastSweep) >= 400*time.Millisecond {
+			lastSweep = now
+			if err := d.sweepOnce(ctx); err != nil {
+				return err
+			}
+		}
+		if err := d.refresh(ctx); err != nil {
+			return err
+		}
+		if now.Sub(lastStatus) >= statusEvery {
+			lastStatus = now
+			d.status()
+		}
+		if d.finished == d.cfg.processes {
+			return nil
+		}
+	}
+}
+
+// handle processes one message or exit of a worker.
+func (d *demo) handle(ev fleetEvent) error {
+	s := d.slots[ev.slot]
+	if ev.gen != s.gen {
+		return nil // a message from an earlier incarnation of this slot
+	}
+	if ev.exited {
+		s.alive, s.ready = false, false
+		if !s.killed {
+			d.stats.UnexpectedExits++
+			d.notef("worker-%d (pid %d) exited on its own: %v %s", ev.slot, s.pid, ev.err, strings.TrimSpace(s.stderr.String()))
+			if d.stats.UnexpectedExits > 3*d.cfg.workers {
+				return fmt.Errorf("workers keep failing; last: %v %s", ev.err, strings.TrimSpace(s.stderr.String()))
+			}
+		}
+		s.respawnAt = time.Now().Add(150 * time.Millisecond)
+		return nil
+	}
+	m := ev.msg
+	switch m.Kind {
+	case "ready":
+		s.ready = true
+	case "error":
+		d.stats.WorkerErrors++
+		d.lastWorkerErrs = append(d.lastWorkerErrs, m.Error)
+	case "outcome":
+		o := m.Outcome
+		if o == nil {
+			return nil
+		}
+		d.countOutcome(fmt.Sprintf("worker-%d (pid %d)", ev.slot, s.pid), *o)
+	}
+	return nil
+}
+
+// countOutcome folds one sweep outcome into the stats and the log.
+func (d *demo) countOutcome(who string, o sweep.Outcome) {
+	if o.Takeover {
+		d.stats.Takeovers++
+		prev := "?"
+		if o.Holder != nil {
+			prev = ownerName(*o.Holder)
+		}
+		d.notef("%s took over %s from %s (fencing token %d)", who, o.ProcessID, prev, o.FencingToken)
+	}
+	d.stats.Refused += o.Refused
+	if o.Refused > 0 {
+		d.notef("%s: %d stale write(s) to %s fenced off after its lease was lost", who, o.Refused, o.ProcessID)
+	}
+	switch o.Action {
+	case sweep.Abandoned:
+		d.stats.SweepAbandoned++
+		dead := "?"
+		if o.Holder != nil {
+			dead = ownerName(*o.Holder)
+		}
+		d.notef("%s abandoned owner-bound %s: started by %s, which is dead", who, o.ProcessID, dead)
+	case sweep.Reconciled:
+		d.stats.Reconciled++
+		d.notef("%s reconciled the abandon request on %s after its lease lapsed", who, o.ProcessID)
+	case sweep.Failed:
+		d.stats.WorkerErrors++
+		d.lastWorkerErrs = append(d.lastWorkerErrs, o.Error)
+	}
+}
+
+// injectFaults kills, freezes, thaws and respawns workers.
+func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Duration) {
+	for i, s := range d.slots {
+		if !s.stoppedTil.IsZero() && now.After(s.stoppedTil) {
+			s.stoppedTil = time.Time{}
+			if s.alive {
+				d.notef("SIGCONT worker-%d (pid %d): it resumes with a lapsed lease", i, s.pid)
+			}
+		}
+		if !s.alive && !s.respawnAt.IsZero() && now.After(s.respawnAt) && d.finished < d.cfg.processes {
+			s.respawnAt = time.Time{}
+			if err := d.spawn(i); err != nil {
+				d.notef("respawn worker-%d: %v", i, err)
+				s.respawnAt = now.Add(time.Second)
+			}
+		}
+	}
+	if elapsed >= d.cfg.duration || d.finished == d.cfg.processes {
+		return
+	}
+	// Crashes: a Bernoulli trial per tick gives about crashRate kills a
+	// second. The first one aims at a worker in the middle of owner-bound
+	// work, so every recovery path shows up in a short run.
+	if d.cfg.crashRate > 0 && d.rng.Float64() < d.cfg.crashRate*0.1 {
+		i := -1
+		if d.stats.Crashes == 0 {
+			i = d.ownerBoundWorker(ctx)
+		}
+		if i < 0 {
+			i = d.pickWorker()
+		}
+		if i >= 0 {
+			s := d.slots[i]
+			s.killed = true
+			_ = s.cmd.Process.Signal(syscall.SIGKILL)
+			d.stats.Crashes++
+			d.notef("SIGKILL worker-%d (pid %d)", i, s.pid)
+		}
+	}
+	// Stalls, spread evenly over the window.
+	if d.stallsDone < d.cfg.stalls && elapsed >= time.Duration(d.stallsDone+1)*d.cfg.duration/time.Duration(d.cfg.stalls+2) {
+		if i := d.pickWorker(); i >= 0 {
+			s := d.slots[i]
+			freeze := d.cfg.ttl + d.cfg.ttl/2 + 300*time.Millisecond
+			s.stoppedTil = now.Add(freeze)
+			proc := s.cmd.Process
+			_ = proc.Signal(syscall.SIGSTOP)
+			// Thaw on a timer, not from this loop: the frozen worker may hold
+			// the database's write lock, and this loop may be waiting for it.
+			time.AfterFunc(freeze, func() { _ = proc.Signal(syscall.SIGCONT) })
+			d.stallsDone++
+			d.stats.Stalls++
+			d.notef("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, s.stoppedTil.Sub(now).Round(time.Millisecond))
+		}
+	}
+}
+
+// pickWorker returns a random running, registered, unfrozen worker slot, or -1.
+func (d *demo) pickWorker() int {
+	var c []int
+	for i, s := range d.slots {
+		if s.alive && s.ready && !s.killed && s.stoppedTil.IsZero() {
+			c = append(c, i)
+		}
+	}
+	if len(c) == 0 {
+		return -1
+	}
+	return c[d.rng.IntN(len(c))]
+}
+
+// ownerBoundWorker returns the slot of a pickable worker that holds the
+// live lease of a started owner-bound process of this run, or -1.
+func (d *demo) ownerBoundWorker(ctx context.Context) int {
+	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
+	if err != nil {
+		return -1
+	}
+	for _, r := range recs {
+		if r.Disposition != procreg.DispositionOwnerBound || r.FirstStarted == nil {
+			continue
+		}
+		l, err := d.reg.GetProcessLease(ctx, r.ID)
+		if err != nil || !l.IsLive(time.Now()) {
+			continue
+		}
+		for i, s := range d.slots {
+			if s.alive && s.ready && !s.killed && s.stoppedTil.IsZero() && s.pid == l.Owner.Liveness.PID {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// operator plays the human: one cancel and one abandon request on running,
+// leased work.
+func (d *demo) operator(ctx context.Context, elapsed time.Duration) error {
+	if d.cancelTarget == "" && elapsed >= d.cfg.duration/4 {
+		id, err := d.leasedRunning(ctx, "")
+		if err != nil || id == "" {
+			return err
+		}
+		if _, err := d.reg.AppendEvent(ctx, id, procreg.CancelRequested(id, "operator: no longer needed")); err != nil {
+			if errors.Is(err, procreg.ErrTerminal) {
+				return nil
+			}
+			return fmt.Errorf("cancel request on %s: %w", id, err)
+		}
+		d.cancelTarget = id
+		d.notef("operator: cancel requested on %s", id)
+	}
+	if d.abandonTarget == "" && elapsed >= 2*d.cfg.duration/5 {
+		id, err := d.leasedRunning(ctx, d.cancelTarget)
+		if err != nil || id == "" {
+			return err
+		}
+		_, err = d.reg.RequestProcessAbandon(ctx, id, procreg.AbandonRequest{RequestedBy: "operator", RequestedAt: time.Now(), Reason: "demo: give up on it"})
+		if err != nil {
+			if errors.Is(err, procreg.ErrTerminal) {
+				return nil
+			}
+			return fmt.Errorf("abandon request on %s: %w", id, err)
+		}
+		d.abandonTarget = id
+		d.notef("operator: abandon requested on %s (reconciled once its lease lapses)", id)
+	}
+	return nil
+}
+
+// leasedRunning finds a running worker-run process of this demo with a live
+// lease, other than skip.
+func (d *demo) leasedRunning(ctx context.Context, skip string) (string, error) {
+	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
+	if err != nil {
+		return "", fmt.Errorf("list running processes: %w", err)
+	}
+	for _, r := range recs {
+		if r.ID == skip || r.Disposition == procreg.DispositionExternallyOwned || r.FirstStarted == nil {
+			continue
+		}
+		l, err := d.reg.GetProcessLease(ctx, r.ID)
+		if err != nil {
+			return "", fmt.Errorf("read lease of %s: %w", r.ID, err)
+		}
+		if l.IsLive(time.Now()) {
+			return r.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// externalSystem plays the outside system that runs the externally owned
+// processes: it links each one and completes it, spread over the window.
+func (d *demo) externalSystem(ctx context.Context, elapsed time.Duration) error {
+	var ext []int
+	for i := 0; i < d.cfg.processes; i++ {
+		if demoDisposition(i) == procreg.DispositionExternallyOwned {
+			ext = append(ext, i)
+		}
+	}
+	for k, i := range ext {
+		id := demoProcessID(d.run, i)
+		due := time.Duration(k+1) * d.cfg.duration * 4 / 5 / time.Duration(len(ext)+1)
+		if d.externalDone[id] || elapsed < due {
+			continue
+		}
+		if _, err := d.reg.GetProcess(ctx, id); errors.Is(err, procreg.ErrNotFound) {
+			continue // its worker has not registered it yet
+		} else if err != nil {
+			return fmt.Errorf("read %s: %w", id, err)
+		}
+		ref := procreg.ExternalRef{Backend: "demo-ci", ID: fmt.Sprintf("job-%d", i), Metadata: json.RawMessage(`{"queue":"demo"}`)}
+		if _, err := d.reg.SetExternalRef(ctx, id, ref); err != nil {
+			return fmt.Errorf("link %s: %w", id, err)
+		}
+		if _, err := d.reg.AppendEvent(ctx, id, procreg.AppendRequest{EventType: evExternal, Payload: json.RawMessage(`{"state":"finished"}`)}); err != nil && !errors.Is(err, procreg.ErrTerminal) {
+			return fmt.Errorf("external report on %s: %w", id, err)
+		}
+		out := procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`{"external":true}`)}
+		if _, err := d.reg.CompleteProcess(ctx, id, out); err != nil && !errors.Is(err, procreg.ErrTerminal) {
+			return fmt.Errorf("complete external %s: %w", id, err)
+		}
+		d.externalDone[id] = true
+	}
+	return nil
+}
+
+// sweepOnce runs the parent's recovery pass: no runner, so it only abandons
+// dead owners' started owner-bound work and reconciles abandon requests.
+func (d *demo) sweepOnce(ctx context.Context) error {
+	rep, err := d.sweeper.Pass(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	for _, o := range rep.Outcomes {
+		switch o.Action {
+		case sweep.Abandoned, sweep.Reconciled, sweep.Failed:
+			d.countOutcome("sweep", o)
+		}
+	}
+	return nil
+}
+
+// refresh recounts this run's processes by state.
+func (d *demo) refresh(ctx context.Context) error {
+	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusAny, Definition: demoDefinition(d.run)})
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	d.counts = map[string]int{}
+	d.finished = 0
+	for _, r := range recs {
+		d.counts[r.Status.State]++
+		if r.IsTerminal() {
+			d.finished++
+		}
+	}
+	return nil
+}
+
+// status prints the progress line: redrawn in place on a terminal, one
+// plain line per second otherwise.
+func (d *demo) status() {
+	if d.json {
+		return
+	}
+	alive := 0
+	for _, s := range d.slots {
+		if s.alive {
+			alive++
+		}
+	}
+	line := fmt.Sprintf("%5.1fs  finished %d/%d (completed %d, failed %d, cancelled %d, abandoned %d)  workers %d/%d  crashes %d  takeovers %d  fenced %d",
+		time.Since(d.start).Seconds(), d.finished, d.cfg.processes, d.counts[procreg.StateCompleted], d.counts[procreg.StateFailed],
+		d.counts[procreg.StateCancelled], d.counts[procreg.StateAbandoned], alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused)
+	if d.tty {
+		fmt.Fprintf(d.e.stdout, "\r\033[K%s", line)
+		return
+	}
+	fmt.Fprintln(d.e.stdout, line)
+}
+
+func (d *demo) clearStatus() {
+	if d.tty && !d.json {
+		fmt.Fprint(d.e.stdout, "\r\033[K")
+	}
+}
+
+// notef logs an injection, operator action or recovery step.
+func (d *demo) notef(format string, args ...any) {
+	msg := fmt.Sprintf("%5.1fs  ", time.Since(d.start).Seconds()) + fmt.Sprintf(format, args...)
+	d.notes = append(d.notes, msg)
+	if d.json {
+		return
+	}
+	d.clearStatus()
+	fmt.Fprintln(d.e.stdout, msg)
+}
+
+func (d *demo) printf(format string, args ...any) {
+	if !d.json {
+		fmt.Fprintf(d.e.stdout, format, args...)
+	}
+}
+
+// stopFleet closes every worker's stdin, waits briefly for them to exit and
+// kills any that do not.
+func (d *demo) stopFleet() {
+	for _, s := range d.slots {
+		if s == nil || !s.alive {
+			continue
+		}
+		if !s.stoppedTil.IsZero() {
+			_ = s.cmd.Process.Signal(syscall.SIGCONT)
+			s.stoppedTil = time.Time{}
+		}
+		_ = s.stdin.Close()
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		alive := 0
+		for _, s := range d.slots {
+			if s != nil && s.alive {
+				alive++
+			}
+		}
+		if alive == 0 {
+			break
+		}
+		select {
+		case ev := <-d.events:
+			if s := d.slots[ev.slot]; ev.exited && ev.gen == s.gen {
+				s.alive = false
+			} else if !ev.exited && ev.msg != nil && ev.msg.Kind == "outcome" && ev.msg.Outcome != nil && ev.gen == s.gen {
+				d.countOutcome(fmt.Sprintf("worker-%d (pid %d)", ev.slot, s.pid), *ev.msg.Outcome)
+			}
+		case <-deadline:
+			for _, s := range d.slots {
+				if s != nil && s.alive {
+					s.killed = true
+					_ = s.cmd.Process.Signal(syscall.SIGKILL)
+				}
+			}
+			deadline = time.After(5 * time.Second)
+		}
+	}
+	// Drain the readers so none blocks on the channel.
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-d.events:
+			case <-done:
+				return
+			}
+		}
+	}()
+	d.readers.Wait()
+	close(done)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// tailBuffer keeps the last max bytes written to it (a worker's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if over := t.buf.Len() - t.max; over > 0 {
+		t.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}
+
+func (t *tailBuffer) Reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Reset()
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

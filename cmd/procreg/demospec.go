@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/procreg/procreg"
+)
+
+// The demo's vocabulary, shared by the parent (which checks) and the workers
+// (which write). Every event a run writes carries the fencing token of the
+// lease it was written under, so the parent can prove afterwards that no two
+// runs of one process ever wrote interleaved.
+const (
+	evRunStarted = "demo.run_started" // a run began: {fence, worker, incarnation, pid}
+	evProgress   = "demo.progress"    // one step done: {fence, step, of}
+	evMilestone  = "demo.milestone"   // halfway: wakes the operator session
+	evExternal   = "demo.external"    // the outside system reports on an externally owned process
+
+	operatorSession = "demo-operator"
+)
+
+// demoProcessID names process i of a demo run.
+func demoProcessID(run string, i int) string { return fmt.Sprintf("%s-p%03d", run, i) }
+
+// demoIndex parses the index back out of a demo process id.
+func demoIndex(run, id string) (int, bool) {
+	var i int
+	if !strings.HasPrefix(id, run+"-p") {
+		return 0, false
+	}
+	if _, err := fmt.Sscanf(strings.TrimPrefix(id, run+"-p"), "%d", &i); err != nil {
+		return 0, false
+	}
+	return i, true
+}
+
+// demoDisposition spreads the three dispositions over the processes:
+// half rerunnable, a third owner-bound, a sixth externally owned.
+func demoDisposition(i int) procreg.Disposition {
+	switch i % 6 {
+	case 3, 4:
+		return procreg.DispositionOwnerBound
+	case 5:
+		return procreg.DispositionExternallyOwned
+	default:
+		return procreg.DispositionRerunnable
+	}
+}
+
+// demoFails says which processes end in a (deliberate) failure.
+func demoFails(i int) bool { return i%10 == 7 }
+
+// demoDefinition is the identity definition shared by one run's processes,
+// so `procreg ls --definition` finds them.
+func demoDefinition(run string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{"demo": run})
+	return b
+}
+
+var demoEventTypes = []procreg.EventType{
+	{
+		Name:          evRunStarted,
+		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","worker"],"properties":{"fence":{"type":"integer","minimum":1},"worker":{"type":"string"}}}`),
+	},
+	{
+		Name:          evProgress,
+		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","step"],"properties":{"fence":{"type":"integer","minimum":1},"step":{"type":"integer","minimum":1}}}`),
+	},
+	{
+		Name: evMilestone,
+		Wake: &procreg.WakeSpec{
+			Input: procreg.Selector{Kind: procreg.SelectorTemplate, Template: "{label} is halfway (step {step})", Fields: map[string]procreg.Selector{
+				"label": {Kind: procreg.SelectorPointer, Pointer: "/label"},
+				"step":  {Kind: procreg.SelectorPointer, Pointer: "/step"},
+			}},
+		},
+	},
+	{Name: evExternal},
+}
+
+// demoRegistration is the spec of process i; it is deterministic, so any
+// worker (or a respawned one) may register it again as a no-op.
+func demoRegistration(run string, i, steps int) procreg.Registration {
+	id := demoProcessID(run, i)
+	label := fmt.Sprintf("task %d", i)
+	reg := procreg.Registration{
+		ID:          id,
+		Disposition: demoDisposition(i),
+		Identity:    procreg.Identity{Kind: "demo", Label: label, Definition: demoDefinition(run)},
+		EventTypes:  demoEventTypes,
+		Provenance:  procreg.Provenance{Originator: procreg.Originator{Kind: procreg.OriginatorHost}},
+		WakeTarget:  &procreg.SessionScope{SessionID: operatorSession},
+	}
+	payload, _ := json.Marshal(map[string]any{"index": i, "steps": steps, "label": label})
+	if reg.Disposition == procreg.DispositionExternallyOwned {
+		reg.Input = procreg.ProcessInput{Kind: procreg.InputExternal, Payload: payload}
+	} else {
+		reg.Input = procreg.ProcessInput{Kind: procreg.InputEngine, EngineKind: "demo", Payload: payload}
+		reg.EnvRef = "env:demo/" + run
+	}
+	return reg
+}
+
+// runPayload is the part of every run event the invariant check reads.
+type runPayload struct {
+	Fence       uint64 `json:"fence"`
+	Worker      string `json:"worker"`
+	Incarnation string `json:"incarnation"`
+	Step        int    `json:"step"`
+}

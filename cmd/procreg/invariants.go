@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/procreg/procreg"
+)
+
+// invariant is one checked property of a finished demo run.
+type invariant struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// demoSummary is the demo's final report (printed as JSON with --json).
+type demoSummary struct {
+	Run              string         `json:"run"`
+	DSN              string         `json:"dsn"`
+	Seed             uint64         `json:"seed"`
+	ElapsedMs        int64          `json:"elapsed_ms"`
+	Processes        int            `json:"processes"`
+	Outcomes         map[string]int `json:"outcomes"`
+	AbandonedBy      map[string]int `json:"abandoned_by"`
+	Events           int            `json:"events"`
+	RunsStarted      int            `json:"runs_started"`
+	Reruns           int            `json:"reruns"`
+	Wakes            int            `json:"wakes"`
+	Stats            demoStats      `json:"stats"`
+	ProcessesPerSec  float64        `json:"processes_per_sec"`
+	EventsPerSec     float64        `json:"events_per_sec"`
+	CancelTarget     string         `json:"cancel_target,omitempty"`
+	AbandonTarget    string         `json:"abandon_target,omitempty"`
+	Invariants       []invariant    `json:"invariants"`
+	OK               bool           `json:"ok"`
+	Log              []string       `json:"log"`
+	WorkerErrorLines []string       `json:"worker_errors,omitempty"`
+}
+
+// violations collects failures of one invariant, keeping a few examples.
+type violations struct {
+	n        int
+	examples []string
+}
+
+func (v *violations) addf(format string, args ...any) {
+	v.n++
+	if len(v.examples) < 3 {
+		v.examples = append(v.examples, fmt.Sprintf(format, args...))
+	}
+}
+
+func (v *violations) result(name, okDetail string) invariant {
+	if v.n == 0 {
+		return invariant{Name: name, OK: true, Detail: okDetail}
+	}
+	return invariant{Name: name, OK: false, Detail: fmt.Sprintf("%d violation(s): %s", v.n, strings.Join(v.examples, "; "))}
+}
+
+// finish reads back everything the run wrote, checks the invariants and
+// prints the summary. A violated invariant is an error (exit status 1).
+func (d *demo) finish(ctx context.Context) error {
+	elapsed := time.Since(d.start)
+	// Read-backs get their own deadline: an interrupted demo still reports.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	sum := demoSummary{
+		Run: d.run, DSN: d.dsn, Seed: d.cfg.seed, ElapsedMs: elapsed.Milliseconds(), Processes: d.cfg.processes,
+		Outcomes: map[string]int{}, AbandonedBy: map[string]int{}, Stats: d.stats,
+		CancelTarget: d.cancelTarget, AbandonTarget: d.abandonTarget, Log: d.notes, WorkerErrorLines: d.lastWorkerErrs,
+	}
+	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusAny, Definition: demoDefinition(d.run)})
+	if err != nil {
+		return fmt.Errorf("read back the run: %w", err)
+	}
+	var registered, terminal, exclusive, gapless, ownerBound, abandonEvidence, oneTerminal violations
+	if len(recs) != d.cfg.processes {
+		registered.addf("%d of %d processes registered", len(recs), d.cfg.processes)
+	}
+	fencedEvents := 0
+	for _, r := range recs {
+		if !r.IsTerminal() {
+			terminal.addf("%s still %s", r.ID, r.Status.State)
+		} else {
+			sum.Outcomes[r.Status.State]++
+		}
+		events, err := d.reg.EventsAfter(ctx, r.ID, 0)
+		if err != nil {
+			return fmt.Errorf("read events of %s: %w", r.ID, err)
+		}
+		sum.Events += len(events)
+		var (
+			lastFence    uint64
+			terminalSeen int
+			incarnations = map[string]bool{}
+			runs         int
+		)
+		for k, ev := range events {
+			if ev.Sequence != uint64(k+1) {
+				gapless.addf("%s: event %d has sequence %d", r.ID, k+1, ev.Sequence)
+			}
+			if ev.Wake != nil {
+				sum.Wakes++
+			}
+			if ev.Terminal != nil {
+				terminalSeen++
+				if string(ev.Terminal.State) != r.Status.State {
+					oneTerminal.addf("%s: terminal event %s but status %s", r.ID, ev.Terminal.State, r.Status.State)
+				}
+			}
+			switch ev.EventType {
+			case evRunStarted, evProgress, evMilestone:
+			default:
+				continue
+			}
+			var p runPayload
+			if err := json.Unmarshal(ev.Payload, &p); err != nil || p.Fence == 0 {
+				exclusive.addf("%s #%d: run event without a fencing token", r.ID, ev.Sequence)
+				continue
+			}
+			fencedEvents++
+			// A lower fence after a higher one means an older run wrote
+			// after a newer run had started: two runs overlapped.
+			if p.Fence < lastFence {
+				exclusive.addf("%s #%d: fence %d written after fence %d", r.ID, ev.Sequence, p.Fence, lastFence)
+			}
+			lastFence = max(lastFence, p.Fence)
+			if terminalSeen > 0 {
+				exclusive.addf("%s #%d: a run wrote after the terminal event", r.ID, ev.Sequence)
+			}
+			if ev.EventType == evRunStarted {
+				incarnations[p.Worker+"/"+p.Incarnation] = true
+				runs++
+			}
+		}
+		sum.RunsStarted += runs
+		if runs > 1 {
+			sum.Reruns += runs - 1
+		}
+		if r.IsTerminal() && terminalSeen != 1 {
+			oneTerminal.addf("%s: %d terminal events", r.ID, terminalSeen)
+		}
+		if r.Disposition == procreg.DispositionOwnerBound && len(incarnations) > 1 {
+			ownerBound.addf("%s started by %d worker incarnations", r.ID, len(incarnations))
+		}
+		if o := r.Status.AwaitOutput; o != nil && o.Kind == procreg.OutputAbandoned {
+			checkAbandoned(r, o, d.sweeper.Owner, &abandonEvidence, sum.AbandonedBy)
+		}
+	}
+	sum.Invariants = []invariant{
+		registered.result("every process registered", fmt.Sprintf("%d processes", len(recs))),
+		terminal.result("every process reached a terminal state", "none left running"),
+		exclusive.result("no process ran twice at once", fmt.Sprintf("fencing tokens never went back in %d run events, none after a terminal event", fencedEvents)),
+		gapless.result("sequences gap-free", fmt.Sprintf("%d logs numbered 1..n, %d events", len(recs), sum.Events)),
+		oneTerminal.result("exactly one terminal event per finished process", "matching its status"),
+		ownerBound.result("owner-bound work never re-run by another owner", "each started by one incarnation"),
+		abandonEvidence.result("abandonment only with evidence", "sweep: dead starter; reconciled_request: an operator request"),
+	}
+	sum.OK = true
+	for _, inv := range sum.Invariants {
+		sum.OK = sum.OK && inv.OK
+	}
+	if secs := elapsed.Seconds(); secs > 0 {
+		sum.ProcessesPerSec = float64(len(recs)-terminal.n) / secs
+		sum.EventsPerSec = float64(sum.Events) / secs
+	}
+	if d.json {
+		if err := writeJSON(d.e.stdout, sum); err != nil {
+			return err
+		}
+	} else {
+		d.printSummary(sum)
+	}
+	if !sum.OK {
+		return fmt.Errorf("invariant violated in run %s", d.run)
+	}
+	return nil
+}
+
+// checkAbandoned checks the evidence of an abandoned process: the sweep
+// abandons only started owner-bound work whose starter is dead; a
+// reconciliation needs an operator's request.
+func checkAbandoned(r procreg.Record, o *procreg.AwaitOutput, claimant procreg.LeaseOwner, v *violations, by map[string]int) {
+	ev := o.Evidence
+	if ev == nil {
+		v.addf("%s abandoned without evidence", r.ID)
+		return
+	}
+	by[ev.Writer]++
+	switch ev.Writer {
+	case procreg.WriterSweep:
+		if r.Disposition != procreg.DispositionOwnerBound || r.FirstStarted == nil {
+			v.addf("%s (%s) abandoned by the sweep without having started owner-bound", r.ID, r.Disposition)
+		} else if ev.Owner == nil || !ev.Owner.SameIncarnation(r.FirstStarted.Owner) {
+			v.addf("%s abandoned by the sweep with evidence naming another owner than its starter", r.ID)
+		} else if !ev.Owner.IsDefinitelyDeadFor(claimant) {
+			v.addf("%s abandoned by the sweep while its starter %s is alive", r.ID, ownerName(*ev.Owner))
+		}
+	case procreg.WriterReconciledRequest:
+		if r.AbandonRequest == nil {
+			v.addf("%s reconciled without an abandon request", r.ID)
+		}
+	default:
+		v.addf("%s abandoned by unexpected writer %q", r.ID, ev.Writer)
+	}
+}
+
+// printSummary prints the final table and the invariant check.
+func (d *demo) printSummary(s demoSummary) {
+	w := d.e.stdout
+	fmt.Fprintf(w, "\nrun %s finished in %.1fs (seed %d)\n\n", s.Run, float64(s.ElapsedMs)/1000, s.Seed)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "  OUTCOME\tPROCESSES\t")
+	total := 0
+	for _, st := range []string{procreg.StateCompleted, procreg.StateFailed, procreg.StateCancelled, procreg.StateAbandoned} {
+		extra := ""
+		if st == procreg.StateAbandoned && len(s.AbandonedBy) > 0 {
+			var parts []string
+			for _, k := range sortedKeys(s.AbandonedBy) {
+				parts = append(parts, fmt.Sprintf("%s %d", k, s.AbandonedBy[k]))
+			}
+			extra = "(" + strings.Join(parts, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\n", st, s.Outcomes[st], extra)
+		total += s.Outcomes[st]
+	}
+	fmt.Fprintf(tw, "  total\t%d\tof %d\n", total, s.Processes)
+	fmt.Fprintln(tw, "\t\t")
+	fmt.Fprintf(tw, "  events\t%d\t(%.0f/s)\n", s.Events, s.EventsPerSec)
+	fmt.Fprintf(tw, "  wakes\t%d\t(for session %s)\n", s.Wakes, operatorSession)
+	fmt.Fprintf(tw, "  runs started\t%d\t(%d reruns after a crash, a stall or a lost lease)\n", s.RunsStarted, s.Reruns)
+	fmt.Fprintf(tw, "  lease takeovers\t%d\t(dead or expired holders)\n", s.Stats.Takeovers)
+	fmt.Fprintf(tw, "  fenced-off stale writes\t%d\t\n", s.Stats.Refused)
+	fmt.Fprintf(tw, "  worker crashes\t%d\t(SIGKILL; %d stall(s) by SIGSTOP, %d workers spawned)\n", s.Stats.Crashes, s.Stats.Stalls, s.Stats.Spawned)
+	fmt.Fprintf(tw, "  throughput\t%.1f\tprocesses/s\n", s.ProcessesPerSec)
+	_ = tw.Flush()
+	if s.Stats.WorkerErrors > 0 {
+		fmt.Fprintf(w, "\n%d worker error(s), last: %s\n", s.Stats.WorkerErrors, s.WorkerErrorLines[len(s.WorkerErrorLines)-1])
+	}
+	fmt.Fprintf(w, "\ninvariants\n")
+	for _, inv := range s.Invariants {
+		mark := "ok  "
+		if !inv.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s  %s: %s\n", mark, inv.Name, inv.Detail)
+	}
+	if s.OK {
+		fmt.Fprintf(w, "\nall invariants held. Look around: procreg ls --dsn %s --definition '{\"demo\":%q}'\n", s.DSN, s.Run)
+	}
+}

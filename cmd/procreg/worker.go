@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/sweep"
+)
+
+// workerCommand is the hidden subcommand the demo parent re-executes this
+// binary with. A worker registers its share of the run's processes, then
+// loops recovery passes that claim and run whatever is claimable, until its
+// stdin closes. It reports to the parent as JSON lines on stdout.
+const workerCommand = "__worker"
+
+// workerMsg is one line a worker writes to the parent.
+type workerMsg struct {
+	Kind    string         `json:"kind"` // "ready" | "outcome" | "error"
+	PID     int            `json:"pid,omitempty"`
+	Outcome *sweep.Outcome `json:"outcome,omitempty"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// errAbandonRequested stops a run whose process an operator asked to
+// abandon: the worker lets go of the lease, and recovery reconciles the
+// request once the lease has lapsed.
+var errAbandonRequested = errors.New("abandon requested: stopping and releasing the lease")
+
+func runWorker(ctx context.Context, e *env, args []string) error {
+	fs, c := newFlags(e, workerCommand, "")
+	run := fs.String("run", "", "demo run id")
+	slot := fs.Int("slot", 0, "worker slot")
+	workers := fs.Int("workers", 1, "fleet size (for the registration share)")
+	processes := fs.Int("processes", 0, "processes in the run")
+	steps := fs.Int("steps", 5, "steps per process")
+	step := fs.Duration("step", 100*time.Millisecond, "time per step")
+	ttl := fs.Duration("ttl", 1500*time.Millisecond, "lease ttl")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *run == "" || *workers < 1 || *slot < 0 || *slot >= *workers || *steps < 1 || *ttl <= 0 {
+		return usageErrorf("worker needs --run, 0 <= --slot < --workers, --steps >= 1 and --ttl > 0")
+	}
+	// The parent closes stdin to stop the worker (and a dead parent closes it too).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, e.stdin)
+		cancel()
+	}()
+
+	var outMu sync.Mutex
+	enc := json.NewEncoder(e.stdout)
+	emit := func(m workerMsg) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		_ = enc.Encode(m)
+	}
+
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	owner, err := cliOwner(fmt.Sprintf("worker-%d", *slot))
+	if err != nil {
+		return err
+	}
+	// Register this worker's share: deterministic specs, so a respawned
+	// worker finishing a crashed one's share is a no-op for what exists.
+	for i := *slot; i < *processes; i += *workers {
+		r := demoRegistration(*run, i, *steps)
+		if _, err := reg.RegisterProcess(ctx, r); err != nil {
+			return fmt.Errorf("register %s: %w", r.ID, err)
+		}
+		if _, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: operatorSession}, r.ID,
+			procreg.HandleDescriptor{Kind: "demo", Label: r.Identity.Label}); err != nil {
+			return fmt.Errorf("grant %s: %w", r.ID, err)
+		}
+	}
+	emit(workerMsg{Kind: "ready", PID: os.Getpid()})
+
+	s := &sweep.Sweeper{
+		Registry: reg,
+		Owner:    owner,
+		TTL:      *ttl,
+		Filter:   func(r procreg.Record) bool { return strings.HasPrefix(r.ID, *run+"-p") },
+		Run: func(ctx context.Context, w *sweep.Work) error {
+			return runTask(ctx, reg, w, *steps, *step)
+		},
+	}
+	for ctx.Err() == nil {
+		rep, err := s.Pass(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			emit(workerMsg{Kind: "error", Error: err.Error()})
+		}
+		ran := false
+		for i := range rep.Outcomes {
+			o := rep.Outcomes[i]
+			switch o.Action {
+			case sweep.Busy, sweep.External, sweep.Claimable, sweep.StartedElsewhere, sweep.AbandonPending, sweep.Gone:
+				continue
+			}
+			ran = ran || o.Action == sweep.Ran
+			emit(workerMsg{Kind: "outcome", Outcome: &o})
+		}
+		if !ran {
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// runTask is the demo's unit of work: record first-started, then a number
+// of uninterruptible steps, each followed by a fenced progress write, then
+// the outcome. A run that lost its lease finds out at its next write and
+// stops; a cancel request ends it as cancelled; an abandon request makes it
+// let go.
+func runTask(ctx context.Context, reg procreg.Registry, w *sweep.Work, steps int, step time.Duration) error {
+	rec := w.Record
+	idx := 0
+	var in struct {
+		Index int    `json:"index"`
+		Label string `json:"label"`
+	}
+	if err := json.Unmarshal(rec.Input.Payload, &in); err == nil {
+		idx = in.Index
+	}
+	lease := w.Lease()
+	fence := lease.FencingToken
+	if _, err := w.RecordFirstStarted(ctx); err != nil {
+		return err
+	}
+	p, _ := json.Marshal(map[string]any{"fence": fence, "worker": lease.Owner.OwnerID, "incarnation": lease.Owner.IncarnationID, "pid": os.Getpid()})
+	if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: evRunStarted, Payload: p}); err != nil {
+		return err
+	}
+	for k := 1; k <= steps; k++ {
+		if stop, err := checkRequests(ctx, reg, w); stop || err != nil {
+			return err
+		}
+		// The work of one step: deliberately not interruptible, like a real
+		// computation, so a run that lost its lease meanwhile tries to write
+		// and is fenced off.
+		time.Sleep(step)
+		p, _ := json.Marshal(map[string]any{"fence": fence, "step": k, "of": steps})
+		if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: evProgress, Payload: p}); err != nil {
+			return err
+		}
+		if k == (steps+1)/2 {
+			p, _ := json.Marshal(map[string]any{"fence": fence, "step": k, "label": in.Label})
+			if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: evMilestone, Payload: p}); err != nil {
+				return err
+			}
+		}
+	}
+	if stop, err := checkRequests(ctx, reg, w); stop || err != nil {
+		return err
+	}
+	out := procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(fmt.Sprintf(`{"steps":%d,"worker":%q}`, steps, lease.Owner.OwnerID))}
+	if demoFails(idx) {
+		out = procreg.AwaitOutput{Kind: procreg.OutputFailure, Class: "demo", Code: "injected_failure", Message: fmt.Sprintf("task %d fails on purpose", idx)}
+	}
+	_, err := w.Complete(ctx, out)
+	return err
+}
+
+// checkRequests looks for operator requests: a cancel request completes the
+// process as cancelled (stop=true); an abandon request stops the run with
+// errAbandonRequested.
+func checkRequests(ctx context.Context, reg procreg.Registry, w *sweep.Work) (stop bool, err error) {
+	id := w.Record.ID
+	n, err := reg.CountEventsThrough(ctx, id, "process.cancel_requested", math.MaxUint64)
+	if err != nil {
+		return true, err
+	}
+	if n > 0 {
+		_, err := w.Complete(ctx, procreg.AwaitOutput{Kind: procreg.OutputCancelled, Message: "cancelled by the operator"})
+		return true, err
+	}
+	rec, err := reg.GetProcess(ctx, id)
+	if err != nil {
+		return true, err
+	}
+	if rec.AbandonRequest != nil {
+		return true, errAbandonRequested
+	}
+	return false, nil
+}
