@@ -62,6 +62,9 @@ type memStore struct {
 	replay map[string]map[string]int64 // process → replay key → sequence
 	acks   map[string]map[int64]bool   // process → acked sequences
 	grants map[grantKey]store.GrantRow
+	// Grant indexes, so that lookups by scope, process or session do not
+	// scan every grant.
+	byScope, byProcess, bySession map[string]map[grantKey]struct{}
 }
 
 func newStore(clock func() time.Time) *memStore {
@@ -72,6 +75,10 @@ func newStore(clock func() time.Time) *memStore {
 		replay: make(map[string]map[string]int64),
 		acks:   make(map[string]map[int64]bool),
 		grants: make(map[grantKey]store.GrantRow),
+
+		byScope:   make(map[string]map[grantKey]struct{}),
+		byProcess: make(map[string]map[grantKey]struct{}),
+		bySession: make(map[string]map[grantKey]struct{}),
 	}
 }
 
@@ -305,19 +312,52 @@ func (t *tx) GetGrant(_ context.Context, scopeID, processID string) (store.Grant
 	return g, ok, nil
 }
 
+// putGrant stores g under k (nil removes it) and keeps the indexes in step.
+func (s *memStore) putGrant(k grantKey, g *store.GrantRow) {
+	if old, ok := s.grants[k]; ok {
+		unindex(s.byScope, old.ScopeID, k)
+		unindex(s.byProcess, old.ProcessID, k)
+		unindex(s.bySession, old.SessionID, k)
+		delete(s.grants, k)
+	}
+	if g == nil {
+		return
+	}
+	s.grants[k] = *g
+	index(s.byScope, g.ScopeID, k)
+	index(s.byProcess, g.ProcessID, k)
+	index(s.bySession, g.SessionID, k)
+}
+
+func index(m map[string]map[grantKey]struct{}, v string, k grantKey) {
+	set := m[v]
+	if set == nil {
+		set = make(map[grantKey]struct{})
+		m[v] = set
+	}
+	set[k] = struct{}{}
+}
+
+func unindex(m map[string]map[grantKey]struct{}, v string, k grantKey) {
+	delete(m[v], k)
+	if len(m[v]) == 0 {
+		delete(m, v)
+	}
+}
+
 // setGrant stores (or, with del, removes) a grant, remembering how to undo it.
 func (t *tx) setGrant(k grantKey, g store.GrantRow, del bool) {
 	old, existed := t.s.grants[k]
 	if del {
-		delete(t.s.grants, k)
+		t.s.putGrant(k, nil)
 	} else {
-		t.s.grants[k] = g
+		t.s.putGrant(k, &g)
 	}
 	t.undo = append(t.undo, func() {
 		if existed {
-			t.s.grants[k] = old
+			t.s.putGrant(k, &old)
 		} else {
-			delete(t.s.grants, k)
+			t.s.putGrant(k, nil)
 		}
 	})
 }
@@ -338,13 +378,11 @@ func (t *tx) DeleteGrant(_ context.Context, scopeID, processID string) error {
 	return nil
 }
 
-// grantsWhere returns the grants that pass keep, sorted by cmpFn.
-func (t *tx) grantsWhere(keep func(store.GrantRow) bool, cmpFn func(a, b store.GrantRow) int) []store.GrantRow {
-	var out []store.GrantRow
-	for _, g := range t.s.grants {
-		if keep(g) {
-			out = append(out, g)
-		}
+// grantsIn returns copies of the grants in an index set, sorted by cmpFn.
+func (t *tx) grantsIn(set map[grantKey]struct{}, cmpFn func(a, b store.GrantRow) int) []store.GrantRow {
+	out := make([]store.GrantRow, 0, len(set))
+	for k := range set {
+		out = append(out, t.s.grants[k])
 	}
 	slices.SortFunc(out, cmpFn)
 	return out
@@ -355,7 +393,7 @@ func byProcessThenScope(a, b store.GrantRow) int {
 }
 
 func (t *tx) ListGrantsByScope(_ context.Context, scopeID string) ([]store.GrantEntryRow, error) {
-	gs := t.grantsWhere(func(g store.GrantRow) bool { return g.ScopeID == scopeID }, byProcessThenScope)
+	gs := t.grantsIn(t.s.byScope[scopeID], byProcessThenScope)
 	out := make([]store.GrantEntryRow, 0, len(gs))
 	for _, g := range gs {
 		if p, ok := t.s.procs[g.ProcessID]; ok {
@@ -366,14 +404,14 @@ func (t *tx) ListGrantsByScope(_ context.Context, scopeID string) ([]store.Grant
 }
 
 func (t *tx) ListGrantsByProcess(_ context.Context, processID string) ([]store.GrantRow, error) {
-	return t.grantsWhere(func(g store.GrantRow) bool { return g.ProcessID == processID },
+	return t.grantsIn(t.s.byProcess[processID],
 		func(a, b store.GrantRow) int {
 			return cmp.Or(cmp.Compare(a.SessionID, b.SessionID), cmp.Compare(a.ScopeID, b.ScopeID))
 		}), nil
 }
 
 func (t *tx) ListGrantsBySession(_ context.Context, sessionID string) ([]store.GrantRow, error) {
-	return t.grantsWhere(func(g store.GrantRow) bool { return g.SessionID == sessionID }, byProcessThenScope), nil
+	return t.grantsIn(t.s.bySession[sessionID], byProcessThenScope), nil
 }
 
 func (t *tx) DeleteGrantsBySession(ctx context.Context, sessionID string) (int64, error) {
@@ -388,13 +426,7 @@ func (t *tx) DeleteGrantsBySession(ctx context.Context, sessionID string) (int64
 }
 
 func (t *tx) CountGrantsForProcess(_ context.Context, processID string) (int64, error) {
-	var n int64
-	for k := range t.s.grants {
-		if k.processID == processID {
-			n++
-		}
-	}
-	return n, nil
+	return int64(len(t.s.byProcess[processID])), nil
 }
 
 func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, int64, error) {
@@ -424,7 +456,7 @@ func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, 
 			t.s.procs[id] = row
 			t.s.events[id], t.s.replay[id], t.s.acks[id] = evs, keys, acks
 		})
-		gs := t.grantsWhere(func(g store.GrantRow) bool { return g.ProcessID == id }, byProcessThenScope)
+		gs := t.grantsIn(t.s.byProcess[id], byProcessThenScope)
 		for _, g := range gs {
 			t.setGrant(grantKey{g.ScopeID, g.ProcessID}, store.GrantRow{}, true)
 		}
