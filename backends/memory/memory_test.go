@@ -1,6 +1,8 @@
 package memory_test
 
 import (
+	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/procreg/procreg"
@@ -19,5 +21,23 @@ func TestConformance(t *testing.T) {
 func TestTier(t *testing.T) {
 	if got := memory.New().DurabilityTier(); got != procreg.TierInline {
 		t.Fatalf("tier = %v, want inline", got)
+	}
+}
+
+func BenchmarkAppendEvent(b *testing.B) {
+	ctx := context.Background()
+	r := memory.New()
+	defer r.Close()
+	_, err := r.RegisterProcess(ctx, procreg.Registration{ID: "p", Input: procreg.ProcessInput{Kind: procreg.InputTool},
+		Disposition: procreg.DispositionRerunnable, EnvRef: "env",
+		EventTypes: []procreg.EventType{{Name: "log", PayloadSchema: json.RawMessage(`{"type":"object","required":["n"]}`)}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := procreg.AppendRequest{EventType: "log", Payload: json.RawMessage(`{"n":1}`)}
+	for b.Loop() {
+		if _, err := r.AppendEvent(ctx, "p", req); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
