@@ -53,6 +53,11 @@
 //     an empty id is simply unknown.
 //   - A negative lease ttl is ErrInvalid; a ttl of 0 yields an expired lease.
 //   - Leases do not bump UpdatedAt: a lease is not a fact about the process.
+//   - Grants are keyed by (SessionScope.ID(), process id); HandleGrant.SessionID
+//     is the raw session id. HasHandleGrant on an unknown process is false.
+//   - AckWake records an ack for any sequence of a known process.
+//   - Stored JSON is compact; the spec is stored canonically, so optional
+//     fields read back as nil and other JSON compares equal by meaning.
 //   - A holder is definitely dead only when both owners are local_process
 //     liveness on this very machine (same host and boot id as the caller)
 //     and the holder's pid is gone, a zombie, or started at another time.

@@ -96,7 +96,7 @@ func (p *Prepared) EventType(name string) (EventType, bool) {
 
 // preparedCache keeps prepared registrations by hash so that appends decode
 // a stored spec and compile its schemas once, not per append.
-var preparedCache = newLRU[string, *Prepared](4096)
+var preparedCache = newLRU[string, *Prepared](1024)
 
 // PrepareRegistration validates a registration and prepares it for storage
 // (see Prepared). Every rule violation is ErrInvalid naming the process.
