@@ -24,6 +24,10 @@ type sqliteStore struct {
 	clock  func() time.Time
 	writer *sql.DB
 	reader *sql.DB
+	// Statements prepared on each pool; database/sql re-prepares them once
+	// per connection and transactions reuse them.
+	writeQ *gen.Queries
+	readQ  *gen.Queries
 }
 
 func openStore(ctx context.Context, path string, c config) (*sqliteStore, error) {
@@ -53,13 +57,27 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 		w.Close()
 		return nil, err
 	}
-	return &sqliteStore{path: abs, clock: c.clock, writer: w, reader: r}, nil
+	s := &sqliteStore{path: abs, clock: c.clock, writer: w, reader: r}
+	if s.writeQ, err = gen.Prepare(ctx, w); err == nil {
+		s.readQ, err = gen.Prepare(ctx, r)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: prepare statements on %s: %w", abs, err)
+	}
+	return s, nil
 }
 
 func (s *sqliteStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
 
 func (s *sqliteStore) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	var errs []error
+	for _, q := range []*gen.Queries{s.readQ, s.writeQ} {
+		if q != nil {
+			errs = append(errs, q.Close())
+		}
+	}
+	return errors.Join(append(errs, s.reader.Close(), s.writer.Close())...)
 }
 
 // busyRetries bounds how often a Write is retried after SQLITE_BUSY, which
@@ -69,7 +87,7 @@ const busyRetries = 5
 func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
 	backoff := 5 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := s.run(ctx, s.writer, nil, fn)
+		err := s.run(ctx, s.writer, s.writeQ, nil, fn)
 		if err == nil || !isBusy(err) || attempt == busyRetries {
 			return err
 		}
@@ -83,16 +101,16 @@ func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, store.
 }
 
 func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
-	return s.run(ctx, s.reader, &sql.TxOptions{ReadOnly: true}, fn)
+	return s.run(ctx, s.reader, s.readQ, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
 // run executes fn in one transaction on db and commits when it succeeds.
-func (s *sqliteStore) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(context.Context, store.Tx) error) error {
+func (s *sqliteStore) run(ctx context.Context, db *sql.DB, q *gen.Queries, opts *sql.TxOptions, fn func(context.Context, store.Tx) error) error {
 	sqlTx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := fn(ctx, &tx{q: gen.New(sqlTx), clock: s.clock}); err != nil {
+	if err := fn(ctx, &tx{q: q.WithTx(sqlTx), clock: s.clock}); err != nil {
 		return errors.Join(err, rollback(sqlTx))
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -149,7 +167,7 @@ func (t *tx) InsertProcess(ctx context.Context, row store.ProcessRow) error {
 }
 
 func (t *tx) UpdateProcess(ctx context.Context, row store.ProcessRow) error {
-	n, err := t.q.UpdateProcess(ctx, gen.UpdateProcessParams(row))
+	n, err := t.q.UpdateProcess(ctx, gen.UpdateProcessParams(sqlstore.UpdateOf(row)))
 	if err == nil && n != 1 {
 		err = fmt.Errorf("sqlite: update process %q: %d rows matched, want 1", row.ID, n)
 	}

@@ -285,6 +285,140 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 	return items, nil
 }
 
+const updateProcess = `-- name: UpdateProcess :execrows
+UPDATE processes SET
+    id = ?,
+    registration_hash = ?,
+    disposition = ?,
+    input_kind = ?,
+    identity_kind = ?,
+    definition_fingerprint = ?,
+    spec = ?,
+    wake_target_session = ?,
+    wake_target_frame = ?,
+    created_at_ms = ?,
+    updated_at_ms = ?,
+    status = ?,
+    await_output = ?,
+    external_ref_backend = ?,
+    external_ref_id = ?,
+    external_ref_metadata = ?,
+    first_started_owner = ?,
+    first_started_at_ms = ?,
+    abandon_requested = ?,
+    abandon_requested_by = ?,
+    abandon_requested_at_ms = ?,
+    abandon_reason = ?,
+    waiting = ?,
+    wait_kind = ?,
+    wait_name = ?,
+    wait_event_type = ?,
+    wait_key = ?,
+    wait_ordinal = ?,
+    wait_since_ms = ?,
+    last_sequence = ?,
+    lease_token = ?,
+    lease_owner = ?,
+    lease_owner_id = ?,
+    lease_incarnation_id = ?,
+    lease_fencing_token = ?,
+    lease_claimed_at_ms = ?,
+    lease_expires_at_ms = ?
+WHERE id = ?
+`
+
+type UpdateProcessParams struct {
+	ID                    string
+	RegistrationHash      string
+	Disposition           string
+	InputKind             string
+	IdentityKind          string
+	DefinitionFingerprint string
+	Spec                  string
+	WakeTargetSession     string
+	WakeTargetFrame       string
+	CreatedAtMs           int64
+	UpdatedAtMs           int64
+	Status                string
+	AwaitOutput           string
+	ExternalRefBackend    string
+	ExternalRefID         string
+	ExternalRefMetadata   string
+	FirstStartedOwner     string
+	FirstStartedAtMs      int64
+	AbandonRequested      bool
+	AbandonRequestedBy    string
+	AbandonRequestedAtMs  int64
+	AbandonReason         string
+	Waiting               bool
+	WaitKind              string
+	WaitName              string
+	WaitEventType         string
+	WaitKey               string
+	WaitOrdinal           int64
+	WaitSinceMs           int64
+	LastSequence          int64
+	LeaseToken            string
+	LeaseOwner            string
+	LeaseOwnerID          string
+	LeaseIncarnationID    string
+	LeaseFencingToken     int64
+	LeaseClaimedAtMs      int64
+	LeaseExpiresAtMs      int64
+}
+
+// UpdateProcess sets every column in store.ProcessRow order (id first), so
+// the params struct converts from a store row. The immutable columns are
+// written back with the values the engine read under the row lock; the
+// server compares values, so an unchanged key or indexed column costs no
+// index or foreign-key work. (SQLite does not: see queries/sqlite.)
+func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, updateProcess,
+		arg.ID,
+		arg.RegistrationHash,
+		arg.Disposition,
+		arg.InputKind,
+		arg.IdentityKind,
+		arg.DefinitionFingerprint,
+		arg.Spec,
+		arg.WakeTargetSession,
+		arg.WakeTargetFrame,
+		arg.CreatedAtMs,
+		arg.UpdatedAtMs,
+		arg.Status,
+		arg.AwaitOutput,
+		arg.ExternalRefBackend,
+		arg.ExternalRefID,
+		arg.ExternalRefMetadata,
+		arg.FirstStartedOwner,
+		arg.FirstStartedAtMs,
+		arg.AbandonRequested,
+		arg.AbandonRequestedBy,
+		arg.AbandonRequestedAtMs,
+		arg.AbandonReason,
+		arg.Waiting,
+		arg.WaitKind,
+		arg.WaitName,
+		arg.WaitEventType,
+		arg.WaitKey,
+		arg.WaitOrdinal,
+		arg.WaitSinceMs,
+		arg.LastSequence,
+		arg.LeaseToken,
+		arg.LeaseOwner,
+		arg.LeaseOwnerID,
+		arg.LeaseIncarnationID,
+		arg.LeaseFencingToken,
+		arg.LeaseClaimedAtMs,
+		arg.LeaseExpiresAtMs,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const upsertGrant = `-- name: UpsertGrant :exec
 INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
 VALUES (?, ?, ?,

@@ -231,6 +231,139 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 	return items, nil
 }
 
+const updateProcess = `-- name: UpdateProcess :execrows
+UPDATE processes SET
+    id = $1,
+    registration_hash = $2,
+    disposition = $3,
+    input_kind = $4,
+    identity_kind = $5,
+    definition_fingerprint = $6,
+    spec = $7,
+    wake_target_session = $8,
+    wake_target_frame = $9,
+    created_at_ms = $10,
+    updated_at_ms = $11,
+    status = $12,
+    await_output = $13,
+    external_ref_backend = $14,
+    external_ref_id = $15,
+    external_ref_metadata = $16,
+    first_started_owner = $17,
+    first_started_at_ms = $18,
+    abandon_requested = $19,
+    abandon_requested_by = $20,
+    abandon_requested_at_ms = $21,
+    abandon_reason = $22,
+    waiting = $23,
+    wait_kind = $24,
+    wait_name = $25,
+    wait_event_type = $26,
+    wait_key = $27,
+    wait_ordinal = $28,
+    wait_since_ms = $29,
+    last_sequence = $30,
+    lease_token = $31,
+    lease_owner = $32,
+    lease_owner_id = $33,
+    lease_incarnation_id = $34,
+    lease_fencing_token = $35,
+    lease_claimed_at_ms = $36,
+    lease_expires_at_ms = $37
+WHERE id = $1
+`
+
+type UpdateProcessParams struct {
+	ID                    string
+	RegistrationHash      string
+	Disposition           string
+	InputKind             string
+	IdentityKind          string
+	DefinitionFingerprint string
+	Spec                  string
+	WakeTargetSession     string
+	WakeTargetFrame       string
+	CreatedAtMs           int64
+	UpdatedAtMs           int64
+	Status                string
+	AwaitOutput           string
+	ExternalRefBackend    string
+	ExternalRefID         string
+	ExternalRefMetadata   string
+	FirstStartedOwner     string
+	FirstStartedAtMs      int64
+	AbandonRequested      bool
+	AbandonRequestedBy    string
+	AbandonRequestedAtMs  int64
+	AbandonReason         string
+	Waiting               bool
+	WaitKind              string
+	WaitName              string
+	WaitEventType         string
+	WaitKey               string
+	WaitOrdinal           int64
+	WaitSinceMs           int64
+	LastSequence          int64
+	LeaseToken            string
+	LeaseOwner            string
+	LeaseOwnerID          string
+	LeaseIncarnationID    string
+	LeaseFencingToken     int64
+	LeaseClaimedAtMs      int64
+	LeaseExpiresAtMs      int64
+}
+
+// UpdateProcess sets every column in store.ProcessRow order (id first), so
+// the params struct converts from a store row. The immutable columns are
+// written back with the values the engine read under the row lock; the
+// server compares values, so an unchanged key or indexed column costs no
+// index or foreign-key work. (SQLite does not: see queries/sqlite.)
+func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
+	result, err := q.db.Exec(ctx, updateProcess,
+		arg.ID,
+		arg.RegistrationHash,
+		arg.Disposition,
+		arg.InputKind,
+		arg.IdentityKind,
+		arg.DefinitionFingerprint,
+		arg.Spec,
+		arg.WakeTargetSession,
+		arg.WakeTargetFrame,
+		arg.CreatedAtMs,
+		arg.UpdatedAtMs,
+		arg.Status,
+		arg.AwaitOutput,
+		arg.ExternalRefBackend,
+		arg.ExternalRefID,
+		arg.ExternalRefMetadata,
+		arg.FirstStartedOwner,
+		arg.FirstStartedAtMs,
+		arg.AbandonRequested,
+		arg.AbandonRequestedBy,
+		arg.AbandonRequestedAtMs,
+		arg.AbandonReason,
+		arg.Waiting,
+		arg.WaitKind,
+		arg.WaitName,
+		arg.WaitEventType,
+		arg.WaitKey,
+		arg.WaitOrdinal,
+		arg.WaitSinceMs,
+		arg.LastSequence,
+		arg.LeaseToken,
+		arg.LeaseOwner,
+		arg.LeaseOwnerID,
+		arg.LeaseIncarnationID,
+		arg.LeaseFencingToken,
+		arg.LeaseClaimedAtMs,
+		arg.LeaseExpiresAtMs,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const upsertGrant = `-- name: UpsertGrant :exec
 INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
 VALUES ($1, $2, $3,

@@ -7,6 +7,7 @@ package sqlitegen
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 type DBTX interface {
@@ -20,12 +21,398 @@ func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
 
+func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
+	q := Queries{db: db}
+	var err error
+	if q.countEventsThroughStmt, err = db.PrepareContext(ctx, countEventsThrough); err != nil {
+		return nil, fmt.Errorf("error preparing query CountEventsThrough: %w", err)
+	}
+	if q.countGrantsForProcessStmt, err = db.PrepareContext(ctx, countGrantsForProcess); err != nil {
+		return nil, fmt.Errorf("error preparing query CountGrantsForProcess: %w", err)
+	}
+	if q.databaseNowMsStmt, err = db.PrepareContext(ctx, databaseNowMs); err != nil {
+		return nil, fmt.Errorf("error preparing query DatabaseNowMs: %w", err)
+	}
+	if q.deleteEventsOfStmt, err = db.PrepareContext(ctx, deleteEventsOf); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteEventsOf: %w", err)
+	}
+	if q.deleteGrantStmt, err = db.PrepareContext(ctx, deleteGrant); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteGrant: %w", err)
+	}
+	if q.deleteGrantsBySessionStmt, err = db.PrepareContext(ctx, deleteGrantsBySession); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteGrantsBySession: %w", err)
+	}
+	if q.deleteGrantsOfStmt, err = db.PrepareContext(ctx, deleteGrantsOf); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteGrantsOf: %w", err)
+	}
+	if q.deleteProcessesInStmt, err = db.PrepareContext(ctx, deleteProcessesIn); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteProcessesIn: %w", err)
+	}
+	if q.deleteWakeAcksOfStmt, err = db.PrepareContext(ctx, deleteWakeAcksOf); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteWakeAcksOf: %w", err)
+	}
+	if q.eventByReplayKeyStmt, err = db.PrepareContext(ctx, eventByReplayKey); err != nil {
+		return nil, fmt.Errorf("error preparing query EventByReplayKey: %w", err)
+	}
+	if q.eventsAfterStmt, err = db.PrepareContext(ctx, eventsAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query EventsAfter: %w", err)
+	}
+	if q.getGrantStmt, err = db.PrepareContext(ctx, getGrant); err != nil {
+		return nil, fmt.Errorf("error preparing query GetGrant: %w", err)
+	}
+	if q.getProcessStmt, err = db.PrepareContext(ctx, getProcess); err != nil {
+		return nil, fmt.Errorf("error preparing query GetProcess: %w", err)
+	}
+	if q.insertEventStmt, err = db.PrepareContext(ctx, insertEvent); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertEvent: %w", err)
+	}
+	if q.insertProcessStmt, err = db.PrepareContext(ctx, insertProcess); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertProcess: %w", err)
+	}
+	if q.insertWakeAckStmt, err = db.PrepareContext(ctx, insertWakeAck); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertWakeAck: %w", err)
+	}
+	if q.listGrantsByProcessStmt, err = db.PrepareContext(ctx, listGrantsByProcess); err != nil {
+		return nil, fmt.Errorf("error preparing query ListGrantsByProcess: %w", err)
+	}
+	if q.listGrantsByScopeStmt, err = db.PrepareContext(ctx, listGrantsByScope); err != nil {
+		return nil, fmt.Errorf("error preparing query ListGrantsByScope: %w", err)
+	}
+	if q.listGrantsBySessionStmt, err = db.PrepareContext(ctx, listGrantsBySession); err != nil {
+		return nil, fmt.Errorf("error preparing query ListGrantsBySession: %w", err)
+	}
+	if q.listProcessesAllStmt, err = db.PrepareContext(ctx, listProcessesAll); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesAll: %w", err)
+	}
+	if q.listProcessesByDefinitionStmt, err = db.PrepareContext(ctx, listProcessesByDefinition); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByDefinition: %w", err)
+	}
+	if q.listProcessesByDefinitionStatusStmt, err = db.PrepareContext(ctx, listProcessesByDefinitionStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByDefinitionStatus: %w", err)
+	}
+	if q.listProcessesByDefinitionStatusWaitingStmt, err = db.PrepareContext(ctx, listProcessesByDefinitionStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByDefinitionStatusWaiting: %w", err)
+	}
+	if q.listProcessesByDefinitionWaitingStmt, err = db.PrepareContext(ctx, listProcessesByDefinitionWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByDefinitionWaiting: %w", err)
+	}
+	if q.listProcessesByStatusStmt, err = db.PrepareContext(ctx, listProcessesByStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByStatus: %w", err)
+	}
+	if q.listProcessesByStatusWaitingStmt, err = db.PrepareContext(ctx, listProcessesByStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByStatusWaiting: %w", err)
+	}
+	if q.listProcessesByWaitingStmt, err = db.PrepareContext(ctx, listProcessesByWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByWaiting: %w", err)
+	}
+	if q.listProcessesByWakeTargetSessionStmt, err = db.PrepareContext(ctx, listProcessesByWakeTargetSession); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProcessesByWakeTargetSession: %w", err)
+	}
+	if q.lockProcessStmt, err = db.PrepareContext(ctx, lockProcess); err != nil {
+		return nil, fmt.Errorf("error preparing query LockProcess: %w", err)
+	}
+	if q.pruneCandidatesStmt, err = db.PrepareContext(ctx, pruneCandidates); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneCandidates: %w", err)
+	}
+	if q.recentEventsDescStmt, err = db.PrepareContext(ctx, recentEventsDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query RecentEventsDesc: %w", err)
+	}
+	if q.updateProcessStmt, err = db.PrepareContext(ctx, updateProcess); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateProcess: %w", err)
+	}
+	if q.upsertGrantStmt, err = db.PrepareContext(ctx, upsertGrant); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertGrant: %w", err)
+	}
+	if q.wakeEventsAfterStmt, err = db.PrepareContext(ctx, wakeEventsAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query WakeEventsAfter: %w", err)
+	}
+	return &q, nil
+}
+
+func (q *Queries) Close() error {
+	var err error
+	if q.countEventsThroughStmt != nil {
+		if cerr := q.countEventsThroughStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countEventsThroughStmt: %w", cerr)
+		}
+	}
+	if q.countGrantsForProcessStmt != nil {
+		if cerr := q.countGrantsForProcessStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countGrantsForProcessStmt: %w", cerr)
+		}
+	}
+	if q.databaseNowMsStmt != nil {
+		if cerr := q.databaseNowMsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing databaseNowMsStmt: %w", cerr)
+		}
+	}
+	if q.deleteEventsOfStmt != nil {
+		if cerr := q.deleteEventsOfStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteEventsOfStmt: %w", cerr)
+		}
+	}
+	if q.deleteGrantStmt != nil {
+		if cerr := q.deleteGrantStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteGrantStmt: %w", cerr)
+		}
+	}
+	if q.deleteGrantsBySessionStmt != nil {
+		if cerr := q.deleteGrantsBySessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteGrantsBySessionStmt: %w", cerr)
+		}
+	}
+	if q.deleteGrantsOfStmt != nil {
+		if cerr := q.deleteGrantsOfStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteGrantsOfStmt: %w", cerr)
+		}
+	}
+	if q.deleteProcessesInStmt != nil {
+		if cerr := q.deleteProcessesInStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteProcessesInStmt: %w", cerr)
+		}
+	}
+	if q.deleteWakeAcksOfStmt != nil {
+		if cerr := q.deleteWakeAcksOfStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteWakeAcksOfStmt: %w", cerr)
+		}
+	}
+	if q.eventByReplayKeyStmt != nil {
+		if cerr := q.eventByReplayKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing eventByReplayKeyStmt: %w", cerr)
+		}
+	}
+	if q.eventsAfterStmt != nil {
+		if cerr := q.eventsAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing eventsAfterStmt: %w", cerr)
+		}
+	}
+	if q.getGrantStmt != nil {
+		if cerr := q.getGrantStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getGrantStmt: %w", cerr)
+		}
+	}
+	if q.getProcessStmt != nil {
+		if cerr := q.getProcessStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getProcessStmt: %w", cerr)
+		}
+	}
+	if q.insertEventStmt != nil {
+		if cerr := q.insertEventStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertEventStmt: %w", cerr)
+		}
+	}
+	if q.insertProcessStmt != nil {
+		if cerr := q.insertProcessStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertProcessStmt: %w", cerr)
+		}
+	}
+	if q.insertWakeAckStmt != nil {
+		if cerr := q.insertWakeAckStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertWakeAckStmt: %w", cerr)
+		}
+	}
+	if q.listGrantsByProcessStmt != nil {
+		if cerr := q.listGrantsByProcessStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listGrantsByProcessStmt: %w", cerr)
+		}
+	}
+	if q.listGrantsByScopeStmt != nil {
+		if cerr := q.listGrantsByScopeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listGrantsByScopeStmt: %w", cerr)
+		}
+	}
+	if q.listGrantsBySessionStmt != nil {
+		if cerr := q.listGrantsBySessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listGrantsBySessionStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesAllStmt != nil {
+		if cerr := q.listProcessesAllStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesAllStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByDefinitionStmt != nil {
+		if cerr := q.listProcessesByDefinitionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByDefinitionStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByDefinitionStatusStmt != nil {
+		if cerr := q.listProcessesByDefinitionStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByDefinitionStatusStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByDefinitionStatusWaitingStmt != nil {
+		if cerr := q.listProcessesByDefinitionStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByDefinitionStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByDefinitionWaitingStmt != nil {
+		if cerr := q.listProcessesByDefinitionWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByDefinitionWaitingStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByStatusStmt != nil {
+		if cerr := q.listProcessesByStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByStatusStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByStatusWaitingStmt != nil {
+		if cerr := q.listProcessesByStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByWaitingStmt != nil {
+		if cerr := q.listProcessesByWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByWaitingStmt: %w", cerr)
+		}
+	}
+	if q.listProcessesByWakeTargetSessionStmt != nil {
+		if cerr := q.listProcessesByWakeTargetSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProcessesByWakeTargetSessionStmt: %w", cerr)
+		}
+	}
+	if q.lockProcessStmt != nil {
+		if cerr := q.lockProcessStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockProcessStmt: %w", cerr)
+		}
+	}
+	if q.pruneCandidatesStmt != nil {
+		if cerr := q.pruneCandidatesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneCandidatesStmt: %w", cerr)
+		}
+	}
+	if q.recentEventsDescStmt != nil {
+		if cerr := q.recentEventsDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing recentEventsDescStmt: %w", cerr)
+		}
+	}
+	if q.updateProcessStmt != nil {
+		if cerr := q.updateProcessStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateProcessStmt: %w", cerr)
+		}
+	}
+	if q.upsertGrantStmt != nil {
+		if cerr := q.upsertGrantStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertGrantStmt: %w", cerr)
+		}
+	}
+	if q.wakeEventsAfterStmt != nil {
+		if cerr := q.wakeEventsAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing wakeEventsAfterStmt: %w", cerr)
+		}
+	}
+	return err
+}
+
+func (q *Queries) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (sql.Result, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	case stmt != nil:
+		return stmt.ExecContext(ctx, args...)
+	default:
+		return q.db.ExecContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) query(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (*sql.Rows, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryContext(ctx, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) *sql.Row {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryRowContext(ctx, args...)
+	default:
+		return q.db.QueryRowContext(ctx, query, args...)
+	}
+}
+
 type Queries struct {
-	db DBTX
+	db                                         DBTX
+	tx                                         *sql.Tx
+	countEventsThroughStmt                     *sql.Stmt
+	countGrantsForProcessStmt                  *sql.Stmt
+	databaseNowMsStmt                          *sql.Stmt
+	deleteEventsOfStmt                         *sql.Stmt
+	deleteGrantStmt                            *sql.Stmt
+	deleteGrantsBySessionStmt                  *sql.Stmt
+	deleteGrantsOfStmt                         *sql.Stmt
+	deleteProcessesInStmt                      *sql.Stmt
+	deleteWakeAcksOfStmt                       *sql.Stmt
+	eventByReplayKeyStmt                       *sql.Stmt
+	eventsAfterStmt                            *sql.Stmt
+	getGrantStmt                               *sql.Stmt
+	getProcessStmt                             *sql.Stmt
+	insertEventStmt                            *sql.Stmt
+	insertProcessStmt                          *sql.Stmt
+	insertWakeAckStmt                          *sql.Stmt
+	listGrantsByProcessStmt                    *sql.Stmt
+	listGrantsByScopeStmt                      *sql.Stmt
+	listGrantsBySessionStmt                    *sql.Stmt
+	listProcessesAllStmt                       *sql.Stmt
+	listProcessesByDefinitionStmt              *sql.Stmt
+	listProcessesByDefinitionStatusStmt        *sql.Stmt
+	listProcessesByDefinitionStatusWaitingStmt *sql.Stmt
+	listProcessesByDefinitionWaitingStmt       *sql.Stmt
+	listProcessesByStatusStmt                  *sql.Stmt
+	listProcessesByStatusWaitingStmt           *sql.Stmt
+	listProcessesByWaitingStmt                 *sql.Stmt
+	listProcessesByWakeTargetSessionStmt       *sql.Stmt
+	lockProcessStmt                            *sql.Stmt
+	pruneCandidatesStmt                        *sql.Stmt
+	recentEventsDescStmt                       *sql.Stmt
+	updateProcessStmt                          *sql.Stmt
+	upsertGrantStmt                            *sql.Stmt
+	wakeEventsAfterStmt                        *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db: tx,
+		db:                                  tx,
+		tx:                                  tx,
+		countEventsThroughStmt:              q.countEventsThroughStmt,
+		countGrantsForProcessStmt:           q.countGrantsForProcessStmt,
+		databaseNowMsStmt:                   q.databaseNowMsStmt,
+		deleteEventsOfStmt:                  q.deleteEventsOfStmt,
+		deleteGrantStmt:                     q.deleteGrantStmt,
+		deleteGrantsBySessionStmt:           q.deleteGrantsBySessionStmt,
+		deleteGrantsOfStmt:                  q.deleteGrantsOfStmt,
+		deleteProcessesInStmt:               q.deleteProcessesInStmt,
+		deleteWakeAcksOfStmt:                q.deleteWakeAcksOfStmt,
+		eventByReplayKeyStmt:                q.eventByReplayKeyStmt,
+		eventsAfterStmt:                     q.eventsAfterStmt,
+		getGrantStmt:                        q.getGrantStmt,
+		getProcessStmt:                      q.getProcessStmt,
+		insertEventStmt:                     q.insertEventStmt,
+		insertProcessStmt:                   q.insertProcessStmt,
+		insertWakeAckStmt:                   q.insertWakeAckStmt,
+		listGrantsByProcessStmt:             q.listGrantsByProcessStmt,
+		listGrantsByScopeStmt:               q.listGrantsByScopeStmt,
+		listGrantsBySessionStmt:             q.listGrantsBySessionStmt,
+		listProcessesAllStmt:                q.listProcessesAllStmt,
+		listProcessesByDefinitionStmt:       q.listProcessesByDefinitionStmt,
+		listProcessesByDefinitionStatusStmt: q.listProcessesByDefinitionStatusStmt,
+		listProcessesByDefinitionStatusWaitingStmt: q.listProcessesByDefinitionStatusWaitingStmt,
+		listProcessesByDefinitionWaitingStmt:       q.listProcessesByDefinitionWaitingStmt,
+		listProcessesByStatusStmt:                  q.listProcessesByStatusStmt,
+		listProcessesByStatusWaitingStmt:           q.listProcessesByStatusWaitingStmt,
+		listProcessesByWaitingStmt:                 q.listProcessesByWaitingStmt,
+		listProcessesByWakeTargetSessionStmt:       q.listProcessesByWakeTargetSessionStmt,
+		lockProcessStmt:                            q.lockProcessStmt,
+		pruneCandidatesStmt:                        q.pruneCandidatesStmt,
+		recentEventsDescStmt:                       q.recentEventsDescStmt,
+		updateProcessStmt:                          q.updateProcessStmt,
+		upsertGrantStmt:                            q.upsertGrantStmt,
+		wakeEventsAfterStmt:                        q.wakeEventsAfterStmt,
 	}
 }

@@ -23,7 +23,7 @@ type CountEventsThroughParams struct {
 }
 
 func (q *Queries) CountEventsThrough(ctx context.Context, arg CountEventsThroughParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countEventsThrough, arg.ProcessID, arg.EventType, arg.UpToSequence)
+	row := q.queryRow(ctx, q.countEventsThroughStmt, countEventsThrough, arg.ProcessID, arg.EventType, arg.UpToSequence)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -34,7 +34,7 @@ SELECT COUNT(*) FROM grants WHERE process_id = ?1
 `
 
 func (q *Queries) CountGrantsForProcess(ctx context.Context, processID string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countGrantsForProcess, processID)
+	row := q.queryRow(ctx, q.countGrantsForProcessStmt, countGrantsForProcess, processID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -51,7 +51,7 @@ type DeleteGrantParams struct {
 }
 
 func (q *Queries) DeleteGrant(ctx context.Context, arg DeleteGrantParams) error {
-	_, err := q.db.ExecContext(ctx, deleteGrant, arg.ScopeID, arg.ProcessID)
+	_, err := q.exec(ctx, q.deleteGrantStmt, deleteGrant, arg.ScopeID, arg.ProcessID)
 	return err
 }
 
@@ -60,7 +60,7 @@ DELETE FROM grants WHERE session_id = ?1
 `
 
 func (q *Queries) DeleteGrantsBySession(ctx context.Context, sessionID string) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteGrantsBySession, sessionID)
+	result, err := q.exec(ctx, q.deleteGrantsBySessionStmt, deleteGrantsBySession, sessionID)
 	if err != nil {
 		return 0, err
 	}
@@ -80,7 +80,7 @@ type EventByReplayKeyParams struct {
 }
 
 func (q *Queries) EventByReplayKey(ctx context.Context, arg EventByReplayKeyParams) (Event, error) {
-	row := q.db.QueryRowContext(ctx, eventByReplayKey, arg.ProcessID, arg.ReplayKey)
+	row := q.queryRow(ctx, q.eventByReplayKeyStmt, eventByReplayKey, arg.ProcessID, arg.ReplayKey)
 	var i Event
 	err := row.Scan(
 		&i.ProcessID,
@@ -110,7 +110,7 @@ type EventsAfterParams struct {
 }
 
 func (q *Queries) EventsAfter(ctx context.Context, arg EventsAfterParams) ([]Event, error) {
-	rows, err := q.db.QueryContext(ctx, eventsAfter, arg.ProcessID, arg.AfterSequence)
+	rows, err := q.query(ctx, q.eventsAfterStmt, eventsAfter, arg.ProcessID, arg.AfterSequence)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ type GetGrantParams struct {
 }
 
 func (q *Queries) GetGrant(ctx context.Context, arg GetGrantParams) (Grant, error) {
-	row := q.db.QueryRowContext(ctx, getGrant, arg.ScopeID, arg.ProcessID)
+	row := q.queryRow(ctx, q.getGrantStmt, getGrant, arg.ScopeID, arg.ProcessID)
 	var i Grant
 	err := row.Scan(
 		&i.ScopeID,
@@ -175,7 +175,7 @@ SELECT id, registration_hash, disposition, input_kind, identity_kind, definition
 // Queries compiled for every dialect. Portable SQL only, with sqlc.arg(...)
 // parameters; statements that truly differ live in queries/<dialect>/.
 func (q *Queries) GetProcess(ctx context.Context, id string) (Process, error) {
-	row := q.db.QueryRowContext(ctx, getProcess, id)
+	row := q.queryRow(ctx, q.getProcessStmt, getProcess, id)
 	var i Process
 	err := row.Scan(
 		&i.ID,
@@ -247,7 +247,7 @@ type InsertEventParams struct {
 
 // InsertEvent lists every column in store.EventRow order.
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error {
-	_, err := q.db.ExecContext(ctx, insertEvent,
+	_, err := q.exec(ctx, q.insertEventStmt, insertEvent,
 		arg.ProcessID,
 		arg.Sequence,
 		arg.EventType,
@@ -338,7 +338,7 @@ type InsertProcessParams struct {
 // InsertProcess lists every column in store.ProcessRow order, so the params
 // struct converts from a store row.
 func (q *Queries) InsertProcess(ctx context.Context, arg InsertProcessParams) error {
-	_, err := q.db.ExecContext(ctx, insertProcess,
+	_, err := q.exec(ctx, q.insertProcessStmt, insertProcess,
 		arg.ID,
 		arg.RegistrationHash,
 		arg.Disposition,
@@ -387,7 +387,7 @@ ORDER BY session_id, scope_id
 `
 
 func (q *Queries) ListGrantsByProcess(ctx context.Context, processID string) ([]Grant, error) {
-	rows, err := q.db.QueryContext(ctx, listGrantsByProcess, processID)
+	rows, err := q.query(ctx, q.listGrantsByProcessStmt, listGrantsByProcess, processID)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +429,7 @@ type ListGrantsByScopeRow struct {
 }
 
 func (q *Queries) ListGrantsByScope(ctx context.Context, scopeID string) ([]ListGrantsByScopeRow, error) {
-	rows, err := q.db.QueryContext(ctx, listGrantsByScope, scopeID)
+	rows, err := q.query(ctx, q.listGrantsByScopeStmt, listGrantsByScope, scopeID)
 	if err != nil {
 		return nil, err
 	}
@@ -501,7 +501,7 @@ ORDER BY process_id, scope_id
 `
 
 func (q *Queries) ListGrantsBySession(ctx context.Context, sessionID string) ([]Grant, error) {
-	rows, err := q.db.QueryContext(ctx, listGrantsBySession, sessionID)
+	rows, err := q.query(ctx, q.listGrantsBySessionStmt, listGrantsBySession, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -537,7 +537,7 @@ SELECT id, registration_hash, disposition, input_kind, identity_kind, definition
 // The ListProcesses* family: one statement per filter combination so that
 // each is a plain index range (an optional-filter OR would defeat indexes).
 func (q *Queries) ListProcessesAll(ctx context.Context) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesAll)
+	rows, err := q.query(ctx, q.listProcessesAllStmt, listProcessesAll)
 	if err != nil {
 		return nil, err
 	}
@@ -604,7 +604,7 @@ ORDER BY id
 `
 
 func (q *Queries) ListProcessesByDefinition(ctx context.Context, definitionFingerprint string) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByDefinition, definitionFingerprint)
+	rows, err := q.query(ctx, q.listProcessesByDefinitionStmt, listProcessesByDefinition, definitionFingerprint)
 	if err != nil {
 		return nil, err
 	}
@@ -677,7 +677,7 @@ type ListProcessesByDefinitionStatusParams struct {
 }
 
 func (q *Queries) ListProcessesByDefinitionStatus(ctx context.Context, arg ListProcessesByDefinitionStatusParams) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByDefinitionStatus, arg.DefinitionFingerprint, arg.Status)
+	rows, err := q.query(ctx, q.listProcessesByDefinitionStatusStmt, listProcessesByDefinitionStatus, arg.DefinitionFingerprint, arg.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -752,7 +752,7 @@ type ListProcessesByDefinitionStatusWaitingParams struct {
 }
 
 func (q *Queries) ListProcessesByDefinitionStatusWaiting(ctx context.Context, arg ListProcessesByDefinitionStatusWaitingParams) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByDefinitionStatusWaiting, arg.DefinitionFingerprint, arg.Status, arg.Waiting)
+	rows, err := q.query(ctx, q.listProcessesByDefinitionStatusWaitingStmt, listProcessesByDefinitionStatusWaiting, arg.DefinitionFingerprint, arg.Status, arg.Waiting)
 	if err != nil {
 		return nil, err
 	}
@@ -825,7 +825,7 @@ type ListProcessesByDefinitionWaitingParams struct {
 }
 
 func (q *Queries) ListProcessesByDefinitionWaiting(ctx context.Context, arg ListProcessesByDefinitionWaitingParams) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByDefinitionWaiting, arg.DefinitionFingerprint, arg.Waiting)
+	rows, err := q.query(ctx, q.listProcessesByDefinitionWaitingStmt, listProcessesByDefinitionWaiting, arg.DefinitionFingerprint, arg.Waiting)
 	if err != nil {
 		return nil, err
 	}
@@ -890,7 +890,7 @@ SELECT id, registration_hash, disposition, input_kind, identity_kind, definition
 `
 
 func (q *Queries) ListProcessesByStatus(ctx context.Context, status string) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByStatus, status)
+	rows, err := q.query(ctx, q.listProcessesByStatusStmt, listProcessesByStatus, status)
 	if err != nil {
 		return nil, err
 	}
@@ -962,7 +962,7 @@ type ListProcessesByStatusWaitingParams struct {
 }
 
 func (q *Queries) ListProcessesByStatusWaiting(ctx context.Context, arg ListProcessesByStatusWaitingParams) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByStatusWaiting, arg.Status, arg.Waiting)
+	rows, err := q.query(ctx, q.listProcessesByStatusWaitingStmt, listProcessesByStatusWaiting, arg.Status, arg.Waiting)
 	if err != nil {
 		return nil, err
 	}
@@ -1027,7 +1027,7 @@ SELECT id, registration_hash, disposition, input_kind, identity_kind, definition
 `
 
 func (q *Queries) ListProcessesByWaiting(ctx context.Context, waiting bool) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByWaiting, waiting)
+	rows, err := q.query(ctx, q.listProcessesByWaitingStmt, listProcessesByWaiting, waiting)
 	if err != nil {
 		return nil, err
 	}
@@ -1094,7 +1094,7 @@ ORDER BY id
 `
 
 func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTargetSession string) ([]Process, error) {
-	rows, err := q.db.QueryContext(ctx, listProcessesByWakeTargetSession, wakeTargetSession)
+	rows, err := q.query(ctx, q.listProcessesByWakeTargetSessionStmt, listProcessesByWakeTargetSession, wakeTargetSession)
 	if err != nil {
 		return nil, err
 	}
@@ -1154,137 +1154,6 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 	return items, nil
 }
 
-const updateProcess = `-- name: UpdateProcess :execrows
-UPDATE processes SET
-    id = ?1,
-    registration_hash = ?2,
-    disposition = ?3,
-    input_kind = ?4,
-    identity_kind = ?5,
-    definition_fingerprint = ?6,
-    spec = ?7,
-    wake_target_session = ?8,
-    wake_target_frame = ?9,
-    created_at_ms = ?10,
-    updated_at_ms = ?11,
-    status = ?12,
-    await_output = ?13,
-    external_ref_backend = ?14,
-    external_ref_id = ?15,
-    external_ref_metadata = ?16,
-    first_started_owner = ?17,
-    first_started_at_ms = ?18,
-    abandon_requested = ?19,
-    abandon_requested_by = ?20,
-    abandon_requested_at_ms = ?21,
-    abandon_reason = ?22,
-    waiting = ?23,
-    wait_kind = ?24,
-    wait_name = ?25,
-    wait_event_type = ?26,
-    wait_key = ?27,
-    wait_ordinal = ?28,
-    wait_since_ms = ?29,
-    last_sequence = ?30,
-    lease_token = ?31,
-    lease_owner = ?32,
-    lease_owner_id = ?33,
-    lease_incarnation_id = ?34,
-    lease_fencing_token = ?35,
-    lease_claimed_at_ms = ?36,
-    lease_expires_at_ms = ?37
-WHERE id = ?1
-`
-
-type UpdateProcessParams struct {
-	ID                    string
-	RegistrationHash      string
-	Disposition           string
-	InputKind             string
-	IdentityKind          string
-	DefinitionFingerprint string
-	Spec                  string
-	WakeTargetSession     string
-	WakeTargetFrame       string
-	CreatedAtMs           int64
-	UpdatedAtMs           int64
-	Status                string
-	AwaitOutput           string
-	ExternalRefBackend    string
-	ExternalRefID         string
-	ExternalRefMetadata   string
-	FirstStartedOwner     string
-	FirstStartedAtMs      int64
-	AbandonRequested      bool
-	AbandonRequestedBy    string
-	AbandonRequestedAtMs  int64
-	AbandonReason         string
-	Waiting               bool
-	WaitKind              string
-	WaitName              string
-	WaitEventType         string
-	WaitKey               string
-	WaitOrdinal           int64
-	WaitSinceMs           int64
-	LastSequence          int64
-	LeaseToken            string
-	LeaseOwner            string
-	LeaseOwnerID          string
-	LeaseIncarnationID    string
-	LeaseFencingToken     int64
-	LeaseClaimedAtMs      int64
-	LeaseExpiresAtMs      int64
-}
-
-// UpdateProcess sets every column in store.ProcessRow order (id first), so
-// the params struct converts from a store row. The immutable columns are
-// written back with the values the engine read under the row lock.
-func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, updateProcess,
-		arg.ID,
-		arg.RegistrationHash,
-		arg.Disposition,
-		arg.InputKind,
-		arg.IdentityKind,
-		arg.DefinitionFingerprint,
-		arg.Spec,
-		arg.WakeTargetSession,
-		arg.WakeTargetFrame,
-		arg.CreatedAtMs,
-		arg.UpdatedAtMs,
-		arg.Status,
-		arg.AwaitOutput,
-		arg.ExternalRefBackend,
-		arg.ExternalRefID,
-		arg.ExternalRefMetadata,
-		arg.FirstStartedOwner,
-		arg.FirstStartedAtMs,
-		arg.AbandonRequested,
-		arg.AbandonRequestedBy,
-		arg.AbandonRequestedAtMs,
-		arg.AbandonReason,
-		arg.Waiting,
-		arg.WaitKind,
-		arg.WaitName,
-		arg.WaitEventType,
-		arg.WaitKey,
-		arg.WaitOrdinal,
-		arg.WaitSinceMs,
-		arg.LastSequence,
-		arg.LeaseToken,
-		arg.LeaseOwner,
-		arg.LeaseOwnerID,
-		arg.LeaseIncarnationID,
-		arg.LeaseFencingToken,
-		arg.LeaseClaimedAtMs,
-		arg.LeaseExpiresAtMs,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
 const wakeEventsAfter = `-- name: WakeEventsAfter :many
 SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
 WHERE events.process_id = ?1
@@ -1304,7 +1173,7 @@ type WakeEventsAfterParams struct {
 }
 
 func (q *Queries) WakeEventsAfter(ctx context.Context, arg WakeEventsAfterParams) ([]Event, error) {
-	rows, err := q.db.QueryContext(ctx, wakeEventsAfter, arg.ProcessID, arg.AfterSequence)
+	rows, err := q.query(ctx, q.wakeEventsAfterStmt, wakeEventsAfter, arg.ProcessID, arg.AfterSequence)
 	if err != nil {
 		return nil, err
 	}

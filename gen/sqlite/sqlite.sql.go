@@ -20,7 +20,7 @@ SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms
 // DatabaseNowMs reads the database clock. The SQLite backend uses its
 // injected clock for leases; this exists for parity and diagnostics.
 func (q *Queries) DatabaseNowMs(ctx context.Context) (int64, error) {
-	row := q.db.QueryRowContext(ctx, databaseNowMs)
+	row := q.queryRow(ctx, q.databaseNowMsStmt, databaseNowMs)
 	var now_ms int64
 	err := row.Scan(&now_ms)
 	return now_ms, err
@@ -41,7 +41,7 @@ func (q *Queries) DeleteEventsOf(ctx context.Context, ids []string) (int64, erro
 	} else {
 		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
 	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
+	result, err := q.exec(ctx, nil, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
@@ -63,7 +63,7 @@ func (q *Queries) DeleteGrantsOf(ctx context.Context, ids []string) (int64, erro
 	} else {
 		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
 	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
+	result, err := q.exec(ctx, nil, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
@@ -85,7 +85,7 @@ func (q *Queries) DeleteProcessesIn(ctx context.Context, ids []string) (int64, e
 	} else {
 		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
 	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
+	result, err := q.exec(ctx, nil, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
@@ -107,7 +107,7 @@ func (q *Queries) DeleteWakeAcksOf(ctx context.Context, ids []string) (int64, er
 	} else {
 		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
 	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
+	result, err := q.exec(ctx, nil, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
@@ -126,7 +126,7 @@ type InsertWakeAckParams struct {
 }
 
 func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) error {
-	_, err := q.db.ExecContext(ctx, insertWakeAck, arg.ProcessID, arg.Sequence)
+	_, err := q.exec(ctx, q.insertWakeAckStmt, insertWakeAck, arg.ProcessID, arg.Sequence)
 	return err
 }
 
@@ -137,7 +137,7 @@ SELECT id, registration_hash, disposition, input_kind, identity_kind, definition
 // LockProcess: SQLite has no row locks; every write transaction already
 // holds the database write lock (BEGIN IMMEDIATE), so this is a plain read.
 func (q *Queries) LockProcess(ctx context.Context, id string) (Process, error) {
-	row := q.db.QueryRowContext(ctx, lockProcess, id)
+	row := q.queryRow(ctx, q.lockProcessStmt, lockProcess, id)
 	var i Process
 	err := row.Scan(
 		&i.ID,
@@ -196,7 +196,7 @@ type PruneCandidatesParams struct {
 // PruneCandidates walks the (status, updated_at_ms) index; no ORDER BY so
 // each batch stops after row_limit index entries.
 func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, pruneCandidates, arg.CutoffMs, arg.RowLimit)
+	rows, err := q.query(ctx, q.pruneCandidatesStmt, pruneCandidates, arg.CutoffMs, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ type RecentEventsDescParams struct {
 // RecentEventsDesc returns the tail newest first; the adapter reverses it.
 // (In its dialect file because sqlc's MySQL parser takes only ? in LIMIT.)
 func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescParams) ([]Event, error) {
-	rows, err := q.db.QueryContext(ctx, recentEventsDesc, arg.ProcessID, arg.RowLimit)
+	rows, err := q.query(ctx, q.recentEventsDescStmt, recentEventsDesc, arg.ProcessID, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +267,117 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 	return items, nil
 }
 
+const updateProcess = `-- name: UpdateProcess :execrows
+UPDATE processes SET
+    wake_target_session = ?1,
+    wake_target_frame = ?2,
+    updated_at_ms = ?3,
+    status = ?4,
+    await_output = ?5,
+    external_ref_backend = ?6,
+    external_ref_id = ?7,
+    external_ref_metadata = ?8,
+    first_started_owner = ?9,
+    first_started_at_ms = ?10,
+    abandon_requested = ?11,
+    abandon_requested_by = ?12,
+    abandon_requested_at_ms = ?13,
+    abandon_reason = ?14,
+    waiting = ?15,
+    wait_kind = ?16,
+    wait_name = ?17,
+    wait_event_type = ?18,
+    wait_key = ?19,
+    wait_ordinal = ?20,
+    wait_since_ms = ?21,
+    last_sequence = ?22,
+    lease_token = ?23,
+    lease_owner = ?24,
+    lease_owner_id = ?25,
+    lease_incarnation_id = ?26,
+    lease_fencing_token = ?27,
+    lease_claimed_at_ms = ?28,
+    lease_expires_at_ms = ?29
+WHERE id = ?30
+`
+
+type UpdateProcessParams struct {
+	WakeTargetSession    string
+	WakeTargetFrame      string
+	UpdatedAtMs          int64
+	Status               string
+	AwaitOutput          string
+	ExternalRefBackend   string
+	ExternalRefID        string
+	ExternalRefMetadata  string
+	FirstStartedOwner    string
+	FirstStartedAtMs     int64
+	AbandonRequested     bool
+	AbandonRequestedBy   string
+	AbandonRequestedAtMs int64
+	AbandonReason        string
+	Waiting              bool
+	WaitKind             string
+	WaitName             string
+	WaitEventType        string
+	WaitKey              string
+	WaitOrdinal          int64
+	WaitSinceMs          int64
+	LastSequence         int64
+	LeaseToken           string
+	LeaseOwner           string
+	LeaseOwnerID         string
+	LeaseIncarnationID   string
+	LeaseFencingToken    int64
+	LeaseClaimedAtMs     int64
+	LeaseExpiresAtMs     int64
+	ID                   string
+}
+
+// UpdateProcess sets the mutable columns only (in store.ProcessRow order,
+// then the key): SQLite rewrites every index that has a SET column and
+// re-checks foreign keys when the key is SET, even to the same value, which
+// tripled the cost of an append. Its params struct converts from
+// sqlstore.ProcessUpdate (see sqlstore.UpdateOf).
+func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateProcessStmt, updateProcess,
+		arg.WakeTargetSession,
+		arg.WakeTargetFrame,
+		arg.UpdatedAtMs,
+		arg.Status,
+		arg.AwaitOutput,
+		arg.ExternalRefBackend,
+		arg.ExternalRefID,
+		arg.ExternalRefMetadata,
+		arg.FirstStartedOwner,
+		arg.FirstStartedAtMs,
+		arg.AbandonRequested,
+		arg.AbandonRequestedBy,
+		arg.AbandonRequestedAtMs,
+		arg.AbandonReason,
+		arg.Waiting,
+		arg.WaitKind,
+		arg.WaitName,
+		arg.WaitEventType,
+		arg.WaitKey,
+		arg.WaitOrdinal,
+		arg.WaitSinceMs,
+		arg.LastSequence,
+		arg.LeaseToken,
+		arg.LeaseOwner,
+		arg.LeaseOwnerID,
+		arg.LeaseIncarnationID,
+		arg.LeaseFencingToken,
+		arg.LeaseClaimedAtMs,
+		arg.LeaseExpiresAtMs,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const upsertGrant = `-- name: UpsertGrant :exec
 INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
 VALUES (?1, ?2, ?3,
@@ -287,7 +398,7 @@ type UpsertGrantParams struct {
 
 // UpsertGrant lists the columns in store.GrantRow order.
 func (q *Queries) UpsertGrant(ctx context.Context, arg UpsertGrantParams) error {
-	_, err := q.db.ExecContext(ctx, upsertGrant,
+	_, err := q.exec(ctx, q.upsertGrantStmt, upsertGrant,
 		arg.ScopeID,
 		arg.ProcessID,
 		arg.SessionID,

@@ -1,0 +1,124 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/engine"
+	"github.com/procreg/procreg/internal/store"
+)
+
+// benchSync lets a run compare synchronous settings:
+// go test -run '^$' -bench . ./backends/sqlite -args -sqlite.sync=NORMAL
+var benchSync = flag.String("sqlite.sync", "FULL", "synchronous setting for the benchmarks (FULL or NORMAL)")
+
+func benchRegistry(b *testing.B) (procreg.Registry, *sqliteStore) {
+	b.Helper()
+	c := config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: *benchSync}
+	s, err := openStore(context.Background(), filepath.Join(b.TempDir(), "bench.db"), c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := engine.New(s, engine.Options{Clock: c.clock})
+	b.Cleanup(func() { reg.Close() })
+	return reg, s
+}
+
+func benchRegistration(id string) procreg.Registration {
+	return procreg.Registration{
+		ID:          id,
+		Input:       procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{"cmd":"make test"}`)},
+		Disposition: procreg.DispositionRerunnable,
+		EnvRef:      "env:bench",
+		EventTypes:  []procreg.EventType{{Name: "log"}},
+	}
+}
+
+// BenchmarkAppendEvent appends to one process; ops/s = 1e9 / ns/op.
+func BenchmarkAppendEvent(b *testing.B) {
+	reg, _ := benchRegistry(b)
+	ctx := context.Background()
+	if _, err := reg.RegisterProcess(ctx, benchRegistration("p")); err != nil {
+		b.Fatal(err)
+	}
+	req := procreg.AppendRequest{EventType: "log", Payload: json.RawMessage(`{"line":"compiling"}`)}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := reg.AppendEvent(ctx, "p", req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkRegisterProcess registers distinct processes.
+func BenchmarkRegisterProcess(b *testing.B) {
+	reg, _ := benchRegistry(b)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := reg.RegisterProcess(ctx, benchRegistration(fmt.Sprintf("proc-%09d", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkListWaiting lists the 10 waiting processes among 100,000
+// running ones. The rows are cloned from one registered process through
+// the store in large transactions, so setup takes seconds, not minutes.
+func BenchmarkListWaiting(b *testing.B) {
+	const total, waiting = 100_000, 10
+	reg, s := benchRegistry(b)
+	ctx := context.Background()
+	if _, err := reg.RegisterProcess(ctx, benchRegistration("template")); err != nil {
+		b.Fatal(err)
+	}
+	var tmpl store.ProcessRow
+	err := s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		tmpl, _, err = tx.GetProcess(ctx, "template")
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 10_000
+	for start := 1; start < total; start += batch {
+		err := s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+			for i := start; i < min(start+batch, total); i++ {
+				row := tmpl
+				row.ID = fmt.Sprintf("proc-%09d", i)
+				if i%(total/waiting) == 1 {
+					row.Waiting, row.WaitKind, row.WaitName, row.WaitSinceMs = true, "signal", "approval", tmpl.CreatedAtMs
+				}
+				if err := tx.InsertProcess(ctx, row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	yes := true
+	f := procreg.ListFilter{Waiting: &yes}
+	recs, err := reg.ListProcesses(ctx, f)
+	if err != nil || len(recs) != waiting {
+		b.Fatalf("setup: %d waiting, %v; want %d", len(recs), err, waiting)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := reg.ListProcesses(ctx, f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
