@@ -224,9 +224,11 @@ func testLeaseFencing(t *testing.T, r procreg.Registry) {
 
 func testLeaseRenew(t *testing.T, r procreg.Registry) {
 	mustRegister(t, r, toolReg("p1"))
-	l := mustAcquire(t, r, "p1", selfOwner(t, "w1"), 300*time.Millisecond)
-	time.Sleep(100 * time.Millisecond)
-	renewed, err := r.RenewProcessLease(t.Context(), l, time.Second)
+	const ttl = 300 * time.Millisecond
+	start := time.Now()
+	l := mustAcquire(t, r, "p1", selfOwner(t, "w1"), ttl)
+	pause()
+	renewed, err := r.RenewProcessLease(t.Context(), l, 5*time.Second)
 	wantOK(t, err, "RenewProcessLease")
 	wantEqual(t, "Token after renew", renewed.Token, l.Token)
 	wantEqual(t, "FencingToken after renew", renewed.FencingToken, l.FencingToken)
@@ -235,7 +237,7 @@ func testLeaseRenew(t *testing.T, r procreg.Registry) {
 		t.Errorf("ExpiresAt after renew = %v; want past the original %v", renewed.ExpiresAt, l.ExpiresAt)
 	}
 	wantSame(t, "stored lease after renew", mustLease(t, r, "p1"), &renewed)
-	time.Sleep(300 * time.Millisecond) // past the original expiry
+	time.Sleep(time.Until(start.Add(ttl + 100*time.Millisecond))) // past the original expiry
 	wantBusy(t, "claim after the original expiry", mustClaim(t, r, "p1", selfOwner(t, "w2"), time.Minute), renewed)
 	_, err = r.RenewProcessLease(t.Context(), renewed, time.Minute)
 	wantOK(t, err, "renewing again after the original expiry")
