@@ -587,3 +587,21 @@ func BenchmarkPlanAppendWithSchema(b *testing.B) {
 		}
 	}
 }
+
+func TestLRUEvictsLeastRecentlyUsed(t *testing.T) {
+	c := newLRU[string, int](2)
+	c.put("a", 1)
+	c.put("b", 2)
+	if v, ok := c.get("a"); !ok || v != 1 {
+		t.Fatalf("a = %d, %v", v, ok)
+	}
+	c.put("c", 3) // evicts b, the least recently used
+	if _, ok := c.get("b"); ok {
+		t.Fatalf("b survived eviction")
+	}
+	for k, want := range map[string]int{"a": 1, "c": 3} {
+		if v, ok := c.get(k); !ok || v != want {
+			t.Fatalf("%s = %d, %v", k, v, ok)
+		}
+	}
+}
