@@ -144,6 +144,9 @@ type Sweeper struct {
 	Filter func(procreg.Record) bool
 	// RenewEvery is the background renewal period of a Work (TTL/3 when zero).
 	RenewEvery time.Duration
+	// Observe, if set, is called with each Outcome as soon as it is decided
+	// (a Pass that runs work can take long; this reports progress live).
+	Observe func(Outcome)
 	// Clock stamps evidence and judges lease expiry on read; nil = time.Now.
 	// Lease decisions themselves are the registry's.
 	Clock func() time.Time
@@ -184,7 +187,11 @@ func (s *Sweeper) Pass(ctx context.Context) (Report, error) {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("sweep: pass interrupted before process %q: %w", rec.ID, err)
 		}
-		rep.Outcomes = append(rep.Outcomes, s.one(ctx, rec))
+		o := s.one(ctx, rec)
+		if s.Observe != nil {
+			s.Observe(o)
+		}
+		rep.Outcomes = append(rep.Outcomes, o)
 	}
 	return rep, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -440,9 +441,6 @@ func (d *demo) operator(ctx context.Context, elapsed time.Duration) error {
 			return err
 		}
 		if _, err := d.reg.AppendEvent(ctx, id, procreg.CancelRequested(id, "operator: no longer needed")); err != nil {
-			if errors.Is(err, procreg.ErrTerminal) {
-				return nil
-			}
 			return fmt.Errorf("cancel request on %s: %w", id, err)
 		}
 		d.cancelTarget = id
@@ -456,7 +454,7 @@ func (d *demo) operator(ctx context.Context, elapsed time.Duration) error {
 		_, err = d.reg.RequestProcessAbandon(ctx, id, procreg.AbandonRequest{RequestedBy: "operator", RequestedAt: time.Now(), Reason: "demo: give up on it"})
 		if err != nil {
 			if errors.Is(err, procreg.ErrTerminal) {
-				return nil
+				return nil // finished meanwhile: pick another next tick
 			}
 			return fmt.Errorf("abandon request on %s: %w", id, err)
 		}
@@ -466,8 +464,9 @@ func (d *demo) operator(ctx context.Context, elapsed time.Duration) error {
 	return nil
 }
 
-// leasedRunning finds a running worker-run process of this demo with a live
-// lease, other than skip.
+// leasedRunning finds a running worker-run process of this demo that holds a
+// live lease and has just begun (at most one step done), so an operator
+// request reaches it well before it would finish; skip is excluded.
 func (d *demo) leasedRunning(ctx context.Context, skip string) (string, error) {
 	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
 	if err != nil {
@@ -481,7 +480,14 @@ func (d *demo) leasedRunning(ctx context.Context, skip string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("read lease of %s: %w", r.ID, err)
 		}
-		if l.IsLive(time.Now()) {
+		if !l.IsLive(time.Now()) {
+			continue
+		}
+		steps, err := d.reg.CountEventsThrough(ctx, r.ID, evProgress, math.MaxUint64)
+		if err != nil {
+			return "", fmt.Errorf("count progress of %s: %w", r.ID, err)
+		}
+		if steps <= 1 {
 			return r.ID, nil
 		}
 	}

@@ -97,6 +97,13 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		Run: func(ctx context.Context, w *sweep.Work) error {
 			return runTask(ctx, reg, w, *steps, *step)
 		},
+		Observe: func(o sweep.Outcome) {
+			switch o.Action {
+			case sweep.Busy, sweep.External, sweep.Claimable, sweep.StartedElsewhere, sweep.AbandonPending, sweep.Gone:
+				return // nothing happened
+			}
+			emit(workerMsg{Kind: "outcome", Outcome: &o})
+		},
 	}
 	for ctx.Err() == nil {
 		rep, err := s.Pass(ctx)
@@ -106,17 +113,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 			}
 			emit(workerMsg{Kind: "error", Error: err.Error()})
 		}
-		ran := false
-		for i := range rep.Outcomes {
-			o := rep.Outcomes[i]
-			switch o.Action {
-			case sweep.Busy, sweep.External, sweep.Claimable, sweep.StartedElsewhere, sweep.AbandonPending, sweep.Gone:
-				continue
-			}
-			ran = ran || o.Action == sweep.Ran
-			emit(workerMsg{Kind: "outcome", Outcome: &o})
-		}
-		if !ran {
+		if rep.Count(sweep.Ran) == 0 {
 			select {
 			case <-ctx.Done():
 			case <-time.After(50 * time.Millisecond):
