@@ -23,5 +23,17 @@
 // subtest and opens several independent registries (each with its own
 // connection or pool) on it: facts must survive close and reopen, and
 // appends and lease claims racing across registries must stay gap-free and
-// mutually exclusive.
+// mutually exclusive:
+//
+//	func TestConformanceDurable(t *testing.T) {
+//		conformance.RunDurable(t, func(t *testing.T) conformance.Opener {
+//			dsn := freshDatabase(t) // one empty database per subtest
+//			return func(t *testing.T) procreg.Registry {
+//				return mybackend.Open(dsn) // a new connection pool each call
+//			}
+//		})
+//	}
+//
+// Every rule has its own subtest name (Group/Rule), so a failure names the
+// rule of the contract that was broken, and `go test -run` can rerun one.
 package conformance
