@@ -16,7 +16,9 @@ package sqladapter
 import (
 	"context"
 	"errors"
+	"math"
 
+	"github.com/procreg/procreg/internal/sqlstore"
 	"github.com/procreg/procreg/internal/store"
 )
 
@@ -260,27 +262,29 @@ func NewTx[
 			_, err := q.UpdateProcess(ctx, UP(r))
 			return err
 		},
-		listAll: func(ctx context.Context) ([]store.ProcessRow, error) { return procs(q.ListProcessesAll(ctx)) },
-		listByStatus: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
-			return procs(q.ListProcessesByStatus(ctx, s))
-		},
-		listByStatusWaiting: func(ctx context.Context, s string, w bool) ([]store.ProcessRow, error) {
-			return procs(q.ListProcessesByStatusWaiting(ctx, SW(statusWaiting{s, w})))
-		},
-		listByWaiting: func(ctx context.Context, w bool) ([]store.ProcessRow, error) {
-			return procs(q.ListProcessesByWaiting(ctx, w))
-		},
-		listByDef: func(ctx context.Context, f string) ([]store.ProcessRow, error) {
-			return procs(q.ListProcessesByDefinition(ctx, f))
-		},
-		listByDefStatus: func(ctx context.Context, f, s string) ([]store.ProcessRow, error) {
-			return procs(q.ListProcessesByDefinitionStatus(ctx, DS(defStatus{f, s})))
-		},
-		listByDefWaiting: func(ctx context.Context, f string, w bool) ([]store.ProcessRow, error) {
-			return procs(q.ListProcessesByDefinitionWaiting(ctx, DW(defWaiting{f, w})))
-		},
-		listByDefStatusWaiting: func(ctx context.Context, f, s string, w bool) ([]store.ProcessRow, error) {
-			return procs(q.ListProcessesByDefinitionStatusWaiting(ctx, DSW(defStatusWaiting{f, s, w})))
+		lister: sqlstore.Lister[store.ProcessRow]{
+			All: func(ctx context.Context) ([]store.ProcessRow, error) { return procs(q.ListProcessesAll(ctx)) },
+			ByStatus: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
+				return procs(q.ListProcessesByStatus(ctx, s))
+			},
+			ByStatusWaiting: func(ctx context.Context, s string, w bool) ([]store.ProcessRow, error) {
+				return procs(q.ListProcessesByStatusWaiting(ctx, SW(statusWaiting{s, w})))
+			},
+			ByWaiting: func(ctx context.Context, w bool) ([]store.ProcessRow, error) {
+				return procs(q.ListProcessesByWaiting(ctx, w))
+			},
+			ByDefinition: func(ctx context.Context, f string) ([]store.ProcessRow, error) {
+				return procs(q.ListProcessesByDefinition(ctx, f))
+			},
+			ByDefinitionStatus: func(ctx context.Context, f, s string) ([]store.ProcessRow, error) {
+				return procs(q.ListProcessesByDefinitionStatus(ctx, DS(defStatus{f, s})))
+			},
+			ByDefinitionWaiting: func(ctx context.Context, f string, w bool) ([]store.ProcessRow, error) {
+				return procs(q.ListProcessesByDefinitionWaiting(ctx, DW(defWaiting{f, w})))
+			},
+			ByDefinitionStatusWait: func(ctx context.Context, f, s string, w bool) ([]store.ProcessRow, error) {
+				return procs(q.ListProcessesByDefinitionStatusWaiting(ctx, DSW(defStatusWaiting{f, s, w})))
+			},
 		},
 		listByWakeTargetSession: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
 			return procs(q.ListProcessesByWakeTargetSession(ctx, s))
@@ -334,26 +338,20 @@ func NewTx[
 		},
 		deleteGrantsBySession: q.DeleteGrantsBySession,
 		countGrantsForProcess: q.CountGrantsForProcess,
-		pruneCandidates: func(ctx context.Context, cutoffMs int64, limit int32) ([]string, error) {
-			return q.PruneCandidates(ctx, lim.Prune(cutoffMs, limit))
+		pruner: sqlstore.Pruner{
+			Candidates: func(ctx context.Context, cutoffMs int64, limit int) ([]string, error) {
+				// A LIMIT beyond int32 selects every candidate anyway.
+				return q.PruneCandidates(ctx, lim.Prune(cutoffMs, int32(min(limit, math.MaxInt32))))
+			},
+			DeleteEvents:    q.DeleteEventsOf,
+			DeleteWakeAcks:  q.DeleteWakeAcksOf,
+			DeleteGrants:    q.DeleteGrantsOf,
+			DeleteProcesses: q.DeleteProcessesIn,
 		},
-		deleteEventsOf:    q.DeleteEventsOf,
-		deleteWakeAcksOf:  q.DeleteWakeAcksOf,
-		deleteGrantsOf:    q.DeleteGrantsOf,
-		deleteProcessesIn: q.DeleteProcessesIn,
 	}}
 }
 
 // convertAll lifts a model-to-row conversion to a query's list result.
 func convertAll[M, R any](conv func(M) R) func([]M, error) ([]R, error) {
-	return func(rows []M, err error) ([]R, error) {
-		if err != nil {
-			return nil, err
-		}
-		out := make([]R, len(rows))
-		for i, r := range rows {
-			out[i] = conv(r)
-		}
-		return out, nil
-	}
+	return func(rows []M, err error) ([]R, error) { return sqlstore.Map(rows, conv), err }
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/procreg/procreg/internal/sqlstore"
 	"github.com/procreg/procreg/internal/store"
 )
 
@@ -17,14 +18,7 @@ type ops struct {
 	lockProcess             func(context.Context, string) (store.ProcessRow, int64, error)
 	insertProcess           func(context.Context, store.ProcessRow) error
 	updateProcess           func(context.Context, store.ProcessRow) error
-	listAll                 func(context.Context) ([]store.ProcessRow, error)
-	listByStatus            func(context.Context, string) ([]store.ProcessRow, error)
-	listByStatusWaiting     func(context.Context, string, bool) ([]store.ProcessRow, error)
-	listByWaiting           func(context.Context, bool) ([]store.ProcessRow, error)
-	listByDef               func(context.Context, string) ([]store.ProcessRow, error)
-	listByDefStatus         func(context.Context, string, string) ([]store.ProcessRow, error)
-	listByDefWaiting        func(context.Context, string, bool) ([]store.ProcessRow, error)
-	listByDefStatusWaiting  func(context.Context, string, string, bool) ([]store.ProcessRow, error)
+	lister                  sqlstore.Lister[store.ProcessRow]
 	listByWakeTargetSession func(context.Context, string) ([]store.ProcessRow, error)
 	insertEvent             func(context.Context, store.EventRow) error
 	eventByReplayKey        func(context.Context, string, string) (store.EventRow, error)
@@ -41,11 +35,7 @@ type ops struct {
 	listGrantsBySession     func(context.Context, string) ([]store.GrantRow, error)
 	deleteGrantsBySession   func(context.Context, string) (int64, error)
 	countGrantsForProcess   func(context.Context, string) (int64, error)
-	pruneCandidates         func(context.Context, int64, int32) ([]string, error)
-	deleteEventsOf          func(context.Context, []string) (int64, error)
-	deleteWakeAcksOf        func(context.Context, []string) (int64, error)
-	deleteGrantsOf          func(context.Context, []string) (int64, error)
-	deleteProcessesIn       func(context.Context, []string) (int64, error)
+	pruner                  sqlstore.Pruner
 }
 
 // tx is store.Tx over one database transaction.
@@ -122,34 +112,8 @@ func (t *tx) UpdateProcess(ctx context.Context, row store.ProcessRow) error {
 }
 
 func (t *tx) ListProcesses(ctx context.Context, q store.ListQuery) ([]store.ProcessRow, error) {
-	// One statement per filter combination, so each is one index range.
-	var (
-		rows []store.ProcessRow
-		err  error
-		o    = t.ops
-	)
-	switch def, w := q.DefinitionFingerprint, q.Waiting; {
-	case def == nil && w == nil && q.Status == "":
-		rows, err = o.listAll(ctx)
-	case def == nil && w == nil:
-		rows, err = o.listByStatus(ctx, q.Status)
-	case def == nil && q.Status == "":
-		rows, err = o.listByWaiting(ctx, *w)
-	case def == nil:
-		rows, err = o.listByStatusWaiting(ctx, q.Status, *w)
-	case w == nil && q.Status == "":
-		rows, err = o.listByDef(ctx, *def)
-	case w == nil:
-		rows, err = o.listByDefStatus(ctx, *def, q.Status)
-	case q.Status == "":
-		rows, err = o.listByDefWaiting(ctx, *def, *w)
-	default:
-		rows, err = o.listByDefStatusWaiting(ctx, *def, q.Status, *w)
-	}
-	if err != nil {
-		return nil, t.fail("list processes with status", q.Status, err)
-	}
-	return rows, nil
+	rows, err := t.ops.lister.List(ctx, q)
+	return rows, t.check("list processes with status", q.Status, err)
 }
 
 func (t *tx) ListProcessesByWakeTargetSession(ctx context.Context, sessionID string) ([]store.ProcessRow, error) {
@@ -236,23 +200,9 @@ func (t *tx) CountGrantsForProcess(ctx context.Context, processID string) (int64
 }
 
 func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (processes, events int64, err error) {
-	ids, err := t.ops.pruneCandidates(ctx, cutoffMs, int32(min(limit, math.MaxInt32)))
-	if err != nil || len(ids) == 0 {
-		if err != nil {
-			err = fmt.Errorf("%s: find terminal processes to prune: %w", t.d.Name, err)
-		}
-		return 0, 0, err
-	}
-	// Children first: the foreign keys point at processes.
-	if events, err = t.ops.deleteEventsOf(ctx, ids); err == nil {
-		if _, err = t.ops.deleteWakeAcksOf(ctx, ids); err == nil {
-			if _, err = t.ops.deleteGrantsOf(ctx, ids); err == nil {
-				processes, err = t.ops.deleteProcessesIn(ctx, ids)
-			}
-		}
-	}
+	processes, events, err = t.ops.pruner.Batch(ctx, cutoffMs, limit)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: prune %d processes from %q: %w", t.d.Name, len(ids), ids[0], err)
+		return 0, 0, fmt.Errorf("%s: %w", t.d.Name, err)
 	}
 	return processes, events, nil
 }
