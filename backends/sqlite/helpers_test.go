@@ -1,0 +1,45 @@
+package sqlite_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/procreg/procreg"
+)
+
+func toolRegistration(id string) procreg.Registration {
+	return procreg.Registration{
+		ID:          id,
+		Input:       procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{"cmd":"make"}`)},
+		Disposition: procreg.DispositionRerunnable,
+		EnvRef:      "env:test",
+		EventTypes:  []procreg.EventType{{Name: "log"}},
+	}
+}
+
+// seed registers a few dozen processes with events, grants and a
+// completion, so that plans and reads run against non-empty tables.
+func seed(t *testing.T, ctx context.Context, reg procreg.Registry) {
+	t.Helper()
+	for i := range 40 {
+		id := fmt.Sprintf("seed-%03d", i)
+		if _, err := reg.RegisterProcess(ctx, toolRegistration(id)); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := reg.AppendEvent(ctx, id, procreg.AppendRequest{EventType: "log", Payload: json.RawMessage(`{"n":1}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: fmt.Sprintf("s%d", i%5)}, id, procreg.HandleDescriptor{Kind: "tool"}); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 0 {
+			if _, err := reg.CompleteProcess(ctx, id, procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`1`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/procreg/procreg/backends/sqlite"
+)
+
+// Queries that read a whole table on purpose, with the reason.
+var fullScanAllowed = map[string]string{
+	"ListProcessesAll": "ListFilter{Status: any} with no other filter asks for every process",
+	"DatabaseNowMs":    "reads no table",
+}
+
+var (
+	nameRe  = regexp.MustCompile(`^--\s*name:\s*(\w+)\s`)
+	argRe   = regexp.MustCompile(`sqlc\.(arg|slice)\(\w+\)`)
+	embedRe = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
+	scanRe  = regexp.MustCompile(`\bSCAN (processes|events|grants|wake_acks)\b`)
+	queries = []string{"../../queries/shared", "../../queries/sqlite"}
+)
+
+// sqliteQueries reads every named query the SQLite block of sqlc.yaml
+// compiles, with sqlc's parameter macros replaced by plain placeholders.
+func sqliteQueries(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, dir := range queries {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var name string
+			var body strings.Builder
+			flush := func() {
+				if name != "" {
+					out[name] = strings.TrimSpace(body.String())
+				}
+				name = ""
+				body.Reset()
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if m := nameRe.FindStringSubmatch(line + " "); m != nil {
+					flush()
+					name = m[1]
+					continue
+				}
+				if strings.HasPrefix(strings.TrimSpace(line), "--") {
+					if body.Len() > 0 {
+						flush()
+					}
+					continue
+				}
+				if name != "" {
+					line = embedRe.ReplaceAllString(argRe.ReplaceAllString(line, "?"), "$1.*")
+					body.WriteString(line + "\n")
+				}
+			}
+			flush()
+		}
+	}
+	if len(out) < 20 {
+		t.Fatalf("found only %d queries in %v", len(out), queries)
+	}
+	return out
+}
+
+// TestHotQueriesUseIndexes runs EXPLAIN QUERY PLAN for every query the
+// SQLite backend issues and fails when one scans a whole table.
+func TestHotQueriesUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "plan.db")
+	reg, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed(t, ctx, reg)
+	reg.Close()
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for name, q := range sqliteQueries(t) {
+		t.Run(name, func(t *testing.T) {
+			plan := explain(t, db, q)
+			if why, ok := fullScanAllowed[name]; ok {
+				t.Logf("full scan allowed (%s): %s", why, plan)
+				return
+			}
+			t.Logf("plan: %s", strings.ReplaceAll(plan, "\n", " | "))
+			if scanRe.MatchString(plan) {
+				t.Errorf("%s scans a whole table:\n%s\nplan:\n%s", name, q, plan)
+			}
+		})
+	}
+}
+
+func explain(t *testing.T, db *sql.DB, q string) string {
+	t.Helper()
+	n := strings.Count(q, "?")
+	args := make([]any, n)
+	for i := range args {
+		args[i] = "x"
+	}
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestPlanCheckCatchesAFullScan keeps the plan check honest: a query that
+// filters on an unindexed column must be reported.
+func TestPlanCheckCatchesAFullScan(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "plan.db")
+	reg, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plan := explain(t, db, "SELECT * FROM events WHERE payload = ?")
+	if !scanRe.MatchString(plan) {
+		t.Fatalf("an unindexed filter was not flagged; plan: %s", plan)
+	}
+}
