@@ -4,9 +4,11 @@
 //	memory:                       in-memory registry (TierInline)
 //	sqlite:<path>, sqlite://<path> SQLite file (TierDurable)
 //	<path>.db                     SQLite file
+//	postgres://…, postgresql://…  PostgreSQL (TierDurable; see backends/postgres)
+//	mysql://user:pass@host:port/db MySQL or MariaDB (TierDurable; see backends/mysql)
 //
-// The server backends add their schemes here. Importing this package pulls
-// in every backend's driver; import a backend package directly to avoid that.
+// Importing this package pulls in every backend's driver; import a backend
+// package directly to avoid that.
 package backends
 
 import (
@@ -16,6 +18,8 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/memory"
+	"github.com/procreg/procreg/backends/mysql"
+	"github.com/procreg/procreg/backends/postgres"
 	"github.com/procreg/procreg/backends/sqlite"
 )
 
@@ -35,6 +39,10 @@ func Open(ctx context.Context, dsn string) (procreg.Registry, error) {
 		return sqlite.Open(ctx, path)
 	case strings.HasSuffix(dsn, ".db") && !strings.Contains(dsn, "://"):
 		return sqlite.Open(ctx, dsn)
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		return postgres.Open(ctx, dsn)
+	case strings.HasPrefix(dsn, "mysql://"):
+		return mysql.Open(ctx, dsn)
 	}
-	return nil, fmt.Errorf("%w: backends: unknown DSN %q (want memory:, sqlite:<path> or a path ending in .db)", procreg.ErrInvalid, dsn)
+	return nil, fmt.Errorf("%w: backends: unknown DSN %q (want memory:, sqlite:<path>, a path ending in .db, postgres://, postgresql:// or mysql://)", procreg.ErrInvalid, dsn)
 }

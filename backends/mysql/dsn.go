@@ -1,19 +1,23 @@
 package mysql
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
 
 	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/procreg/procreg"
 )
 
 // ParseDSN converts a MySQL data source name into a driver configuration.
 // It accepts the URL form mysql://user:pass@host:port/db?param=value (port
 // 3306 by default; user, password and database may be percent-encoded) and
 // the driver's native form user:pass@tcp(host:port)/db?param=value. Query
-// parameters are the driver's own (see github.com/go-sql-driver/mysql).
+// parameters are the driver's own (see github.com/go-sql-driver/mysql). A DSN
+// that does not parse is procreg.ErrInvalid.
 //
 // On top of the driver defaults, ParseDSN sets two session defaults unless the
 // DSN names them: time_zone '+00:00', so that every time the server reports is
@@ -36,7 +40,7 @@ func ParseDSN(dsn string) (*driver.Config, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mysql: parse DSN: %w", err)
+		return nil, fmt.Errorf("%w: mysql: parse DSN: %w", procreg.ErrInvalid, err)
 	}
 	if !params.Has("time_zone") {
 		if cfg.Params == nil {
@@ -55,7 +59,12 @@ func ParseDSN(dsn string) (*driver.Config, error) {
 func parseURL(dsn string) (*driver.Config, url.Values, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return nil, nil, err
+		// url.Error repeats the whole DSN, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, nil, fmt.Errorf("not a mysql:// URL: %w", err)
 	}
 	if u.Host == "" {
 		return nil, nil, fmt.Errorf("%q names no host", redact(u))

@@ -1,7 +1,11 @@
 package mysql_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
+
+	"github.com/procreg/procreg"
 
 	"github.com/procreg/procreg/backends/mysql"
 )
@@ -37,5 +41,12 @@ func TestParseDSNRejectsGarbage(t *testing.T) {
 		if _, err := mysql.ParseDSN(dsn); err == nil {
 			t.Errorf("ParseDSN(%q) accepted a bad DSN", dsn)
 		}
+	}
+}
+
+func TestParseDSNErrorsHidePassword(t *testing.T) {
+	_, err := mysql.ParseDSN("mysql://root:s3cret@h:port/db")
+	if err == nil || !errors.Is(err, procreg.ErrInvalid) || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("ParseDSN of a bad port = %v; want ErrInvalid without the password", err)
 	}
 }

@@ -85,7 +85,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (procreg.Regis
 }
 
 // Open connects to the database named by dsn and returns a Registry that owns
-// its connection pool. Unless the DSN sets pool_max_conns, the pool holds up
+// its connection pool. A DSN that does not parse is procreg.ErrInvalid. Unless the DSN sets pool_max_conns, the pool holds up
 // to max(16, 4×GOMAXPROCS) connections.
 func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, error) {
 	if err := ctx.Err(); err != nil {
@@ -94,7 +94,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's parse errors redact the password.
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, fmt.Errorf("%w: postgres: parse DSN: %w", procreg.ErrInvalid, err)
 	}
 	if !hasPoolMaxConns(dsn) {
 		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
