@@ -1,0 +1,43 @@
+# procreg — developer entry points. `make test` is what CI runs (via .ci/run).
+GO ?= go
+
+.PHONY: all test generate generate-check vet fmt-check lint matrix unit bench demo
+
+all: test
+
+## test: generated code in sync, vet/format clean, then the database matrix.
+test: generate-check lint matrix
+
+## generate: regenerate gen/ from schema/ and queries/ with sqlc.
+generate:
+	$(GO) tool sqlc generate
+
+## generate-check: fail when regenerating would change gen/.
+generate-check:
+	@$(GO) tool sqlc diff || { echo "gen/ is out of date: run 'make generate' and commit the result" >&2; exit 1; }
+
+## lint: gofmt (hand-written code) and go vet.
+lint: fmt-check vet
+
+fmt-check:
+	@out=$$(git ls-files '*.go' 2>/dev/null | grep -v '^gen/' | xargs -r gofmt -l); \
+	if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## matrix: every package's tests, with the conformance suite on every backend; prints a summary table.
+matrix:
+	bash ci/matrix.sh
+
+## unit: plain go test without the matrix wrapper.
+unit:
+	$(GO) test ./...
+
+## bench: the Go benchmarks (set PROCREG_POSTGRES_DSN / PROCREG_MYSQL_DSN for the server backends).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## demo: the main job on the embedded SQLite default.
+demo:
+	$(GO) run ./cmd/procreg demo
