@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -42,4 +43,16 @@ func seed(t *testing.T, ctx context.Context, reg procreg.Registry) {
 			}
 		}
 	}
+}
+
+// openRaw opens a plain database/sql handle on the file, for tests that
+// need to act as another client.
+func openRaw(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

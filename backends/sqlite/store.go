@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	sqlitedrv "modernc.org/sqlite"
@@ -63,6 +64,9 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 	}
 	if err != nil {
 		s.Close()
+		if !c.migrate && strings.Contains(err.Error(), "no such table") {
+			return nil, fmt.Errorf("sqlite: open %s: the schema is not migrated (run sqlite.Migrate, or open without WithoutMigrations): %w", abs, err)
+		}
 		return nil, fmt.Errorf("sqlite: prepare statements on %s: %w", abs, err)
 	}
 	return s, nil
