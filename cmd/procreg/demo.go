@@ -138,6 +138,7 @@ type demo struct {
 	start   time.Time
 	notes   []string // operator / injection log lines, for --json
 
+	nextCrash      time.Time
 	stallsDone     int
 	cancelTarget   string
 	abandonTarget  string
@@ -357,10 +358,15 @@ func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Dur
 	if elapsed >= d.cfg.duration || d.finished == d.cfg.processes {
 		return
 	}
-	// Crashes: a Bernoulli trial per tick gives about crashRate kills a
-	// second. The first one aims at a worker in the middle of owner-bound
-	// work, so every recovery path shows up in a short run.
-	if d.cfg.crashRate > 0 && d.rng.Float64() < d.cfg.crashRate*0.1 {
+	// Crashes arrive as a Poisson process of crashRate kills a second,
+	// independent of how long this loop's ticks take. The first one aims at a
+	// worker in the middle of owner-bound work, so every recovery path shows
+	// up in a short run.
+	if d.cfg.crashRate > 0 && d.nextCrash.IsZero() {
+		d.nextCrash = now.Add(d.crashGap())
+	}
+	if d.cfg.crashRate > 0 && now.After(d.nextCrash) {
+		d.nextCrash = now.Add(d.crashGap())
 		i := -1
 		if d.stats.Crashes == 0 {
 			i = d.ownerBoundWorker(ctx)
@@ -392,6 +398,11 @@ func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Dur
 			d.notef("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, s.stoppedTil.Sub(now).Round(time.Millisecond))
 		}
 	}
+}
+
+// crashGap draws the time to the next crash (exponential, mean 1/crashRate).
+func (d *demo) crashGap() time.Duration {
+	return time.Duration(d.rng.ExpFloat64() / d.cfg.crashRate * float64(time.Second))
 }
 
 // pickWorker returns a random running, registered, unfrozen worker slot, or -1.
