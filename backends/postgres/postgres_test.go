@@ -61,3 +61,11 @@ func BenchmarkClaimComplete(b *testing.B) {
 	defer r.Close()
 	servertest.ClaimComplete(b, r)
 }
+
+func TestExplainHotQueries(t *testing.T) {
+	dsn := testdb.Postgres(t).DSN
+	r := openAt(t, dsn)
+	defer r.Close()
+	servertest.SeedForExplain(t, r)
+	servertest.ExplainPostgres(t, dsn)
+}

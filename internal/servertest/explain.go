@@ -1,0 +1,282 @@
+package servertest
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/backends/mysql"
+)
+
+// notHot are the statements that legitimately touch no index: listing every
+// process (StatusFilter any, no other filter), reading the clock, and the
+// inserts.
+var notHot = map[string]bool{
+	"ListProcessesAll": true, "DatabaseNowMs": true,
+	"InsertProcess": true, "InsertEvent": true, "InsertWakeAck": true, "UpsertGrant": true,
+}
+
+// argValues are the literals bound to each named query parameter for
+// EXPLAIN; they match rows SeedForExplain writes.
+var argValues = map[string]string{
+	"id": "'seed-0001'", "process_id": "'seed-0001'", "status": "'running'", "waiting": "TRUE",
+	"definition_fingerprint": "'0000'", "wake_target_session": "'sess-1'",
+	"replay_key": "'key-3'", "after_sequence": "5", "up_to_sequence": "40", "event_type": "'process.waiting'",
+	"row_limit": "10", "scope_id": "'session:sess-1'", "session_id": "'sess-1'", "cutoff_ms": "9000000000000",
+	"ids": "'seed-0001', 'seed-0002'", "sequence": "3",
+}
+
+// Statement is one named query of the query files, with its parameters bound
+// to literals.
+type Statement struct{ Name, SQL string }
+
+var (
+	nameLine  = regexp.MustCompile(`^-- name: (\w+) `)
+	argRef    = regexp.MustCompile(`sqlc\.(arg|slice)\((\w+)\)`)
+	embedRef  = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
+	pgArray   = regexp.MustCompile(`ANY\(([^)]*?)::text\[\]\)`)
+	bareParam = regexp.MustCompile(`\?`)
+)
+
+// HotStatements reads queries/shared and queries/<dialect> (the sqlc
+// sources, so a new query is checked without being listed here) and returns
+// every statement except notHot, with literal arguments, sorted by name.
+func HotStatements(t testing.TB, dialect string) []Statement {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..", "queries")
+	var out []Statement
+	for _, dir := range []string{"shared", dialect} {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*.sql"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no query files in %s: %v", filepath.Join(root, dir), err)
+		}
+		for _, f := range files {
+			out = append(out, parseQueries(t, f)...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// parseQueries splits one sqlc query file into bound statements.
+func parseQueries(t testing.TB, path string) []Statement {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		out  []Statement
+		name string
+		body strings.Builder
+	)
+	flush := func() {
+		if name != "" && !notHot[name] {
+			out = append(out, Statement{Name: name, SQL: bind(t, name, body.String())})
+		}
+		name = ""
+		body.Reset()
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := nameLine.FindStringSubmatch(line); m != nil {
+			flush()
+			name = m[1]
+			continue
+		}
+		if name == "" || strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		body.WriteString(line + "\n")
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	flush()
+	return out
+}
+
+// bind replaces sqlc's parameter macros (and MySQL's bare ? in LIMIT) by
+// literals.
+func bind(t testing.TB, name, q string) string {
+	q = strings.TrimSuffix(strings.TrimSpace(q), ";")
+	q = embedRef.ReplaceAllString(q, "$1.*")
+	q = argRef.ReplaceAllStringFunc(q, func(m string) string {
+		arg := argRef.FindStringSubmatch(m)[2]
+		if v, ok := argValues[arg]; ok {
+			return v
+		}
+		if !strings.HasPrefix(q, "UPDATE") {
+			t.Fatalf("query %s: no EXPLAIN value for parameter %q; add one to argValues", name, arg)
+		}
+		return "DEFAULT" // a column written by UPDATE … SET: any value plans the same
+
+	})
+	// PostgreSQL's = ANY(<list>::text[]) becomes = ANY(ARRAY[<list>]::text[]).
+	q = pgArray.ReplaceAllString(q, "ANY(ARRAY[$1]::text[])")
+	return bareParam.ReplaceAllString(q, argValues["row_limit"])
+}
+
+// SeedForExplain writes enough rows for the planners to prefer indexes: many
+// finished processes and a few running ones, with definitions, waits, wake
+// targets, grants and an event log.
+func SeedForExplain(t testing.TB, r procreg.Registry) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range 300 {
+		id := fmt.Sprintf("seed-%04d", i)
+		reg := procreg.Registration{
+			ID:          id,
+			Input:       procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{}`)},
+			Disposition: procreg.DispositionRerunnable,
+			EnvRef:      "env:seed",
+			Identity:    procreg.Identity{Kind: "tool", Definition: json.RawMessage(fmt.Sprintf(`{"def":%d}`, i%50))},
+		}
+		if i%30 == 1 {
+			reg.WakeTarget = &procreg.SessionScope{SessionID: fmt.Sprintf("sess-%d", i%7)}
+		}
+		_, err := r.RegisterProcess(ctx, reg)
+		seedCheck(t, "register", id, err)
+		_, err = r.GrantHandle(ctx, procreg.SessionScope{SessionID: fmt.Sprintf("sess-%d", i%20)}, id, procreg.HandleDescriptor{Kind: "tool", Label: id})
+		seedCheck(t, "grant", id, err)
+		switch {
+		case i%10 == 1:
+			_, err = r.SetProcessWait(ctx, id, procreg.WaitState{Kind: "signal", Name: "go"})
+		case i%10 > 1:
+			_, err = r.CompleteProcess(ctx, id, procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`1`)})
+		}
+		seedCheck(t, "finish or wait", id, err)
+	}
+	for i := range 60 {
+		_, err := r.AppendEvent(ctx, "seed-0001", procreg.AppendRequest{
+			EventType: "process.waiting", Payload: json.RawMessage(`{}`), ReplayKey: fmt.Sprintf("key-%d", i),
+		})
+		seedCheck(t, "append to", "seed-0001", err)
+	}
+}
+
+func seedCheck(t testing.TB, op, id string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("seed: %s %s: %v", op, id, err)
+	}
+}
+
+// ExplainPostgres checks that every hot statement reaches its tables
+// through an index when sequential scans are discouraged (enable_seqscan =
+// off makes the planner pick any usable index, so a remaining Seq Scan
+// means there is none).
+func ExplainPostgres(t *testing.T, dsn string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SET enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range HotStatements(t, "postgres") {
+		t.Run(st.Name, func(t *testing.T) {
+			rows, err := conn.Query(ctx, "EXPLAIN "+st.SQL, pgx.QueryExecModeSimpleProtocol)
+			if err != nil {
+				t.Fatalf("EXPLAIN %s: %v", st.SQL, err)
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := strings.Join(lines, "\n")
+			if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index") {
+				t.Errorf("%s does not use an index:\n%s\n%s", st.Name, st.SQL, plan)
+			}
+		})
+	}
+}
+
+// ExplainMySQL checks that EXPLAIN shows a key for every table row of every
+// hot statement (and no full table scan), on MySQL 8 and MariaDB alike.
+func ExplainMySQL(t *testing.T, dsn string) {
+	ctx := context.Background()
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, table := range []string{"processes", "events", "grants", "wake_acks"} {
+		if _, err := db.ExecContext(ctx, "ANALYZE TABLE "+table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range HotStatements(t, "mysql") {
+		t.Run(st.Name, func(t *testing.T) {
+			for _, row := range explainRows(t, db, st.SQL) {
+				t.Logf("%s: table %q type %q key %q extra %q", st.Name, row["table"], row["type"], row["key"], row["Extra"])
+				if row["table"] == "" || strings.HasPrefix(row["table"], "<") {
+					// Derived tables, "no tables used", and "Impossible
+					// WHERE noticed after reading const tables" (a
+					// unique-key lookup that found nothing).
+					continue
+				}
+				if row["key"] == "" || row["type"] == "ALL" {
+					t.Errorf("%s reads %s with type %q, key %q (possible %q):\n%s",
+						st.Name, row["table"], row["type"], row["key"], row["possible_keys"], st.SQL)
+				}
+			}
+		})
+	}
+}
+
+// explainRows runs EXPLAIN and returns its rows by column name (NULL as "").
+func explainRows(t *testing.T, db *sql.DB, q string) []map[string]string {
+	rows, err := db.Query("EXPLAIN " + q)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for i, c := range cols {
+			m[c] = vals[i].String
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
