@@ -30,7 +30,9 @@ func benchRegistry(b *testing.B) (procreg.Registry, *sqliteStore) {
 	return reg, s
 }
 
-func benchRegistration(id string) procreg.Registration {
+// ToolRegistration is a minimal tool registration; exported (test-only) so
+// the external tests share it.
+func ToolRegistration(id string) procreg.Registration {
 	return procreg.Registration{
 		ID:          id,
 		Input:       procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{"cmd":"make test"}`)},
@@ -44,7 +46,7 @@ func benchRegistration(id string) procreg.Registration {
 func BenchmarkAppendEvent(b *testing.B) {
 	reg, _ := benchRegistry(b)
 	ctx := context.Background()
-	if _, err := reg.RegisterProcess(ctx, benchRegistration("p")); err != nil {
+	if _, err := reg.RegisterProcess(ctx, ToolRegistration("p")); err != nil {
 		b.Fatal(err)
 	}
 	req := procreg.AppendRequest{EventType: "log", Payload: json.RawMessage(`{"line":"compiling"}`)}
@@ -64,7 +66,7 @@ func BenchmarkRegisterProcess(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		if _, err := reg.RegisterProcess(ctx, benchRegistration(fmt.Sprintf("proc-%09d", i))); err != nil {
+		if _, err := reg.RegisterProcess(ctx, ToolRegistration(fmt.Sprintf("proc-%09d", i))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -78,7 +80,7 @@ func BenchmarkListWaiting(b *testing.B) {
 	const total, waiting = 100_000, 10
 	reg, s := benchRegistry(b)
 	ctx := context.Background()
-	if _, err := reg.RegisterProcess(ctx, benchRegistration("template")); err != nil {
+	if _, err := reg.RegisterProcess(ctx, ToolRegistration("template")); err != nil {
 		b.Fatal(err)
 	}
 	var tmpl store.ProcessRow

@@ -8,17 +8,10 @@ import (
 	"testing"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/backends/sqlite"
 )
 
-func toolRegistration(id string) procreg.Registration {
-	return procreg.Registration{
-		ID:          id,
-		Input:       procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{"cmd":"make"}`)},
-		Disposition: procreg.DispositionRerunnable,
-		EnvRef:      "env:test",
-		EventTypes:  []procreg.EventType{{Name: "log"}},
-	}
-}
+func toolRegistration(id string) procreg.Registration { return sqlite.ToolRegistration(id) }
 
 // seed registers a few dozen processes with events, grants and a
 // completion, so that plans and reads run against non-empty tables.
