@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/backends/memory"
+	"github.com/procreg/procreg/sweep"
+)
+
+// The invariant check must fail on the histories it exists to catch; each
+// case writes one bad history into a registry and runs the real check.
+func TestInvariantCheckCatchesViolations(t *testing.T) {
+	live, err := procreg.CurrentProcessLiveness()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := procreg.LeaseOwner{OwnerID: "w", IncarnationID: "w1", Liveness: live}
+	run := func(fence uint64, inc string) procreg.AppendRequest {
+		return procreg.AppendRequest{EventType: evRunStarted, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"worker":"w","incarnation":%q}`, fence, inc))}
+	}
+	progress := func(fence uint64) procreg.AppendRequest {
+		return procreg.AppendRequest{EventType: evProgress, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"step":1}`, fence))}
+	}
+	success := procreg.AwaitOutput{Kind: procreg.OutputSuccess}
+	cases := []struct {
+		name      string
+		index     int // demo index: decides the disposition
+		appends   []procreg.AppendRequest
+		complete  *procreg.AwaitOutput
+		after     []procreg.AppendRequest // appended after the completion
+		started   bool
+		invariant string
+	}{
+		{name: "overlapping runs", index: 0, appends: []procreg.AppendRequest{run(1, "a"), run(2, "b"), progress(1)}, complete: &success,
+			invariant: "no process ran twice at once"},
+		{name: "write after terminal", index: 0, appends: []procreg.AppendRequest{run(1, "a")}, complete: &success, after: []procreg.AppendRequest{progress(1)},
+			invariant: "no process ran twice at once"},
+		{name: "unfinished", index: 0, appends: []procreg.AppendRequest{run(1, "a")},
+			invariant: "every process reached a terminal state"},
+		{name: "owner-bound rerun elsewhere", index: 3, appends: []procreg.AppendRequest{run(1, "a"), run(2, "b")}, complete: &success,
+			invariant: "owner-bound work never re-run by another owner"},
+		{name: "abandoned while starter alive", index: 3, started: true,
+			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, Owner: &alive, At: time.Now()}},
+			invariant: "abandonment only with evidence"},
+		{name: "reconciled without request", index: 0,
+			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterReconciledRequest, At: time.Now()}},
+			invariant: "abandonment only with evidence"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			reg := memory.New()
+			defer reg.Close()
+			r := demoRegistration("r", c.index, 1)
+			if _, err := reg.RegisterProcess(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if c.started {
+				if _, err := reg.RecordFirstStarted(ctx, r.ID, procreg.Started{Owner: alive, At: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, a := range c.appends {
+				if _, err := reg.AppendEvent(ctx, r.ID, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.complete != nil {
+				if _, err := reg.CompleteProcess(ctx, r.ID, *c.complete); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, a := range c.after {
+				if _, err := reg.AppendEvent(ctx, r.ID, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out bytes.Buffer
+			d := &demo{cfg: demoConfig{processes: 1}, run: "r", reg: reg, json: true, start: time.Now(),
+				e: &env{stdout: &out, stderr: &out}, sweeper: &sweep.Sweeper{Owner: alive}}
+			if err := d.finish(ctx); err == nil {
+				t.Fatalf("check passed a bad history:\n%s", out.String())
+			}
+			var sum demoSummary
+			if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+				t.Fatal(err)
+			}
+			for _, inv := range sum.Invariants {
+				if inv.Name == c.invariant && inv.OK {
+					t.Fatalf("invariant %q held on a bad history: %+v", c.invariant, sum.Invariants)
+				}
+				if inv.Name == c.invariant {
+					return
+				}
+			}
+			t.Fatalf("no invariant named %q", c.invariant)
+		})
+	}
+}
