@@ -37,17 +37,12 @@
 // # Round trips
 //
 // Open enables interpolateParams, so a parameterized statement is one round
-// trip (without it the driver prepares, executes and closes: three). With
-// BEGIN and COMMIT counted as one round trip each, the figures are those of
-// the postgres package:
-//
-//	RegisterProcess                     4  BEGIN, lock, insert (or nothing), COMMIT
-//	AppendEvent, CompleteProcess        5–6  BEGIN, lock, [replay-key lookup when a replay key is given], insert event, update process, COMMIT
-//	ClaimProcessLease, Reclaim, Renew   4  BEGIN, lock (+ database clock), update, COMMIT
-//	CompleteProcessLease                4  (3 when the token is stale: nothing to write)
-//	GetProcess, GetProcessLease,
-//	ListProcesses, ListNonTerminal      3  BEGIN, one query, COMMIT
-//	event and grant reads               4  BEGIN, process check, one query, COMMIT
+// trip (without it the driver prepares, executes and closes: three). The
+// statements per method are those of the postgres package (same engine, same
+// query names; see its table): AppendEvent is START TRANSACTION, LockProcess,
+// [EventByReplayKey when a replay key is given], InsertEvent, UpdateProcess,
+// COMMIT, that is 5–6 round trips and at most four statements; a lease claim,
+// renewal or release is 4; a point read is 3.
 package mysql
 
 import (

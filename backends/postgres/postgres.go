@@ -30,27 +30,38 @@
 //
 // # Round trips
 //
-// Counted with a warm statement cache (pgx prepares each statement once per
-// connection); BEGIN and COMMIT are one round trip each and are included:
+// Each statement is one round trip (pgx prepares a statement once per
+// connection, then executes it in one); BEGIN and COMMIT count as one each.
+// Measured by TestRoundTrips:
 //
-//	RegisterProcess                     4  BEGIN, lock, insert (or nothing), COMMIT
-//	AppendEvent, CompleteProcess        5–6  BEGIN, lock, [replay-key lookup when a replay key is given], insert event, update process, COMMIT
-//	ClaimProcessLease, Reclaim, Renew   4  BEGIN, lock (+ database clock), update, COMMIT
-//	CompleteProcessLease                4  (3 when the token is stale: nothing to write)
+//	method                             trips  statements between BEGIN and COMMIT
+//	RegisterProcess                    4      LockProcess, InsertProcess (none when already registered)
+//	AppendEvent                        5      LockProcess, InsertEvent, UpdateProcess
+//	AppendEvent with a replay key      6      LockProcess, EventByReplayKey, InsertEvent, UpdateProcess
+//	CompleteProcess                    6      as AppendEvent with a replay key
+//	ClaimProcessLease, Reclaim…,
+//	RenewProcessLease,
+//	CompleteProcessLease               4      LockProcess (+ database clock), UpdateProcess
 //	SetExternalRef, RecordFirstStarted,
-//	RequestProcessAbandon, Set/ClearProcessWait
-//	                                    4  BEGIN, lock, update, COMMIT (3 when nothing changes)
-//	GrantHandle                         4  BEGIN, read process, upsert grant, COMMIT
-//	RevokeHandle                        3  BEGIN, delete, COMMIT
+//	RequestProcessAbandon,
+//	SetProcessWait, ClearProcessWait   3–4    LockProcess, UpdateProcess when something changes
+//	GrantHandle, AckWake               4      LockProcess, UpsertGrant / InsertWakeAck
+//	RevokeHandle                       3      DeleteGrant
+//	TransferHandleGrants               2+3n   per process: GetGrant, DeleteGrant, UpsertGrant
+//	DeleteSessionProcessState          5+     ListGrantsBySession, DeleteGrantsBySession,
+//	                                          ListProcessesByWakeTargetSession, then per process touched
 //	GetProcess, GetProcessLease,
-//	ListProcesses, ListNonTerminal      3  BEGIN, one query, COMMIT
-//	EventsAfter, WakeEventsAfter,
-//	RecentEvents, CountEventsThrough,
+//	ListProcesses, ListNonTerminal,
 //	HasHandleGrant, ListHandleGrants,
-//	HandleGrantsForProcess              4  BEGIN, process check, one query, COMMIT
-//	AckWake                             4  BEGIN, process check, insert ack, COMMIT
-//	PruneTerminalProcesses              per batch of ≤500: BEGIN, candidates, 4 deletes, COMMIT
-//	TransferHandleGrants, DeleteSessionProcessState: proportional to the grants moved or deleted.
+//	ListLiveHandleGrants               3      one query
+//	EventsAfter, WakeEventsAfter,
+//	CountEventsThrough, RecentEvents,
+//	HandleGrantsForProcess             4      GetProcess, one query
+//	PruneTerminalProcesses             3 when nothing is due; per batch of up to 500:
+//	                                   7      PruneCandidates, 4 deletes
+//
+// AppendEvent is one transaction of at most four statements, as the issue
+// requires (TestRoundTrips asserts it).
 package postgres
 
 import (

@@ -1,0 +1,220 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/backends/postgres"
+	"github.com/procreg/procreg/internal/testdb"
+)
+
+// statementLog records the statements a registry sends, by sqlc query name
+// (or the SQL text for BEGIN/COMMIT). Each is one round trip: pgx prepares a
+// statement once per connection (not recorded) and then executes it in one.
+type statementLog struct {
+	mu    sync.Mutex
+	names []string
+}
+
+var queryName = regexp.MustCompile(`^-- name: (\w+)`)
+
+func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	name := strings.TrimSpace(d.SQL)
+	if m := queryName.FindStringSubmatch(name); m != nil {
+		name = m[1]
+	}
+	l.mu.Lock()
+	l.names = append(l.names, name)
+	l.mu.Unlock()
+	return ctx
+}
+
+func (l *statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// take returns and clears the log.
+func (l *statementLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.names
+	l.names = nil
+	return out
+}
+
+// TestRoundTrips counts the statements each method sends (the figures in the
+// package doc) and holds AppendEvent to the issue's bound: one transaction
+// with at most four statements.
+func TestRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(testdb.Postgres(t).DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &statementLog{}
+	cfg.ConnConfig.Tracer = log
+	cfg.MaxConns = 1 // one connection: every statement is warm after the first call
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	r, err := postgres.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	n := 0
+	fresh := func() string {
+		n++
+		id := fmt.Sprintf("rt-%d", n)
+		if _, err := r.RegisterProcess(ctx, procreg.Registration{
+			ID: id, Input: procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{}`)},
+			Disposition: procreg.DispositionRerunnable, EnvRef: "env",
+			WakeTarget: &procreg.SessionScope{SessionID: "s"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	owner := procreg.LeaseOwner{OwnerID: "w", IncarnationID: "w-1"}
+	scope := procreg.SessionScope{SessionID: "s"}
+	payload := json.RawMessage(`{"x":1}`)
+	var lease procreg.Lease
+	ops := []struct {
+		name string
+		run  func(id string) error
+	}{
+		{"RegisterProcess", func(string) error { fresh(); return nil }},
+		{"AppendEvent", func(id string) error {
+			_, err := r.AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.waiting", Payload: payload})
+			return err
+		}},
+		{"AppendEvent+replay key", func(id string) error {
+			_, err := r.AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.waiting", Payload: payload, ReplayKey: "k"})
+			return err
+		}},
+		{"CompleteProcess", func(id string) error {
+			_, err := r.CompleteProcess(ctx, id, procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: payload})
+			return err
+		}},
+		{"ClaimProcessLease", func(id string) error {
+			c, err := r.ClaimProcessLease(ctx, id, owner, time.Minute)
+			lease = c.Lease
+			return err
+		}},
+		{"RenewProcessLease", func(id string) error {
+			if _, err := r.ClaimProcessLease(ctx, id, owner, time.Minute); err != nil {
+				return err
+			}
+			log.take()
+			_, err := r.RenewProcessLease(ctx, lease, time.Minute)
+			return err
+		}},
+		{"CompleteProcessLease", func(id string) error {
+			c, err := r.ClaimProcessLease(ctx, id, owner, time.Minute)
+			if err != nil {
+				return err
+			}
+			log.take()
+			return r.CompleteProcessLease(ctx, procreg.LeaseCompletion{ProcessID: id, Token: c.Lease.Token})
+		}},
+		{"SetProcessWait", func(id string) error {
+			_, err := r.SetProcessWait(ctx, id, procreg.WaitState{Kind: "signal", Name: "n"})
+			return err
+		}},
+		{"GrantHandle", func(id string) error {
+			_, err := r.GrantHandle(ctx, scope, id, procreg.HandleDescriptor{Kind: "k"})
+			return err
+		}},
+		{"HasHandleGrant", func(id string) error { _, err := r.HasHandleGrant(ctx, scope, id); return err }},
+		{"ListHandleGrants", func(string) error { _, err := r.ListHandleGrants(ctx, scope); return err }},
+		{"GetProcess", func(id string) error { _, err := r.GetProcess(ctx, id); return err }},
+		{"GetProcessLease", func(id string) error { _, err := r.GetProcessLease(ctx, id); return err }},
+		{"ListNonTerminal", func(string) error { _, err := r.ListNonTerminal(ctx); return err }},
+		{"EventsAfter", func(id string) error { _, err := r.EventsAfter(ctx, id, 0); return err }},
+		{"RecentEvents", func(id string) error { _, err := r.RecentEvents(ctx, id, 5); return err }},
+		{"AckWake", func(id string) error { return r.AckWake(ctx, id, 1) }},
+		{"WakeEventsAfter", func(id string) error { _, err := r.WakeEventsAfter(ctx, id, 0); return err }},
+		{"CountEventsThrough", func(id string) error {
+			_, err := r.CountEventsThrough(ctx, id, "process.resumed", 10)
+			return err
+		}},
+		{"SetExternalRef", func(id string) error {
+			_, err := r.SetExternalRef(ctx, id, procreg.ExternalRef{Backend: "b", ID: "x"})
+			return err
+		}},
+		{"RecordFirstStarted", func(id string) error {
+			_, err := r.RecordFirstStarted(ctx, id, procreg.Started{Owner: owner, At: time.Now()})
+			return err
+		}},
+		{"RequestProcessAbandon", func(id string) error {
+			_, err := r.RequestProcessAbandon(ctx, id, procreg.AbandonRequest{RequestedBy: "u", RequestedAt: time.Now()})
+			return err
+		}},
+		{"ClearProcessWait", func(id string) error { _, err := r.ClearProcessWait(ctx, id); return err }},
+		{"ListProcesses", func(string) error { _, err := r.ListProcesses(ctx, procreg.ListFilter{}); return err }},
+		{"ReclaimProcessLease", func(id string) error {
+			_, err := r.ReclaimProcessLease(ctx, id, owner, procreg.Lease{}, time.Minute)
+			return err
+		}},
+		{"RevokeHandle", func(id string) error { return r.RevokeHandle(ctx, scope, id) }},
+		{"ListLiveHandleGrants", func(string) error { _, err := r.ListLiveHandleGrants(ctx, scope); return err }},
+		{"HandleGrantsForProcess", func(id string) error { _, err := r.HandleGrantsForProcess(ctx, id); return err }},
+		{"TransferHandleGrants(1)", func(id string) error {
+			if _, err := r.GrantHandle(ctx, scope, id, procreg.HandleDescriptor{Kind: "k"}); err != nil {
+				return err
+			}
+			log.take()
+			return r.TransferHandleGrants(ctx, scope, procreg.SessionScope{SessionID: "t"}, []string{id})
+		}},
+		{"DeleteSessionProcessState", func(id string) error {
+			_, err := r.DeleteSessionProcessState(ctx, "nobody")
+			return err
+		}},
+		{"PruneTerminalProcesses", func(string) error {
+			_, err := r.PruneTerminalProcesses(ctx, time.Unix(0, 0))
+			return err
+		}},
+	}
+	for _, op := range ops {
+		var counts []int
+		for range 2 { // the first call warms the connection's statement cache
+			id := fresh()
+			if _, err := r.AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.resumed", Payload: payload}); err != nil {
+				t.Fatal(err)
+			}
+			log.take()
+			if err := op.run(id); err != nil {
+				t.Fatalf("%s: %v", op.name, err)
+			}
+			stmts := log.take()
+			counts = append(counts, len(stmts))
+			if testing.Verbose() && len(counts) == 2 {
+				t.Logf("%s: %v", op.name, stmts)
+			}
+		}
+		t.Logf("%-26s %d round trips", op.name, counts[1])
+	}
+	// The bound of the issue, checked on the statement list itself.
+	for _, key := range []string{"", "k2"} {
+		id := fresh()
+		log.take()
+		if _, err := r.AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.waiting", Payload: payload, ReplayKey: key}); err != nil {
+			t.Fatal(err)
+		}
+		got := log.take()
+		if len(got) < 2 || !strings.EqualFold(got[0], "begin") || !strings.EqualFold(got[len(got)-1], "commit") || len(got)-2 > 4 {
+			t.Errorf("AppendEvent (replay key %q) sent %v; want one transaction of at most four statements", key, got)
+		}
+	}
+}
