@@ -1,0 +1,66 @@
+package servertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/conformance"
+	"github.com/procreg/procreg/internal/testdb"
+)
+
+// Backend is a server backend under test. Its methods are the bodies of the
+// backend's Test and Benchmark functions, so both backends run the same
+// checks the same way.
+type Backend struct {
+	// Database provisions a fresh database (testdb.Postgres, testdb.MySQL).
+	Database func(testing.TB) testdb.Database
+	// Open opens a registry on dsn; clock is the client clock option (nil:
+	// the default).
+	Open func(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry
+	// Explain checks the hot queries' plans on dsn (ExplainPostgres,
+	// ExplainMySQL).
+	Explain func(t *testing.T, dsn string)
+}
+
+// Conformance runs the public suite, each subtest on a database of its own.
+func (b Backend) Conformance(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) procreg.Registry { return b.Open(t, b.Database(t).DSN, nil) })
+}
+
+// Durable runs the durable suite (reopen, concurrency across registries).
+func (b Backend) Durable(t *testing.T) {
+	conformance.RunDurable(t, func(t *testing.T) conformance.Opener {
+		dsn := b.Database(t).DSN
+		return func(t *testing.T) procreg.Registry { return b.Open(t, dsn, nil) }
+	})
+}
+
+// DatabaseClock runs DatabaseClock on one fresh database.
+func (b Backend) DatabaseClock(t *testing.T) {
+	dsn := b.Database(t).DSN
+	DatabaseClock(t, func(t *testing.T, clock func() time.Time) procreg.Registry { return b.Open(t, dsn, clock) })
+}
+
+// ExplainHotQueries seeds a fresh database and checks the query plans.
+func (b Backend) ExplainHotQueries(t *testing.T) {
+	dsn := b.Database(t).DSN
+	r := b.Open(t, dsn, nil)
+	defer r.Close()
+	SeedForExplain(t, r)
+	b.Explain(t, dsn)
+}
+
+// BenchAppendEventParallel runs AppendEventParallel on a fresh database.
+func (b Backend) BenchAppendEventParallel(bb *testing.B) {
+	r := b.Open(bb, b.Database(bb).DSN, nil)
+	defer r.Close()
+	AppendEventParallel(bb, r)
+}
+
+// BenchClaimComplete runs ClaimComplete on a fresh database.
+func (b Backend) BenchClaimComplete(bb *testing.B) {
+	r := b.Open(bb, b.Database(bb).DSN, nil)
+	defer r.Close()
+	ClaimComplete(bb, r)
+}
