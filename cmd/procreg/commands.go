@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -149,19 +150,28 @@ type showView struct {
 	Grants  []procreg.HandleGrant `json:"grants"`
 }
 
+// openForProcess parses the flags and the one process id argument of a
+// per-process subcommand and opens the registry.
+func openForProcess(ctx context.Context, fs *flag.FlagSet, c *common, args []string) (procreg.Registry, string, error) {
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	reg, err := open(ctx, c.dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	return reg, pos[0], nil
+}
+
 // runShow prints one process with its lease and grants.
 func runShow(ctx context.Context, e *env, args []string) error {
 	fs, c := newFlags(e, "show", " <process-id>")
-	pos, err := parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	reg, err := open(ctx, c.dsn)
+	reg, id, err := openForProcess(ctx, fs, c, args)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
-	id := pos[0]
 	rec, err := reg.GetProcess(ctx, id)
 	if err != nil {
 		return err
@@ -273,16 +283,11 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 	fs, c := newFlags(e, "events", " <process-id>")
 	after := fs.Uint64("after", 0, "only events with a sequence greater than this")
 	follow := fs.Bool("follow", false, "keep printing new events until the process is terminal (or Ctrl-C)")
-	pos, err := parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	reg, err := open(ctx, c.dsn)
+	reg, id, err := openForProcess(ctx, fs, c, args)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
-	id := pos[0]
 	events, err := reg.EventsAfter(ctx, id, *after)
 	if err != nil {
 		return err

@@ -154,7 +154,7 @@ func (d *demo) main(ctx context.Context) error {
 	d.start = time.Now()
 	d.externalDone = map[string]bool{}
 	d.printf("procreg demo %s: %d workers, %d processes, crash rate %.2g/s for %v, %d stall(s), ttl %v, db %s\n",
-		d.run, d.cfg.workers, d.cfg.processes, d.cfg.crashRate, d.cfg.duration, d.cfg.stalls, d.cfg.ttl, d.dsn)
+		d.run, d.cfg.workers, d.cfg.processes, d.cfg.crashRate, d.cfg.duration, d.cfg.stalls, d.cfg.ttl, redact(d.dsn))
 	d.slots = make([]*fleetSlot, d.cfg.workers)
 	for i := range d.slots {
 		d.slots[i] = &fleetSlot{stderr: &tailBuffer{max: 4096}}
@@ -176,10 +176,12 @@ func (d *demo) main(ctx context.Context) error {
 func (d *demo) spawn(i int) error {
 	s := d.slots[i]
 	s.gen++
-	cmd := exec.Command(d.self, workerCommand,
-		"--dsn", d.dsn, "--run", d.run, "--slot", strconv.Itoa(i), "--workers", strconv.Itoa(d.cfg.workers),
+	// The DSN goes by environment, not argv, so a password in it does not
+	// show up in the process list.
+	cmd := exec.Command(d.self, workerCommand, "--run", d.run, "--slot", strconv.Itoa(i), "--workers", strconv.Itoa(d.cfg.workers),
 		"--processes", strconv.Itoa(d.cfg.processes), "--steps", strconv.Itoa(d.cfg.steps),
 		"--step", d.cfg.step.String(), "--ttl", d.cfg.ttl.String())
+	cmd.Env = append(os.Environ(), "PROCREG_DSN="+d.dsn)
 	if d.cfg.verbose {
 		cmd.Stderr = d.e.stderr
 	} else {

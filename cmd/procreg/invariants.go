@@ -69,7 +69,7 @@ func (d *demo) finish(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	sum := demoSummary{
-		Run: d.run, DSN: d.dsn, Seed: d.cfg.seed, ElapsedMs: elapsed.Milliseconds(), Processes: d.cfg.processes,
+		Run: d.run, DSN: redact(d.dsn), Seed: d.cfg.seed, ElapsedMs: elapsed.Milliseconds(), Processes: d.cfg.processes,
 		Outcomes: map[string]int{}, AbandonedBy: map[string]int{}, Stats: d.stats,
 		CancelTarget: d.cancelTarget, AbandonTarget: d.abandonTarget, Log: d.notes, WorkerErrorLines: d.lastWorkerErrs,
 	}

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -207,9 +208,18 @@ func open(ctx context.Context, dsn string) (procreg.Registry, error) {
 	reg, err := backends.Open(ctx, dsn)
 	if err != nil {
 		if errors.Is(err, procreg.ErrInvalid) {
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("bad DSN %q: %w", dsn, err)}
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("bad DSN %q: %w", redact(dsn), err)}
 		}
-		return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", dsn, err)}
+		return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", redact(dsn), err)}
 	}
 	return reg, nil
+}
+
+// redact hides the password of a URL-style DSN for printing.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	return u.Redacted()
 }
