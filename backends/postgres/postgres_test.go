@@ -1,11 +1,8 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/postgres"
 	"github.com/procreg/procreg/internal/servertest"
 	"github.com/procreg/procreg/internal/testdb"
@@ -16,18 +13,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 var backend = servertest.Backend{
 	Database: testdb.Postgres,
 	Explain:  servertest.ExplainPostgres,
-	Open: func(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry {
-		tb.Helper()
-		var opts []postgres.Option
-		if clock != nil {
-			opts = append(opts, postgres.WithClock(clock))
-		}
-		r, err := postgres.Open(context.Background(), dsn, opts...)
-		if err != nil {
-			tb.Fatalf("postgres.Open: %v", err)
-		}
-		return r
-	},
+	Open:     servertest.Opener(postgres.Open, postgres.WithClock),
 }
 
 func TestConformance(t *testing.T)              { backend.Conformance(t) }

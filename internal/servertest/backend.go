@@ -1,11 +1,13 @@
 package servertest
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/conformance"
+	"github.com/procreg/procreg/internal/sqladapter"
 	"github.com/procreg/procreg/internal/testdb"
 )
 
@@ -21,6 +23,23 @@ type Backend struct {
 	// Explain checks the hot queries' plans on dsn (ExplainPostgres,
 	// ExplainMySQL).
 	Explain func(t *testing.T, dsn string)
+}
+
+// Opener adapts a backend's Open and WithClock to Backend.Open.
+func Opener(open func(context.Context, string, ...sqladapter.Option) (procreg.Registry, error),
+	withClock func(func() time.Time) sqladapter.Option) func(testing.TB, string, func() time.Time) procreg.Registry {
+	return func(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry {
+		tb.Helper()
+		var opts []sqladapter.Option
+		if clock != nil {
+			opts = append(opts, withClock(clock))
+		}
+		r, err := open(context.Background(), dsn, opts...)
+		if err != nil {
+			tb.Fatalf("open %s: %v", dsn, err)
+		}
+		return r
+	}
 }
 
 // Conformance runs the public suite, each subtest on a database of its own.
