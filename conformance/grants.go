@@ -276,13 +276,16 @@ func testGrantsForProcess(t *testing.T, r procreg.Registry) {
 }
 
 func testDeleteSession(t *testing.T, r procreg.Registry) {
-	for _, id := range []string{"kept", "orphan", "done", "other"} {
+	for _, id := range []string{"kept", "orphan", "done", "other", "Orphan", "Kept"} {
 		mustRegister(t, r, toolReg(id))
 	}
 	mustGrant(t, r, scopeS1, "kept", descA)
 	mustGrant(t, r, scopeS2, "kept", descA)
 	mustGrant(t, r, scopeS1, "orphan", descA)
 	mustGrant(t, r, scopeS1F, "orphan", descA)
+	mustGrant(t, r, scopeS1F, "Orphan", descA)
+	mustGrant(t, r, scopeS1, "Kept", descA)
+	mustGrant(t, r, scopeS2F(), "Kept", descA)
 	mustGrant(t, r, scopeS1F, "done", descA)
 	mustComplete(t, r, "done", success(`1`))
 	mustGrant(t, r, procreg.SessionScope{SessionID: "s10"}, "other", descA)
@@ -291,10 +294,10 @@ func testDeleteSession(t *testing.T, r procreg.Registry) {
 	rep, err := r.DeleteSessionProcessState(t.Context(), "s1")
 	wantOK(t, err, "DeleteSessionProcessState(s1)")
 	wantEqual(t, "SessionID", rep.SessionID, "s1")
-	wantEqual(t, "RevokedHandles", rep.RevokedHandles, 4)
+	wantEqual(t, "RevokedHandles", rep.RevokedHandles, 6)
 	wantEqual(t, "DeletedWakes", rep.DeletedWakes, 0)
-	wantStrings(t, "PreservedProcessIDs", rep.PreservedProcessIDs, "kept")
-	wantStrings(t, "OrphanedProcessIDs (deduplicated, terminal excluded)", rep.OrphanedProcessIDs, "orphan")
+	wantStrings(t, "PreservedProcessIDs (sorted)", rep.PreservedProcessIDs, "Kept", "kept")
+	wantStrings(t, "OrphanedProcessIDs (sorted, deduplicated, terminal excluded)", rep.OrphanedProcessIDs, "Orphan", "orphan")
 	mustHas(t, r, scopeS1, "kept", false)
 	mustHas(t, r, scopeS1F, "orphan", false)
 	mustHas(t, r, scopeS2, "kept", true)
