@@ -13,6 +13,7 @@ func pruneRules() []rule {
 		{"Cascade", testPruneCascade},
 		{"RunningUntouched", testPruneRunning},
 		{"EmptyRegistry", testPruneEmpty},
+		{"ManyProcesses", testPruneMany},
 	}
 }
 
@@ -112,4 +113,29 @@ func testPruneRunning(t *testing.T, r procreg.Registry) {
 func testPruneEmpty(t *testing.T, r procreg.Registry) {
 	wantEqual(t, "prune of an empty registry", mustPrune(t, r, farFuture), procreg.PruneReport{})
 	wantEqual(t, "prune with a zero cutoff", mustPrune(t, r, time.Time{}), procreg.PruneReport{})
+}
+
+func testPruneMany(t *testing.T, r procreg.Registry) {
+	// More than one bounded batch of a typical implementation (hundreds).
+	const n, workers = 1050, 8
+	errs := make([]error, workers)
+	parallel(workers, func(w int) {
+		for i := w; i < n; i += workers {
+			id := "p" + itoa(i)
+			if _, err := r.RegisterProcess(t.Context(), toolReg(id)); err != nil {
+				errs[w] = err
+				return
+			}
+			if _, err := r.CompleteProcess(t.Context(), id, success(`1`)); err != nil {
+				errs[w] = err
+				return
+			}
+		}
+	})
+	for w, err := range errs {
+		wantOK(t, err, "registering and completing, worker "+itoa(w))
+	}
+	mustRegister(t, r, toolReg("running"))
+	wantEqual(t, "prune report", mustPrune(t, r, farFuture), procreg.PruneReport{PrunedProcesses: n, PrunedEvents: n})
+	wantStrings(t, "processes after pruning", mustListProcesses(t, r, procreg.ListFilter{Status: procreg.StatusAny}), "running")
 }
