@@ -444,12 +444,19 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if rep.Outcomes == nil {
 		rep.Outcomes = []sweep.Outcome{}
 	}
+	failed := rep.Count(sweep.Failed)
 	if c.json {
-		return writeJSON(e.stdout, rep)
+		if err := writeJSON(e.stdout, rep); err != nil {
+			return err
+		}
+		return sweepFailure(failed)
+	}
+	if len(rep.Outcomes) == 0 {
+		fmt.Fprintln(e.stdout, "nothing to recover: no running processes")
+		return nil
 	}
 	tw := newTable(e.stdout)
 	fmt.Fprintln(tw, "PROCESS\tDISPOSITION\tACTION\tDETAIL")
-	failed := 0
 	for _, o := range rep.Outcomes {
 		detail := ""
 		if o.Holder != nil {
@@ -457,7 +464,6 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		}
 		if o.Error != "" {
 			detail = o.Error
-			failed++
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ProcessID, o.Disposition, o.Action, orDash(detail))
 	}
@@ -467,6 +473,11 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%d non-terminal: %d abandoned, %d reconciled, %d claimable, %d busy, %d externally owned, %d started elsewhere, %d pending abandon\n",
 		len(rep.Outcomes), rep.Count(sweep.Abandoned), rep.Count(sweep.Reconciled), rep.Count(sweep.Claimable), rep.Count(sweep.Busy),
 		rep.Count(sweep.External), rep.Count(sweep.StartedElsewhere), rep.Count(sweep.AbandonPending))
+	return sweepFailure(failed)
+}
+
+// sweepFailure is the error of a pass in which some rows could not be recovered.
+func sweepFailure(failed int) error {
 	if failed > 0 {
 		return errors.New(strconv.Itoa(failed) + " process(es) could not be recovered")
 	}
