@@ -115,17 +115,6 @@ func (r Report) Count(a Action) int {
 	return n
 }
 
-// Takeovers counts the leases taken over from other owners.
-func (r Report) Takeovers() int {
-	n := 0
-	for _, o := range r.Outcomes {
-		if o.Takeover {
-			n++
-		}
-	}
-	return n
-}
-
 // Sweeper runs recovery passes for one worker identity.
 type Sweeper struct {
 	// Registry is swept. Required.
