@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -46,16 +45,22 @@ func ValidateLeaseOwner(processID string, o LeaseOwner) error {
 	return nil
 }
 
-// LeaseExpiry is now+ttl truncated to the millisecond, saturating instead of
-// overflowing. A negative ttl is ErrInvalid.
+// MaxTime is the latest instant a registry stores or returns: later times
+// (a huge ttl, a cutoff far in the future) saturate to it instead of
+// overflowing. It is also the last instant time.Time.MarshalJSON can encode,
+// so a saturated Lease still round-trips through JSON.
+var MaxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999_000_000, time.UTC)
+
+// LeaseExpiry is now+ttl truncated to the millisecond, saturating at MaxTime
+// instead of overflowing. A negative ttl is ErrInvalid.
 func LeaseExpiry(processID string, now time.Time, ttl time.Duration) (time.Time, error) {
 	if ttl < 0 {
 		return time.Time{}, fmt.Errorf("%w: lease on process %q: negative ttl %v", ErrInvalid, processID, ttl)
 	}
-	ms := now.UnixMilli()
+	ms, limit := now.UnixMilli(), MaxTime.UnixMilli()
 	add := ttl.Milliseconds()
-	if ms > math.MaxInt64-add {
-		return time.UnixMilli(math.MaxInt64).UTC(), nil
+	if ms >= limit || add > limit-ms {
+		return MaxTime, nil
 	}
 	return time.UnixMilli(ms + add).UTC(), nil
 }

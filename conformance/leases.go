@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os/exec"
 	"strings"
@@ -489,6 +490,9 @@ func testLeaseSaturate(t *testing.T, r procreg.Registry) {
 	l := mustAcquire(t, r, "p1", selfOwner(t, "w1"), huge)
 	if !l.ExpiresAt.After(l.ClaimedAt.AddDate(100, 0, 0)) {
 		t.Errorf("ExpiresAt with ttl MaxInt64 = %v; want far in the future, not wrapped", l.ExpiresAt)
+	}
+	if _, err := json.Marshal(l); err != nil {
+		t.Errorf("a lease with a saturated expiry must still encode as JSON: %v", err)
 	}
 	busy := mustClaim(t, r, "p1", selfOwner(t, "w2"), time.Minute)
 	if busy.Acquired {

@@ -10,18 +10,15 @@ import (
 	"github.com/procreg/procreg/internal/store"
 )
 
-// Bounds of the times an int64 of epoch milliseconds can hold.
-var (
-	maxMsTime = time.UnixMilli(math.MaxInt64)
-	minMsTime = time.UnixMilli(math.MinInt64)
-)
+// The lowest time an int64 of epoch milliseconds can hold.
+var minMsTime = time.UnixMilli(math.MinInt64)
 
-// ms converts a time to the stored epoch milliseconds (truncating);
-// times beyond the int64 range saturate instead of wrapping.
+// ms converts a time to the stored epoch milliseconds (truncating); times
+// after procreg.MaxTime or below the int64 range saturate instead of wrapping.
 func ms(t time.Time) int64 {
 	switch {
-	case t.After(maxMsTime):
-		return math.MaxInt64
+	case t.After(procreg.MaxTime):
+		return procreg.MaxTime.UnixMilli()
 	case t.Before(minMsTime):
 		return math.MinInt64
 	}
