@@ -18,6 +18,27 @@ var fullScanAllowed = map[string]string{
 	"DatabaseNowMs":    "reads no table",
 }
 
+// The index each key query must use: the plan check alone would accept a
+// walk of a whole process log or status range through some other index.
+var wantIndex = map[string]string{
+	"EventByReplayKey":                       "events_process_replay_key",
+	"WakeEventsAfter":                        "events_process_wake_sequence",
+	"CountEventsThrough":                     "events_process_type_sequence",
+	"ListProcessesByStatus":                  "processes_status_id",
+	"ListProcessesByStatusWaiting":           "processes_status_waiting_id",
+	"ListProcessesByWaiting":                 "processes_status_waiting_id",
+	"ListProcessesByDefinition":              "processes_definition_status_waiting",
+	"ListProcessesByDefinitionStatus":        "processes_definition_status_waiting (definition_fingerprint=? AND status=?)",
+	"ListProcessesByDefinitionWaiting":       "processes_definition_status_waiting",
+	"ListProcessesByDefinitionStatusWaiting": "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=?)",
+	"ListProcessesByWakeTargetSession":       "processes_wake_target_session_id",
+	"PruneCandidates":                        "processes_status_updated",
+	"ListGrantsByProcess":                    "grants_process_session_scope",
+	"ListGrantsBySession":                    "grants_session_process_scope",
+	"ListGrantsByScope":                      "SEARCH grants USING PRIMARY KEY (scope_id=?)",
+	"EventsAfter":                            "SEARCH events USING PRIMARY KEY (process_id=? AND sequence>?)",
+}
+
 var (
 	nameRe  = regexp.MustCompile(`^--\s*name:\s*(\w+)\s`)
 	argRe   = regexp.MustCompile(`sqlc\.(arg|slice)\(\w+\)`)
@@ -100,6 +121,9 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 			t.Logf("plan: %s", strings.ReplaceAll(plan, "\n", " | "))
 			if scanRe.MatchString(plan) {
 				t.Errorf("%s scans a whole table:\n%s\nplan:\n%s", name, q, plan)
+			}
+			if want, ok := wantIndex[name]; ok && !strings.Contains(plan, want) {
+				t.Errorf("%s does not use %s:\n%s\nplan:\n%s", name, want, q, plan)
 			}
 		})
 	}

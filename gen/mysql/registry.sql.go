@@ -70,7 +70,6 @@ func (q *Queries) DeleteGrantsBySession(ctx context.Context, sessionID string) (
 const eventByReplayKey = `-- name: EventByReplayKey :one
 SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
 WHERE process_id = ? AND replay_key = ?
-ORDER BY sequence
 LIMIT 1
 `
 
@@ -79,6 +78,9 @@ type EventByReplayKeyParams struct {
 	ReplayKey string
 }
 
+// EventByReplayKey: a replay key is stored at most once per process (the
+// engine checks before it appends). No ORDER BY: with one, SQLite walks the
+// process's whole log in sequence order instead of using the key index.
 func (q *Queries) EventByReplayKey(ctx context.Context, arg EventByReplayKeyParams) (Event, error) {
 	row := q.db.QueryRowContext(ctx, eventByReplayKey, arg.ProcessID, arg.ReplayKey)
 	var i Event
@@ -1023,9 +1025,14 @@ func (q *Queries) ListProcessesByStatusWaiting(ctx context.Context, arg ListProc
 }
 
 const listProcessesByWaiting = `-- name: ListProcessesByWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes WHERE waiting = ? ORDER BY id
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+WHERE status IN ('running', 'completed', 'failed', 'cancelled', 'abandoned')
+  AND waiting = ?
+ORDER BY id
 `
 
+// ListProcessesByWaiting names every status so that the (status, waiting,
+// id) index serves it.
 func (q *Queries) ListProcessesByWaiting(ctx context.Context, waiting bool) ([]Process, error) {
 	rows, err := q.db.QueryContext(ctx, listProcessesByWaiting, waiting)
 	if err != nil {
@@ -1157,8 +1164,12 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 const wakeEventsAfter = `-- name: WakeEventsAfter :many
 SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
 WHERE events.process_id = ?
-  AND events.has_wake = TRUE
-  AND events.sequence > ?
+  AND events.sequence IN (
+    SELECT w.sequence FROM events AS w
+    WHERE w.process_id = ?
+      AND w.has_wake = TRUE
+      AND w.sequence > ?
+  )
   AND NOT EXISTS (
     SELECT 1 FROM wake_acks
     WHERE wake_acks.process_id = events.process_id
@@ -1172,8 +1183,12 @@ type WakeEventsAfterParams struct {
 	AfterSequence int64
 }
 
+// WakeEventsAfter picks the wake events from the (process_id, has_wake,
+// sequence) index in a subquery: asked directly, SQLite prefers walking the
+// covering primary key over every event after the cursor, which for a long
+// log with few wakes is a scan of the whole log.
 func (q *Queries) WakeEventsAfter(ctx context.Context, arg WakeEventsAfterParams) ([]Event, error) {
-	rows, err := q.db.QueryContext(ctx, wakeEventsAfter, arg.ProcessID, arg.AfterSequence)
+	rows, err := q.db.QueryContext(ctx, wakeEventsAfter, arg.ProcessID, arg.ProcessID, arg.AfterSequence)
 	if err != nil {
 		return nil, err
 	}

@@ -51,8 +51,13 @@ SELECT * FROM processes
 WHERE status = sqlc.arg(status) AND waiting = sqlc.arg(waiting)
 ORDER BY id;
 
+-- ListProcessesByWaiting names every status so that the (status, waiting,
+-- id) index serves it.
 -- name: ListProcessesByWaiting :many
-SELECT * FROM processes WHERE waiting = sqlc.arg(waiting) ORDER BY id;
+SELECT * FROM processes
+WHERE status IN ('running', 'completed', 'failed', 'cancelled', 'abandoned')
+  AND waiting = sqlc.arg(waiting)
+ORDER BY id;
 
 -- name: ListProcessesByDefinition :many
 SELECT * FROM processes
@@ -95,10 +100,12 @@ INSERT INTO events (
     sqlc.arg(wake_dedupe_key), sqlc.arg(occurred_at_ms)
 );
 
+-- EventByReplayKey: a replay key is stored at most once per process (the
+-- engine checks before it appends). No ORDER BY: with one, SQLite walks the
+-- process's whole log in sequence order instead of using the key index.
 -- name: EventByReplayKey :one
 SELECT * FROM events
 WHERE process_id = sqlc.arg(process_id) AND replay_key = sqlc.arg(replay_key)
-ORDER BY sequence
 LIMIT 1;
 
 -- name: EventsAfter :many
@@ -106,11 +113,19 @@ SELECT * FROM events
 WHERE process_id = sqlc.arg(process_id) AND sequence > sqlc.arg(after_sequence)
 ORDER BY sequence;
 
+-- WakeEventsAfter picks the wake events from the (process_id, has_wake,
+-- sequence) index in a subquery: asked directly, SQLite prefers walking the
+-- covering primary key over every event after the cursor, which for a long
+-- log with few wakes is a scan of the whole log.
 -- name: WakeEventsAfter :many
 SELECT * FROM events
 WHERE events.process_id = sqlc.arg(process_id)
-  AND events.has_wake = TRUE
-  AND events.sequence > sqlc.arg(after_sequence)
+  AND events.sequence IN (
+    SELECT w.sequence FROM events AS w
+    WHERE w.process_id = sqlc.arg(process_id)
+      AND w.has_wake = TRUE
+      AND w.sequence > sqlc.arg(after_sequence)
+  )
   AND NOT EXISTS (
     SELECT 1 FROM wake_acks
     WHERE wake_acks.process_id = events.process_id

@@ -50,10 +50,8 @@ CREATE TABLE processes (
     INDEX processes_status_id (status, id),
     -- List by status and waiting.
     INDEX processes_status_waiting_id (status, waiting, id),
-    -- List by waiting across every status.
-    INDEX processes_waiting_id (waiting, id),
-    -- List by definition fingerprint (status/waiting filtered on the few matches).
-    INDEX processes_definition_id (definition_fingerprint, id),
+    -- List by definition fingerprint, alone or with status and waiting.
+    INDEX processes_definition_status_waiting (definition_fingerprint, status, waiting, id),
     -- Processes whose wake target is a session (session deletion).
     INDEX processes_wake_target_session_id (wake_target_session, id),
     -- Prune candidates: terminal status and updated before a cutoff.

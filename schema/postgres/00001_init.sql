@@ -49,10 +49,10 @@ CREATE TABLE processes (
 CREATE INDEX processes_status_id ON processes (status, id);
 -- List by status and waiting.
 CREATE INDEX processes_status_waiting_id ON processes (status, waiting, id);
--- List by waiting across every status.
-CREATE INDEX processes_waiting_id ON processes (waiting, id);
--- List by definition fingerprint (status/waiting filtered on the few matches).
-CREATE INDEX processes_definition_id ON processes (definition_fingerprint, id);
+-- List by definition fingerprint, alone or with status and waiting. It has
+-- more equality columns than processes_status_waiting_id, so a planner
+-- without statistics prefers it whenever a definition is given.
+CREATE INDEX processes_definition_status_waiting ON processes (definition_fingerprint, status, waiting, id);
 -- Processes whose wake target is a session (session deletion).
 CREATE INDEX processes_wake_target_session_id ON processes (wake_target_session, id);
 -- Prune candidates: terminal status and updated before a cutoff.

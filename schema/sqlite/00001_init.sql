@@ -48,10 +48,10 @@ CREATE TABLE processes (
 CREATE INDEX processes_status_id ON processes (status, id);
 -- List by status and waiting.
 CREATE INDEX processes_status_waiting_id ON processes (status, waiting, id);
--- List by waiting across every status.
-CREATE INDEX processes_waiting_id ON processes (waiting, id);
--- List by definition fingerprint (status/waiting filtered on the few matches).
-CREATE INDEX processes_definition_id ON processes (definition_fingerprint, id);
+-- List by definition fingerprint, alone or with status and waiting. It has
+-- more equality columns than processes_status_waiting_id, so a planner
+-- without statistics prefers it whenever a definition is given.
+CREATE INDEX processes_definition_status_waiting ON processes (definition_fingerprint, status, waiting, id);
 -- Processes whose wake target is a session (session deletion).
 CREATE INDEX processes_wake_target_session_id ON processes (wake_target_session, id);
 -- Prune candidates: terminal status and updated before a cutoff.
@@ -96,3 +96,26 @@ CREATE TABLE grants (
 CREATE INDEX grants_process_session_scope ON grants (process_id, session_id, scope_id);
 -- Grants of a session in any frame, sorted by process then scope.
 CREATE INDEX grants_session_process_scope ON grants (session_id, process_id, scope_id);
+
+-- Planner statistics for a typically shaped registry (about 100 events per
+-- process, few processes per definition, a replay key naming one event).
+-- Without them SQLite cannot tell a process id from a status and walks a
+-- whole event log or status range where a narrow index exists. The shape,
+-- not the counts, is what matters; a later ANALYZE replaces them with
+-- measured figures. See https://sqlite.org/fileformat2.html#stat1tab.
+ANALYZE sqlite_schema;
+INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+    ('processes', 'sqlite_autoindex_processes_1', '100000 1'),
+    ('processes', 'processes_status_id', '100000 20000 1'),
+    ('processes', 'processes_status_waiting_id', '100000 20000 10000 1'),
+    ('processes', 'processes_definition_status_waiting', '100000 10 5 5 1'),
+    ('processes', 'processes_wake_target_session_id', '100000 10 1'),
+    ('processes', 'processes_status_updated', '100000 20000 2'),
+    ('events', 'events', '10000000 100 1'),
+    ('events', 'events_process_type_sequence', '10000000 100 20 1'),
+    ('events', 'events_process_wake_sequence', '10000000 100 50 1'),
+    ('events', 'events_process_replay_key', '10000000 100 1'),
+    ('wake_acks', 'wake_acks', '100000 10 1'),
+    ('grants', 'grants', '100000 10 1'),
+    ('grants', 'grants_process_session_scope', '100000 2 1 1'),
+    ('grants', 'grants_session_process_scope', '100000 10 2 1');
