@@ -477,16 +477,18 @@ func (d *demo) operator(ctx context.Context, elapsed time.Duration) error {
 	return nil
 }
 
-// leasedRunning finds a running worker-run process of this demo that holds a
+// leasedRunning finds a running rerunnable process of this demo that holds a
 // live lease and has just begun (at most one step done), so an operator
-// request reaches it well before it would finish; skip is excluded.
+// request reaches it well before it would finish, and still reaches its
+// rerun if its worker crashes (owner-bound work would be abandoned by the
+// sweep instead); skip is excluded.
 func (d *demo) leasedRunning(ctx context.Context, skip string) (string, error) {
 	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
 	if err != nil {
 		return "", fmt.Errorf("list running processes: %w", err)
 	}
 	for _, r := range recs {
-		if r.ID == skip || r.Disposition == procreg.DispositionExternallyOwned || r.FirstStarted == nil {
+		if r.ID == skip || r.Disposition != procreg.DispositionRerunnable || r.FirstStarted == nil {
 			continue
 		}
 		l, err := d.reg.GetProcessLease(ctx, r.ID)

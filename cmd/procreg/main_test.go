@@ -110,8 +110,8 @@ func TestDemoAndTour(t *testing.T) {
 	if sum.Stats.Crashes == 0 || sum.Stats.Spawned <= 4 {
 		t.Fatalf("stats %+v: no crash was injected", sum.Stats)
 	}
-	if sum.Events == 0 || sum.Wakes == 0 || sum.AbandonedBy[procreg.WriterReconciledRequest] != 1 {
-		t.Fatalf("summary %+v: want events, wakes and one reconciled abandon request", sum)
+	if sum.Events == 0 || sum.Wakes == 0 || sum.AbandonedBy[procreg.WriterReconciledRequest] != 1 || sum.Outcomes[procreg.StateCancelled] != 1 {
+		t.Fatalf("summary %+v: want events, wakes, one operator cancel and one reconciled abandon request", sum)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "procreg.db")); err != nil {
 		t.Fatalf("the default DSN did not create procreg.db in the working directory: %v", err)
