@@ -17,12 +17,15 @@
 # while CI=true.
 #
 # Environment: MATRIX_BACKENDS (default "core memory sqlite postgres mysql"),
-# GO (default go). Extra arguments go to `go test` (e.g. -race, -run X).
+# MATRIX_PARALLEL (go test -parallel, default 8: the server backends' tests
+# mostly wait on database creation, not on the CPU), GO (default go). Extra
+# arguments go to `go test` (e.g. -race, -run X).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 GO="${GO:-go}"
 backends="${MATRIX_BACKENDS:-core memory sqlite postgres mysql}"
+parallel="${MATRIX_PARALLEL:-8}"
 logdir="$(mktemp -d "${TMPDIR:-/tmp}/procreg-matrix.XXXXXX")"
 
 module="$($GO list -m)" || exit 1
@@ -52,6 +55,13 @@ tally() {
 	'
 }
 
+# report prints what a reader needs from a `go test -json` log: the output of
+# every failed test, package-level and build failures, and each distinct
+# skip reason once.
+report() {
+	jq -rs -f ci/report.jq | sed '/^$/d'
+}
+
 status=0
 rows=()
 for b in $backends; do
@@ -63,10 +73,8 @@ for b in $backends; do
 	fi
 	echo "=== matrix: $b" >&2
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
-	$GO test -json -count=1 -timeout 30m "$@" $pkgs >"$logdir/$b.json" 2>"$logdir/$b.stderr"
-	# Show failures and skip reasons as they happened, not the whole log.
-	jq -r 'select(.Action == "output") | .Output' "$logdir/$b.json" |
-		grep -E -- '^(--- FAIL|--- SKIP|FAIL|panic:|ok |\s+\S+\.go:[0-9]+:)' >&2 || true
+	$GO test -json -count=1 -timeout 30m -parallel "$parallel" "$@" $pkgs >"$logdir/$b.json" 2>"$logdir/$b.stderr"
+	report <"$logdir/$b.json" >&2
 	cat "$logdir/$b.stderr" >&2
 	read -r passed failed skipped < <(tally <"$logdir/$b.json")
 	if [ -s "$logdir/$b.stderr" ] && [ "$failed" -eq 0 ] && ! grep -q '"Action":"pass"' "$logdir/$b.json"; then
