@@ -3,6 +3,9 @@ package testdb_test
 import (
 	"context"
 	"database/sql"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	driver "github.com/go-sql-driver/mysql"
@@ -107,5 +110,32 @@ func TestMySQLDatabasesAreFreshAndDropped(t *testing.T) {
 	}
 	if n != 0 {
 		t.Fatalf("database %s still exists after its test ended", first.Name)
+	}
+}
+
+// TestNoDatabase runs a probe test in a child process with no DSN and no
+// Docker engine: it must skip with one line, and fail when CI=true.
+func TestNoDatabase(t *testing.T) {
+	if os.Getenv("TESTDB_PROBE") == "1" {
+		testdb.Postgres(t)
+		t.Log("probe: a database was provisioned")
+		return
+	}
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		wantLine string
+	}{
+		{"", false, "--- SKIP: TestNoDatabase"},
+		{"true", true, "--- FAIL: TestNoDatabase"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNoDatabase$", "-test.v")
+		cmd.Env = append(os.Environ(), "TESTDB_PROBE=1", "CI="+tc.ci, testdb.PostgresEnv+"=",
+			"DOCKER_HOST=unix:///nonexistent/docker.sock", "DOCKER_URL=", "DOCKER_MACHINE_NAME=", "DOCKER_CERT_PATH=")
+		out, err := cmd.CombinedOutput()
+		if failed := err != nil; failed != tc.wantFail || !strings.Contains(string(out), tc.wantLine) ||
+			!strings.Contains(string(out), testdb.PostgresEnv+" is unset") {
+			t.Errorf("CI=%q: probe exited with %v; want failure %v, %q and the reason:\n%s", tc.ci, err, tc.wantFail, tc.wantLine, out)
+		}
 	}
 }
