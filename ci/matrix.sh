@@ -40,19 +40,7 @@ packages_for() {
 
 # tally reads `go test -json` and prints "passed failed skipped".
 tally() {
-	jq -rs '
-	  def leaf($names): . as $n | ($names | map(select(startswith($n + "/"))) | length) == 0;
-	  (map(select(.Test != null and (.Action == "pass" or .Action == "fail" or .Action == "skip"))) ) as $done
-	  | ($done | group_by(.Package)
-	      | map((map(.Test)) as $names | map(select(.Test | leaf($names))))
-	      | add // []) as $leaves
-	  # A package that fails without a failing test (build error, panic in
-	  # TestMain, timeout) still counts as a failure.
-	  | (map(select(.Test == null and .Action == "fail")) | map(.Package)) as $pkgfail
-	  | ($done | map(select(.Action == "fail")) | map(.Package) | unique) as $testfail
-	  | ($pkgfail | map(select(. as $p | $testfail | index($p) | not)) | length) as $extra
-	  | "\($leaves | map(select(.Action == "pass")) | length) \(($leaves | map(select(.Action == "fail")) | length) + $extra) \($leaves | map(select(.Action == "skip")) | length)"
-	'
+	jq -rs -f ci/tally.jq
 }
 
 # report prints what a reader needs from a `go test -json` log: the output of
@@ -74,11 +62,12 @@ for b in $backends; do
 	echo "=== matrix: $b" >&2
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
 	$GO test -json -count=1 -timeout 30m -parallel "$parallel" "$@" $pkgs >"$logdir/$b.json" 2>"$logdir/$b.stderr"
+	rc=$?
 	report <"$logdir/$b.json" >&2
 	cat "$logdir/$b.stderr" >&2
 	read -r passed failed skipped < <(tally <"$logdir/$b.json")
-	if [ -s "$logdir/$b.stderr" ] && [ "$failed" -eq 0 ] && ! grep -q '"Action":"pass"' "$logdir/$b.json"; then
-		failed=1 # go test itself failed (e.g. a build error) before any test ran
+	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1 # go test failed without a failing test in its log (e.g. vet or a bad flag)
 	fi
 	rows+=("$b $passed $failed $skipped")
 	if [ "$failed" -gt 0 ]; then status=1; fi
