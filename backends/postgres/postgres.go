@@ -127,6 +127,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 func Migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close() // does not close the pool
+	// The migrator sizes its locking to the pool (it holds one connection
+	// for the lock while goose works on others), so tell database/sql the
+	// pgx pool's real limit.
+	db.SetMaxOpenConns(int(pool.Config().MaxConns))
 	v, err := migrate.UpPostgres(ctx, db)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: %w", err)
