@@ -188,7 +188,11 @@ func openDB(abs string, c config, writer bool) (*sql.DB, error) {
 	// Order matters: the busy timeout must be in force before the WAL switch,
 	// which needs a lock when another process opens the same fresh file.
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", c.busyTimeout.Milliseconds()))
-	q.Add("_pragma", "journal_mode(wal)")
+	if writer {
+		// WAL is a property of the file: the writer sets it once and
+		// readers, opened later, inherit it.
+		q.Add("_pragma", "journal_mode(wal)")
+	}
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+c.synchronous+")")
 	if writer {

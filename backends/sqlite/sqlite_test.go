@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,5 +211,36 @@ func TestReadersDoNotWaitForTheWriter(t *testing.T) {
 	}
 	if _, err := reg.ListProcesses(rctx, procreg.ListFilter{}); err != nil {
 		t.Fatalf("list while another connection holds the write lock: %v", err)
+	}
+}
+
+// TestConcurrentOpensOfAFreshFile opens one new file from several
+// registries at once (each its own connections, as separate processes
+// would be): the migration runs once and every open succeeds.
+func TestConcurrentOpensOfAFreshFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fresh.db")
+	const n = 4
+	regs := make([]procreg.Registry, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { regs[i], errs[i] = sqlite.Open(ctx, path) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("open %d: %v", i, errs[i])
+		}
+		defer regs[i].Close()
+	}
+	for i, r := range regs {
+		if _, err := r.RegisterProcess(ctx, toolRegistration(fmt.Sprintf("p%d", i))); err != nil {
+			t.Fatalf("register through registry %d: %v", i, err)
+		}
+	}
+	all, err := regs[0].ListProcesses(ctx, procreg.ListFilter{})
+	if err != nil || len(all) != n {
+		t.Fatalf("listed %d processes (%v), want %d", len(all), err, n)
 	}
 }

@@ -43,7 +43,9 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.PingContext(ctx); err != nil {
+	// The first connection switches a fresh file to WAL; SQLite reports a
+	// concurrent switch by another opener as busy without waiting.
+	if err := retryBusy(ctx, c.busyTimeout, func() error { return w.PingContext(ctx) }); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
@@ -128,6 +130,25 @@ func rollback(t *sql.Tx) error {
 		return fmt.Errorf("sqlite: rollback: %w", err)
 	}
 	return nil
+}
+
+// retryBusy runs op until it ends with something other than SQLITE_BUSY,
+// backing off up to a total wait of limit.
+func retryBusy(ctx context.Context, limit time.Duration, op func() error) error {
+	deadline := time.Now().Add(limit)
+	backoff := time.Millisecond
+	for {
+		err := op()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (after: %v)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 50*time.Millisecond)
+	}
 }
 
 // isBusy reports whether err is SQLITE_BUSY (any extended code).

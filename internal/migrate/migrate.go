@@ -3,8 +3,9 @@
 // procreg_schema_version, and safe when several processes migrate the same
 // database at once. Each dialect serializes migrators with its own lock:
 //
-//   - SQLite: an exclusive flock(2) on "<database path>.lock", which works
-//     across OS processes and between connections of one process;
+//   - SQLite: an exclusive flock(2) on "<database path>.lock", held around
+//     the whole run, which works across OS processes and between
+//     connections of one process;
 //   - PostgreSQL: a session-level advisory lock (goose's lock package);
 //     advisory locks are scoped to the current database;
 //   - MySQL/MariaDB: GET_LOCK on a name derived from the current database.
@@ -54,7 +55,14 @@ func (d Dialect) files() (fs.FS, goose.Dialect, error) {
 // Up applies every pending migration of dialect d to db while holding
 // locker (nil: no lock, for callers that serialize by other means) and
 // returns the schema version afterwards.
-func Up(ctx context.Context, db *sql.DB, d Dialect, locker lock.SessionLocker) (int64, error) {
+//
+// The lock is taken on a connection of its own and held around the whole
+// goose run: goose reads and creates its version table before it takes a
+// session locker, and two first runs racing there fail ("missing zero
+// version migration" on MySQL, where CREATE TABLE commits at once). A pool
+// limited to one connection cannot spare that connection, so then the
+// locker is handed to goose instead.
+func Up(ctx context.Context, db *sql.DB, d Dialect, locker lock.SessionLocker) (v int64, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("migrate %s: %w", d, err)
 	}
@@ -66,8 +74,24 @@ func Up(ctx context.Context, db *sql.DB, d Dialect, locker lock.SessionLocker) (
 		goose.WithTableName(VersionTable),
 		goose.WithDisableGlobalRegistry(true),
 	}
-	if locker != nil {
+	switch {
+	case locker == nil:
+	case db.Stats().MaxOpenConnections == 1:
 		opts = append(opts, goose.WithSessionLocker(locker))
+	default:
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("migrate %s: lock connection: %w", d, err)
+		}
+		defer conn.Close()
+		if err := locker.SessionLock(ctx, conn); err != nil {
+			return 0, fmt.Errorf("migrate %s: %w", d, err)
+		}
+		defer func() {
+			if uerr := locker.SessionUnlock(context.WithoutCancel(ctx), conn); uerr != nil && err == nil {
+				err = fmt.Errorf("migrate %s: %w", d, uerr)
+			}
+		}()
 	}
 	p, err := goose.NewProvider(gd, db, fsys, opts...)
 	if err != nil {
@@ -76,7 +100,7 @@ func Up(ctx context.Context, db *sql.DB, d Dialect, locker lock.SessionLocker) (
 	if _, err := p.Up(ctx); err != nil {
 		return 0, fmt.Errorf("migrate %s: %w", d, err)
 	}
-	v, err := p.GetDBVersion(ctx)
+	v, err = p.GetDBVersion(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrate %s: read version: %w", d, err)
 	}
@@ -107,9 +131,20 @@ func Latest(d Dialect) (int64, error) {
 }
 
 // UpSQLite migrates the SQLite database at path (db must be open on that
-// file), serialized across processes by a file lock on path + ".lock".
-func UpSQLite(ctx context.Context, db *sql.DB, path string) (int64, error) {
-	return Up(ctx, db, SQLite, NewFileLocker(path+".lock"))
+// file), serialized across processes by a file lock on path + ".lock",
+// held around the whole goose run like the server locks (see Up). The file
+// lock needs no connection, so this works when db allows only one.
+func UpSQLite(ctx context.Context, db *sql.DB, path string) (v int64, err error) {
+	l := NewFileLocker(path + ".lock")
+	if err := l.SessionLock(ctx, nil); err != nil {
+		return 0, err
+	}
+	defer func() {
+		if uerr := l.SessionUnlock(context.WithoutCancel(ctx), nil); uerr != nil && err == nil {
+			err = uerr
+		}
+	}()
+	return Up(ctx, db, SQLite, nil)
 }
 
 // UpPostgres migrates a PostgreSQL database, serialized by an advisory lock.
