@@ -11,14 +11,16 @@ import (
 func TestMain(m *testing.M) { testdb.Main(m) }
 
 var backend = servertest.Backend{
-	Database: testdb.Postgres,
-	Explain:  servertest.ExplainPostgres,
-	Open:     servertest.Opener(postgres.Open, postgres.WithClock),
+	Database:  testdb.Postgres,
+	Explain:   servertest.ExplainPostgres,
+	OpenDSN:   postgres.Open,
+	WithClock: postgres.WithClock,
 }
 
 func TestConformance(t *testing.T)              { backend.Conformance(t) }
 func TestConformanceDurable(t *testing.T)       { backend.Durable(t) }
 func TestDatabaseClock(t *testing.T)            { backend.DatabaseClock(t) }
+func TestConcurrentOpen(t *testing.T)           { backend.ConcurrentOpen(t) }
 func TestExplainHotQueries(t *testing.T)        { backend.ExplainHotQueries(t) }
 func BenchmarkAppendEventParallel(b *testing.B) { backend.BenchAppendEventParallel(b) }
 func BenchmarkClaimComplete(b *testing.B)       { backend.BenchClaimComplete(b) }

@@ -2,6 +2,7 @@ package servertest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,29 +18,27 @@ import (
 type Backend struct {
 	// Database provisions a fresh database (testdb.Postgres, testdb.MySQL).
 	Database func(testing.TB) testdb.Database
-	// Open opens a registry on dsn; clock is the client clock option (nil:
-	// the default).
-	Open func(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry
+	// OpenDSN and WithClock are the backend's Open and WithClock.
+	OpenDSN   func(ctx context.Context, dsn string, opts ...sqladapter.Option) (procreg.Registry, error)
+	WithClock func(func() time.Time) sqladapter.Option
 	// Explain checks the hot queries' plans on dsn (ExplainPostgres,
 	// ExplainMySQL).
 	Explain func(t *testing.T, dsn string)
 }
 
-// Opener adapts a backend's Open and WithClock to Backend.Open.
-func Opener(open func(context.Context, string, ...sqladapter.Option) (procreg.Registry, error),
-	withClock func(func() time.Time) sqladapter.Option) func(testing.TB, string, func() time.Time) procreg.Registry {
-	return func(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry {
-		tb.Helper()
-		var opts []sqladapter.Option
-		if clock != nil {
-			opts = append(opts, withClock(clock))
-		}
-		r, err := open(context.Background(), dsn, opts...)
-		if err != nil {
-			tb.Fatalf("open %s: %v", dsn, err)
-		}
-		return r
+// Open opens a registry on dsn with the client clock option clock (nil: the
+// default), failing the test on error.
+func (b Backend) Open(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry {
+	tb.Helper()
+	var opts []sqladapter.Option
+	if clock != nil {
+		opts = append(opts, b.WithClock(clock))
 	}
+	r, err := b.OpenDSN(context.Background(), dsn, opts...)
+	if err != nil {
+		tb.Fatalf("open %s: %v", dsn, err)
+	}
+	return r
 }
 
 // Conformance runs the public suite, each subtest on a database of its own.
@@ -53,6 +52,36 @@ func (b Backend) Durable(t *testing.T) {
 		dsn := b.Database(t).DSN
 		return func(t *testing.T) procreg.Registry { return b.Open(t, dsn, nil) }
 	})
+}
+
+// ConcurrentOpen opens several registries at once on one fresh database:
+// each runs the migrations, and all must succeed with one schema.
+func (b Backend) ConcurrentOpen(t *testing.T) {
+	dsn := b.Database(t).DSN
+	const n = 6
+	regs := make([]procreg.Registry, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range regs {
+		wg.Go(func() { regs[i], errs[i] = b.OpenDSN(context.Background(), dsn) })
+	}
+	wg.Wait()
+	for _, r := range regs {
+		if r != nil {
+			t.Cleanup(func() { _ = r.Close() })
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d of %d at once: %v", i, n, err)
+		}
+	}
+	register(t, regs[0], "opened-concurrently")
+	for i, r := range regs {
+		if _, err := r.GetProcess(context.Background(), "opened-concurrently"); err != nil {
+			t.Errorf("registry %d does not see the process: %v", i, err)
+		}
+	}
 }
 
 // DatabaseClock runs DatabaseClock on one fresh database.
