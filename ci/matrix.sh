@@ -9,12 +9,15 @@
 #
 # The server backends read PROCREG_POSTGRES_DSN / PROCREG_MYSQL_DSN (see
 # internal/testdb); without them and without Docker their tests skip.
-# Counts are of leaf tests (a test with subtests counts through its
-# subtests), from `go test -json`; a package that fails to build or panics
-# outside a test counts as one failure.
+# The logs (`go test -json`) are summarized by ci/tally (standard library
+# Go, so a fresh machine needs nothing but the toolchain): counts of leaf
+# tests (a test with subtests counts through its subtests), where a package
+# that fails to build or panics outside a test counts as one failure; the
+# output of failed tests; each distinct skip reason. The very last line is
+# the plain total "matrix: N passed, N failed, N skipped".
 #
-# Exit status: non-zero when anything failed, and when anything was skipped
-# while CI=true.
+# Exit status: ci/tally's: non-zero when anything failed, and when anything
+# was skipped or a backend had no packages while CI=true.
 #
 # Environment: MATRIX_BACKENDS (default "core memory sqlite postgres mysql"),
 # MATRIX_PARALLEL (go test -parallel, default 8: the server backends' tests
@@ -38,53 +41,24 @@ packages_for() {
 	esac
 }
 
-# tally reads `go test -json` and prints "passed failed skipped".
-tally() {
-	jq -rs -f ci/tally.jq
-}
-
-# report prints what a reader needs from a `go test -json` log: the output of
-# every failed test, package-level and build failures, and each distinct
-# skip reason once.
-report() {
-	jq -rs -f ci/report.jq | sed '/^$/d'
-}
-
-status=0
-rows=()
+args=()
 for b in $backends; do
 	pkgs="$(packages_for "$b")"
 	if [ -z "$pkgs" ]; then
-		rows+=("$b - - - no-packages")
-		if [ "${CI:-}" = "true" ]; then status=1; fi
+		args+=("$b=")
 		continue
 	fi
-	echo "=== matrix: $b" >&2
+	echo "matrix: testing $b" >&2
+	started=$SECONDS
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
 	$GO test -json -count=1 -timeout 30m -parallel "$parallel" "$@" $pkgs >"$logdir/$b.json" 2>"$logdir/$b.stderr"
 	rc=$?
-	report <"$logdir/$b.json" >&2
+	echo "matrix: $b took $((SECONDS - started))s (go test exit status $rc)" >&2
 	cat "$logdir/$b.stderr" >&2
-	read -r passed failed skipped < <(tally <"$logdir/$b.json")
-	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-		failed=1 # go test failed without a failing test in its log (e.g. vet or a bad flag)
-	fi
-	rows+=("$b $passed $failed $skipped")
-	if [ "$failed" -gt 0 ]; then status=1; fi
-	if [ "$skipped" -gt 0 ] && [ "${CI:-}" = "true" ]; then status=1; fi
+	args+=("$b=$logdir/$b.json:$rc")
 done
 
-printf '\n%-10s %8s %8s %8s\n' backend passed failed skipped
-for r in "${rows[@]}"; do
-	read -r b passed failed skipped note <<<"$r"
-	printf '%-10s %8s %8s %8s %s\n' "$b" "$passed" "$failed" "$skipped" "${note:-}"
-done
-echo "logs: $logdir"
-if [ "$status" -ne 0 ]; then
-	if [ "${CI:-}" = "true" ]; then
-		echo "matrix: FAILED (CI=true: skipped tests count as failures)" >&2
-	else
-		echo "matrix: FAILED" >&2
-	fi
-fi
-exit "$status"
+echo "matrix: logs in $logdir" >&2
+# ci/tally prints the failures, skip reasons and the table, ends with the
+# plain line "matrix: N passed, N failed, N skipped", and sets the status.
+$GO run ./ci/tally "${args[@]}"
