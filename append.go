@@ -149,8 +149,8 @@ type AppendPlan struct {
 // semantics, and terminal-on-terminal (ErrTerminal). Errors name the process.
 func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 	id := in.ProcessID
-	if req.WakeTarget != nil && req.WakeTarget.SessionID == "" {
-		return AppendPlan{}, fmt.Errorf("%w: append %q to process %q: wake target has an empty session id", ErrInvalid, req.EventType, id)
+	if err := ValidateAppendRequest(id, req); err != nil {
+		return AppendPlan{}, err
 	}
 	payload := []byte("null")
 	if len(bytes.TrimSpace(req.Payload)) > 0 {
@@ -218,6 +218,13 @@ func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 			w, err := materializeWake(*et.Wake, doc, id, ev.Sequence)
 			if err != nil {
 				return AppendPlan{}, fmt.Errorf("%w: append %q to process %q: wake semantics: %v", ErrInvalid, et.Name, id, err)
+			}
+			// Wake input and dedupe key are stored columns: a payload
+			// string holding U+0000 may not flow into them.
+			if w != nil {
+				if err := validateTexts(id, "wake input of "+et.Name, w.Input, "wake dedupe key of "+et.Name, w.DedupeKey); err != nil {
+					return AppendPlan{}, err
+				}
 			}
 			ev.Wake = w
 		}

@@ -31,8 +31,8 @@ type LeaseDecision struct {
 	Next LeaseState
 }
 
-// ValidateLeaseOwner checks a claimant: a non-empty owner id and a known
-// liveness kind.
+// ValidateLeaseOwner checks a claimant: a non-empty owner id, a known
+// liveness kind and stored text only (ValidateOwnerText).
 func ValidateLeaseOwner(processID string, o LeaseOwner) error {
 	if o.OwnerID == "" {
 		return fmt.Errorf("%w: lease on process %q: owner id is empty", ErrInvalid, processID)
@@ -42,7 +42,7 @@ func ValidateLeaseOwner(processID string, o LeaseOwner) error {
 	default:
 		return fmt.Errorf("%w: lease on process %q: unknown liveness kind %q", ErrInvalid, processID, o.Liveness.Kind)
 	}
-	return nil
+	return ValidateOwnerText(processID, o)
 }
 
 // MaxTime is the latest instant a registry stores or returns: later times

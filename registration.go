@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -43,26 +42,6 @@ func CoreEventTypes() []EventType {
 		term(EventCancelled, StateCancelled),
 		term(EventAbandoned, StateAbandoned),
 	}
-}
-
-// ValidateProcessID checks an id used to look a process up: at most
-// MaxIDBytes bytes of valid UTF-8 (ErrInvalid otherwise).
-func ValidateProcessID(id string) error {
-	if len(id) > MaxIDBytes {
-		return fmt.Errorf("%w: process id %.40q… is %d bytes, longer than %d", ErrInvalid, id, len(id), MaxIDBytes)
-	}
-	if !utf8.ValidString(id) {
-		return fmt.Errorf("%w: process id %q is not valid UTF-8", ErrInvalid, id)
-	}
-	return nil
-}
-
-// ValidateScope checks a session scope: its session id must be non-empty.
-func ValidateScope(s SessionScope) error {
-	if strings.TrimSpace(s.SessionID) == "" {
-		return fmt.Errorf("%w: session scope %q has an empty session id", ErrInvalid, s.ID())
-	}
-	return nil
 }
 
 // Prepared is a validated registration ready to store: core event types
@@ -104,8 +83,8 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 	if err := ValidateProcessID(reg.ID); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(reg.ID) == "" {
-		return nil, fmt.Errorf("%w: process id %q is empty", ErrInvalid, reg.ID)
+	if err := validateRegistrationText(reg); err != nil {
+		return nil, err
 	}
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("%w: registration of process %q: %s", ErrInvalid, reg.ID, fmt.Sprintf(format, a...))

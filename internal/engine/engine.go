@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/procreg/procreg"
@@ -47,12 +46,23 @@ func New(s store.Store, o Options) procreg.Registry {
 
 func (e *engine) now() time.Time { return procreg.TruncateTime(e.clock()) }
 
-// begin checks the context and the process id before any storage work.
-func begin(ctx context.Context, op, id string) error {
+// begin checks, before any storage work and in this order, the context,
+// the process id and then the other arguments' validation results (checks,
+// computed by the caller): a cancelled call reports the cancellation even
+// when its arguments are also bad.
+func begin(ctx context.Context, op, id string, checks ...error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("procreg: %s process %q: %w", op, id, err)
 	}
-	return procreg.ValidateProcessID(id)
+	if err := procreg.ValidateProcessID(id); err != nil {
+		return err
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // wrap names the operation and process on errors that do not yet wrap a
@@ -174,10 +184,10 @@ func (e *engine) registered(ctx context.Context, id string) (procreg.Record, boo
 }
 
 // mutate runs fn on a locked process row in one write and returns the
-// resulting record. fn reports whether it changed the row; a changed row is
+// resulting record; check is the validation result of fn's other arguments. fn reports whether it changed the row; a changed row is
 // written back.
-func (e *engine) mutate(ctx context.Context, op, id string, fn func(row *store.ProcessRow) (bool, error)) (procreg.Record, error) {
-	if err := begin(ctx, op, id); err != nil {
+func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func(row *store.ProcessRow) (bool, error)) (procreg.Record, error) {
+	if err := begin(ctx, op, id, check); err != nil {
 		return procreg.Record{}, err
 	}
 	var rec procreg.Record
@@ -202,15 +212,13 @@ func (e *engine) mutate(ctx context.Context, op, id string, fn func(row *store.P
 }
 
 func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procreg.ExternalRef) (procreg.Record, error) {
-	if ref.Backend == "" || ref.ID == "" {
-		return procreg.Record{}, fmt.Errorf("%w: external ref of process %q needs a backend and an id", procreg.ErrInvalid, processID)
-	}
+	check := procreg.ValidateExternalRef(processID, ref)
 	meta, err := procreg.NormalizeOptionalJSON(ref.Metadata)
-	if err != nil {
-		return procreg.Record{}, fmt.Errorf("external ref metadata of process %q: %w", processID, err)
+	if err != nil && check == nil {
+		check = fmt.Errorf("external ref metadata of process %q: %w", processID, err)
 	}
 	now := e.now()
-	return e.mutate(ctx, "set external ref of", processID, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "set external ref of", processID, check, func(row *store.ProcessRow) (bool, error) {
 		if row.ExternalRefBackend == "" {
 			row.ExternalRefBackend, row.ExternalRefID, row.ExternalRefMetadata = ref.Backend, ref.ID, string(meta)
 			row.UpdatedAtMs = ms(now)
@@ -227,11 +235,9 @@ func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procr
 
 func (e *engine) GrantHandle(ctx context.Context, scope procreg.SessionScope, processID string, d procreg.HandleDescriptor) (procreg.HandleGrant, error) {
 	const op = "grant handle to"
-	if err := begin(ctx, op, processID); err != nil {
+	if err := begin(ctx, op, processID, scopeCheck(op, processID, scope),
+		procreg.ValidateDescriptor(processID, d)); err != nil {
 		return procreg.HandleGrant{}, err
-	}
-	if err := procreg.ValidateScope(scope); err != nil {
-		return procreg.HandleGrant{}, fmt.Errorf("grant handle to process %q: %w", processID, err)
 	}
 	g := store.GrantRow{ScopeID: scope.ID(), ProcessID: processID, SessionID: scope.SessionID,
 		DescriptorKind: d.Kind, DescriptorLabel: d.Label}
@@ -247,6 +253,14 @@ func (e *engine) GrantHandle(ctx context.Context, scope procreg.SessionScope, pr
 	return toGrant(g), nil
 }
 
+// scopeCheck validates the scope argument of a grant operation on processID.
+func scopeCheck(op, processID string, scope procreg.SessionScope) error {
+	if err := procreg.ValidateScope(scope); err != nil {
+		return fmt.Errorf("%s process %q: %w", op, processID, err)
+	}
+	return nil
+}
+
 func toGrant(g store.GrantRow) procreg.HandleGrant {
 	return procreg.HandleGrant{SessionID: g.SessionID, ProcessID: g.ProcessID,
 		Descriptor: procreg.HandleDescriptor{Kind: g.DescriptorKind, Label: g.DescriptorLabel}}
@@ -254,11 +268,8 @@ func toGrant(g store.GrantRow) procreg.HandleGrant {
 
 func (e *engine) RevokeHandle(ctx context.Context, scope procreg.SessionScope, processID string) error {
 	const op = "revoke handle to"
-	if err := begin(ctx, op, processID); err != nil {
+	if err := begin(ctx, op, processID, scopeCheck(op, processID, scope)); err != nil {
 		return err
-	}
-	if err := procreg.ValidateScope(scope); err != nil {
-		return fmt.Errorf("revoke handle to process %q: %w", processID, err)
 	}
 	return wrap(op, processID, e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
 		return tx.DeleteGrant(ctx, scope.ID(), processID)
@@ -357,11 +368,8 @@ func (e *engine) ListLiveHandleGrants(ctx context.Context, scope procreg.Session
 
 func (e *engine) HasHandleGrant(ctx context.Context, scope procreg.SessionScope, processID string) (bool, error) {
 	const op = "check handle grant of"
-	if err := begin(ctx, op, processID); err != nil {
+	if err := begin(ctx, op, processID, scopeCheck(op, processID, scope)); err != nil {
 		return false, err
-	}
-	if err := procreg.ValidateScope(scope); err != nil {
-		return false, fmt.Errorf("check handle grant of process %q: %w", processID, err)
 	}
 	var has bool
 	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -398,8 +406,8 @@ func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string
 	if err := ctx.Err(); err != nil {
 		return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: %w", sessionID, err)
 	}
-	if strings.TrimSpace(sessionID) == "" {
-		return procreg.SessionDeleteReport{}, fmt.Errorf("%w: delete session state: session id is empty", procreg.ErrInvalid)
+	if err := procreg.ValidateSessionID(sessionID); err != nil {
+		return procreg.SessionDeleteReport{}, fmt.Errorf("delete session state: %w", err)
 	}
 	now := e.now()
 	var rep procreg.SessionDeleteReport
@@ -524,7 +532,8 @@ func (e *engine) appendTx(ctx context.Context, tx store.Tx, processID string, re
 
 func (e *engine) AppendEvent(ctx context.Context, processID string, req procreg.AppendRequest) (procreg.AppendResult, error) {
 	const op = "append event to"
-	if err := begin(ctx, op, processID); err != nil {
+	// The request's strings are checked before the replay-key lookup uses them.
+	if err := begin(ctx, op, processID, procreg.ValidateAppendRequest(processID, req)); err != nil {
 		return procreg.AppendResult{}, err
 	}
 	now := e.now()
@@ -563,8 +572,8 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 }
 
 // readEvents runs an event query on a known process.
-func (e *engine) readEvents(ctx context.Context, op, processID string, q func(ctx context.Context, tx store.Tx) ([]store.EventRow, error)) ([]procreg.Event, error) {
-	if err := begin(ctx, op, processID); err != nil {
+func (e *engine) readEvents(ctx context.Context, op, processID string, check error, q func(ctx context.Context, tx store.Tx) ([]store.EventRow, error)) ([]procreg.Event, error) {
+	if err := begin(ctx, op, processID, check); err != nil {
 		return nil, err
 	}
 	var out []procreg.Event
@@ -586,22 +595,23 @@ func (e *engine) readEvents(ctx context.Context, op, processID string, q func(ct
 }
 
 func (e *engine) EventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
-	return e.readEvents(ctx, "read events of", processID, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+	return e.readEvents(ctx, "read events of", processID, nil, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
 		return tx.EventsAfter(ctx, processID, clampSeq(afterSequence))
 	})
 }
 
 func (e *engine) WakeEventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
-	return e.readEvents(ctx, "read wake events of", processID, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+	return e.readEvents(ctx, "read wake events of", processID, nil, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
 		return tx.WakeEventsAfter(ctx, processID, clampSeq(afterSequence))
 	})
 }
 
 func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) ([]procreg.Event, error) {
+	var check error
 	if limit < 0 {
-		return nil, fmt.Errorf("%w: recent events of process %q: negative limit %d", procreg.ErrInvalid, processID, limit)
+		check = fmt.Errorf("%w: recent events of process %q: negative limit %d", procreg.ErrInvalid, processID, limit)
 	}
-	return e.readEvents(ctx, "read recent events of", processID, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+	return e.readEvents(ctx, "read recent events of", processID, check, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
 		if limit == 0 {
 			return nil, nil
 		}
@@ -611,7 +621,7 @@ func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) 
 
 func (e *engine) CountEventsThrough(ctx context.Context, processID, eventType string, upToSequence uint64) (uint64, error) {
 	const op = "count events of"
-	if err := begin(ctx, op, processID); err != nil {
+	if err := begin(ctx, op, processID, procreg.ValidateText(processID, "event type", eventType)); err != nil {
 		return 0, err
 	}
 	var n int64
@@ -643,12 +653,13 @@ func (e *engine) AckWake(ctx context.Context, processID string, sequence uint64)
 }
 
 func (e *engine) RecordFirstStarted(ctx context.Context, processID string, s procreg.Started) (procreg.Record, error) {
+	check := procreg.ValidateStarted(processID, s)
 	owner, err := jsonText(s.Owner)
-	if err != nil {
-		return procreg.Record{}, fmt.Errorf("%w: first-started owner of process %q: %v", procreg.ErrInvalid, processID, err)
+	if err != nil && check == nil {
+		check = fmt.Errorf("%w: first-started owner of process %q: %v", procreg.ErrInvalid, processID, err)
 	}
 	now := e.now()
-	return e.mutate(ctx, "record first start of", processID, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "record first start of", processID, check, func(row *store.ProcessRow) (bool, error) {
 		if row.FirstStartedOwner != "" {
 			return false, nil
 		}
@@ -660,7 +671,7 @@ func (e *engine) RecordFirstStarted(ctx context.Context, processID string, s pro
 
 func (e *engine) RequestProcessAbandon(ctx context.Context, processID string, r procreg.AbandonRequest) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "request abandon of", processID, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "request abandon of", processID, procreg.ValidateAbandonRequest(processID, r), func(row *store.ProcessRow) (bool, error) {
 		if row.Status != procreg.StateRunning {
 			return false, fmt.Errorf("%w: process %q is already %s; nothing to abandon", procreg.ErrTerminal, processID, row.Status)
 		}
@@ -676,7 +687,7 @@ func (e *engine) RequestProcessAbandon(ctx context.Context, processID string, r 
 
 func (e *engine) SetProcessWait(ctx context.Context, processID string, w procreg.WaitState) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "set wait of", processID, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "set wait of", processID, procreg.ValidateWaitState(processID, w), func(row *store.ProcessRow) (bool, error) {
 		if row.Status != procreg.StateRunning {
 			return false, fmt.Errorf("%w: process %q is already %s; it cannot wait", procreg.ErrTerminal, processID, row.Status)
 		}
@@ -695,7 +706,7 @@ func (e *engine) SetProcessWait(ctx context.Context, processID string, w procreg
 
 func (e *engine) ClearProcessWait(ctx context.Context, processID string) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "clear wait of", processID, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "clear wait of", processID, nil, func(row *store.ProcessRow) (bool, error) {
 		if !row.Waiting {
 			return false, nil
 		}
@@ -758,10 +769,12 @@ func (e *engine) ListNonTerminal(ctx context.Context) ([]procreg.Record, error) 
 
 // leaseWrite runs a lease decision on a locked process row in one write,
 // using the store's lease clock. missing is the error for an unknown
-// process; nil means unknown processes are ErrNotFound-free no-ops.
-func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRunning bool, missing error,
+// process; nil means unknown processes are ErrNotFound-free no-ops. check
+// is the validation result of the other arguments, reported before any
+// lookup so that a bad owner is ErrInvalid even for an unknown process.
+func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRunning bool, missing, check error,
 	decide func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error)) (procreg.LeaseClaim, error) {
-	if err := begin(ctx, op, processID); err != nil {
+	if err := begin(ctx, op, processID, check); err != nil {
 		return procreg.LeaseClaim{}, err
 	}
 	var claim procreg.LeaseClaim
@@ -803,22 +816,32 @@ func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRu
 	return claim, nil
 }
 
+// ownerCheck validates a claimant and ttl before any lookup (the lease
+// decisions check them again, as pure functions must).
+func ownerCheck(processID string, owner procreg.LeaseOwner, ttl time.Duration) error {
+	if err := procreg.ValidateLeaseOwner(processID, owner); err != nil {
+		return err
+	}
+	_, err := procreg.LeaseExpiry(processID, time.Time{}, ttl)
+	return err
+}
+
 func (e *engine) ClaimProcessLease(ctx context.Context, processID string, owner procreg.LeaseOwner, ttl time.Duration) (procreg.LeaseClaim, error) {
-	return e.leaseWrite(ctx, "claim lease of", processID, true, notFound(processID),
+	return e.leaseWrite(ctx, "claim lease of", processID, true, notFound(processID), ownerCheck(processID, owner, ttl),
 		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
 			return procreg.DecideClaim(processID, st, owner, ttl, now)
 		})
 }
 
 func (e *engine) ReclaimProcessLease(ctx context.Context, processID string, owner procreg.LeaseOwner, observed procreg.Lease, ttl time.Duration) (procreg.LeaseClaim, error) {
-	return e.leaseWrite(ctx, "reclaim lease of", processID, true, notFound(processID),
+	return e.leaseWrite(ctx, "reclaim lease of", processID, true, notFound(processID), ownerCheck(processID, owner, ttl),
 		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
 			return procreg.DecideReclaim(processID, st, owner, observed, ttl, now)
 		})
 }
 
 func (e *engine) RenewProcessLease(ctx context.Context, l procreg.Lease, ttl time.Duration) (procreg.Lease, error) {
-	claim, err := e.leaseWrite(ctx, "renew lease of", l.ProcessID, false, procreg.LeaseLost(l.ProcessID),
+	claim, err := e.leaseWrite(ctx, "renew lease of", l.ProcessID, false, procreg.LeaseLost(l.ProcessID), nil,
 		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
 			return procreg.DecideRenew(st, l, ttl, now)
 		})
@@ -826,7 +849,7 @@ func (e *engine) RenewProcessLease(ctx context.Context, l procreg.Lease, ttl tim
 }
 
 func (e *engine) CompleteProcessLease(ctx context.Context, c procreg.LeaseCompletion) error {
-	_, err := e.leaseWrite(ctx, "release lease of", c.ProcessID, false, nil,
+	_, err := e.leaseWrite(ctx, "release lease of", c.ProcessID, false, nil, nil,
 		func(st procreg.LeaseState, _ time.Time) (procreg.LeaseDecision, error) {
 			return procreg.DecideRelease(st, c.Token), nil
 		})
