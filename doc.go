@@ -49,8 +49,30 @@
 //     (completed↔success, failed↔failure, cancelled↔cancelled,
 //     abandoned↔abandoned); otherwise it is wrapped by state.
 //   - A template placeholder without a matching field is left as written.
-//   - Process ids in lookups are checked for length and UTF-8 (ErrInvalid);
-//     an empty id is simply unknown.
+//   - A process id is checked by every method that takes one, lookups
+//     included: empty or only white space, longer than MaxIDBytes, invalid
+//     UTF-8 or containing U+0000 is ErrInvalid, never ErrNotFound. Because
+//     registration trims white space to decide emptiness, a blank id can
+//     never name a process, so it is malformed rather than unknown. This
+//     holds where the contract forgives unknown ids too: GetProcessLease and
+//     CompleteProcessLease of a blank id are ErrInvalid (an unknown
+//     well-formed id is still nil and a no-op), and RenewProcessLease of a
+//     lease with a blank process id is ErrInvalid, not ErrLeaseLost.
+//     Arguments are checked before any storage work, after the context: a
+//     cancelled call reports the cancellation even if its arguments are bad.
+//   - Stored text: every string the registry stores in a column or uses as a
+//     key must be valid UTF-8 without U+0000 (ValidateText), on every
+//     backend alike (PostgreSQL TEXT cannot hold U+0000). That covers process
+//     ids; session and agent frame ids; event type names, replay keys and
+//     const dedupe keys; engine kind, env ref, identity kind and label; external
+//     ref backend and id; handle descriptor kind and label; abandon
+//     requested_by and reason; wait kind, name, event type and key; lease
+//     owner and incarnation ids and liveness strings; and the event type
+//     CountEventsThrough counts. A violation is ErrInvalid naming the field
+//     and the process, and nothing is written. JSON documents (payloads,
+//     await outputs, definitions, metadata) may hold "\u0000" in their
+//     strings: JSON text escapes it. A wake input or dedupe key selected from
+//     such a string would be stored as a column, so that append is ErrInvalid.
 //   - A negative lease ttl is ErrInvalid; a ttl of 0 yields an expired lease.
 //   - Leases do not bump UpdatedAt: a lease is not a fact about the process.
 //   - Grants are keyed by (SessionScope.ID(), process id); HandleGrant.SessionID
