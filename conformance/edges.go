@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ func edgeRules() []rule {
 		{"TimestampsUTCMillisecond", testTimestamps},
 		{"CancelledContextWritesNothing", testCancelledWrites},
 		{"CancelledContextReads", testCancelledReads},
+		{"BlankIDIsInvalid", testBlankIDs},
+		{"NULInStoredTextIsInvalid", testNULText},
+		{"NULInJSONIsData", testNULInJSON},
 	}
 }
 
@@ -251,4 +255,260 @@ func testCancelledReads(t *testing.T, r procreg.Registry) {
 			t.Errorf("%s: error %q; want it to say the context was cancelled", name, err)
 		}
 	}
+}
+
+// badInputFixture registers p1 (with a wake type, a grant, a lease, an
+// event) so that rejected calls have something they could wrongly change.
+func badInputFixture(t *testing.T, r procreg.Registry) procreg.Lease {
+	t.Helper()
+	mustRegister(t, r, toolReg("p1", eventType(noteType), wakeType("ping", procreg.WakeSpec{Input: pointerSel("/msg")})))
+	mustAppend(t, r, "p1", appendReq(noteType, `{}`))
+	mustGrant(t, r, scopeS1, "p1", descA)
+	return mustAcquire(t, r, "p1", exampleOwner("w"), time.Hour)
+}
+
+// wantRejected runs each call and checks that it is ErrInvalid (naming id
+// when id is not empty) and that it changed nothing observable.
+func wantRejected(t *testing.T, r procreg.Registry, id string, calls map[string]func(ctx context.Context) error) {
+	t.Helper()
+	for name, call := range calls {
+		before := snapshot(t, r, "p1")
+		err := call(t.Context())
+		wantErrNamed(t, err, procreg.ErrInvalid, id, name)
+		wantSame(t, name+" was rejected but changed the state", snapshot(t, r, "p1"), before)
+	}
+}
+
+// wantErrNamed is wantErr that reports instead of stopping, so one case's
+// failure does not hide the others.
+func wantErrNamed(t *testing.T, err, sentinel error, id, what string) {
+	t.Helper()
+	if !errors.Is(err, sentinel) {
+		t.Errorf("%s: got %v; want an error wrapping %v", what, err, sentinel)
+		return
+	}
+	if id != "" && !namesID(err.Error(), id) {
+		t.Errorf("%s: error %q does not name the process id %q", what, err.Error(), id)
+	}
+}
+
+// processIDCalls calls every method that takes a process id with id.
+func processIDCalls(r procreg.Registry, id string, held procreg.Lease) map[string]func(ctx context.Context) error {
+	me := exampleOwner("me")
+	return map[string]func(ctx context.Context) error{
+		"RegisterProcess": func(ctx context.Context) error { _, err := r.RegisterProcess(ctx, toolReg(id)); return err },
+		"GetProcess":      func(ctx context.Context) error { _, err := r.GetProcess(ctx, id); return err },
+		"AppendEvent": func(ctx context.Context) error {
+			_, err := r.AppendEvent(ctx, id, appendReq(noteType, `{}`))
+			return err
+		},
+		"CompleteProcess":        func(ctx context.Context) error { _, err := r.CompleteProcess(ctx, id, success(`1`)); return err },
+		"SetExternalRef":         func(ctx context.Context) error { _, err := r.SetExternalRef(ctx, id, exampleRef()); return err },
+		"GrantHandle":            func(ctx context.Context) error { _, err := r.GrantHandle(ctx, scopeS2, id, descB); return err },
+		"RevokeHandle":           func(ctx context.Context) error { return r.RevokeHandle(ctx, scopeS1, id) },
+		"HasHandleGrant":         func(ctx context.Context) error { _, err := r.HasHandleGrant(ctx, scopeS1, id); return err },
+		"HandleGrantsForProcess": func(ctx context.Context) error { _, err := r.HandleGrantsForProcess(ctx, id); return err },
+		"TransferHandleGrants": func(ctx context.Context) error {
+			return r.TransferHandleGrants(ctx, scopeS1, scopeS2, []string{"p1", id})
+		},
+		"EventsAfter":        func(ctx context.Context) error { _, err := r.EventsAfter(ctx, id, 0); return err },
+		"WakeEventsAfter":    func(ctx context.Context) error { _, err := r.WakeEventsAfter(ctx, id, 0); return err },
+		"CountEventsThrough": func(ctx context.Context) error { _, err := r.CountEventsThrough(ctx, id, noteType, 9); return err },
+		"RecentEvents":       func(ctx context.Context) error { _, err := r.RecentEvents(ctx, id, 5); return err },
+		"AckWake":            func(ctx context.Context) error { return r.AckWake(ctx, id, 1) },
+		"RecordFirstStarted": func(ctx context.Context) error {
+			_, err := r.RecordFirstStarted(ctx, id, procreg.Started{Owner: me, At: time.Now()})
+			return err
+		},
+		"RequestProcessAbandon": func(ctx context.Context) error {
+			_, err := r.RequestProcessAbandon(ctx, id, procreg.AbandonRequest{RequestedBy: "op", RequestedAt: time.Now()})
+			return err
+		},
+		"SetProcessWait":    func(ctx context.Context) error { _, err := r.SetProcessWait(ctx, id, exampleWait()); return err },
+		"ClearProcessWait":  func(ctx context.Context) error { _, err := r.ClearProcessWait(ctx, id); return err },
+		"ClaimProcessLease": func(ctx context.Context) error { _, err := r.ClaimProcessLease(ctx, id, me, time.Minute); return err },
+		"ReclaimProcessLease": func(ctx context.Context) error {
+			_, err := r.ReclaimProcessLease(ctx, id, me, held, time.Minute)
+			return err
+		},
+		"RenewProcessLease": func(ctx context.Context) error {
+			l := held
+			l.ProcessID = id
+			_, err := r.RenewProcessLease(ctx, l, time.Hour)
+			return err
+		},
+		"GetProcessLease": func(ctx context.Context) error { _, err := r.GetProcessLease(ctx, id); return err },
+		"CompleteProcessLease": func(ctx context.Context) error {
+			return r.CompleteProcessLease(ctx, procreg.LeaseCompletion{ProcessID: id, Token: held.Token})
+		},
+	}
+}
+
+// testBlankIDs: an empty or white-space-only process id can never name a
+// process (registration trims), so every method rejects it as ErrInvalid,
+// including the lease reads and releases that forgive unknown ids.
+func testBlankIDs(t *testing.T, r procreg.Registry) {
+	held := badInputFixture(t, r)
+	for _, id := range []string{"", " ", "\t\n "} {
+		t.Run(strconv.Quote(id), func(t *testing.T) {
+			wantRejected(t, r, "", processIDCalls(r, id, held))
+		})
+	}
+	// A well-formed unknown id keeps the contract's forgiving answers.
+	l, err := r.GetProcessLease(t.Context(), "ghost")
+	wantOK(t, err, "GetProcessLease(ghost)")
+	if l != nil {
+		t.Errorf("GetProcessLease(ghost) = %+v; want nil", l)
+	}
+	wantOK(t, r.CompleteProcessLease(t.Context(), procreg.LeaseCompletion{ProcessID: "ghost", Token: "t"}), "CompleteProcessLease(ghost)")
+}
+
+// testNULText: a string the registry stores as a column or key may not
+// contain U+0000, on every backend alike (PostgreSQL TEXT cannot hold it).
+func testNULText(t *testing.T, r procreg.Registry) {
+	held := badInputFixture(t, r)
+	t.Run("ProcessID", func(t *testing.T) {
+		wantRejected(t, r, "", processIDCalls(r, "p\x001", held))
+	})
+	nulOwner := exampleOwner("me")
+	nulOwner.IncarnationID = "inc\x00"
+	nulScope := procreg.SessionScope{SessionID: "s\x001"}
+	nulFrame := procreg.SessionScope{SessionID: "s1", AgentFrameID: "f\x00"}
+	wantRejected(t, r, "p1", map[string]func(ctx context.Context) error{
+		"AppendEvent event type": func(ctx context.Context) error {
+			_, err := r.AppendEvent(ctx, "p1", appendReq(noteType+"\x00", `{}`))
+			return err
+		},
+		"AppendEvent replay key": func(ctx context.Context) error {
+			req := appendReq(noteType, `{}`)
+			req.ReplayKey = "k\x00"
+			_, err := r.AppendEvent(ctx, "p1", req)
+			return err
+		},
+		"AppendEvent wake target session id": func(ctx context.Context) error {
+			req := appendReq("ping", `{"msg":"m"}`)
+			req.WakeTarget = &nulScope
+			_, err := r.AppendEvent(ctx, "p1", req)
+			return err
+		},
+		"AppendEvent wake input selected from a NUL string": func(ctx context.Context) error {
+			_, err := r.AppendEvent(ctx, "p1", appendReq("ping", `{"msg":"a\u0000b"}`))
+			return err
+		},
+		"CountEventsThrough event type": func(ctx context.Context) error {
+			_, err := r.CountEventsThrough(ctx, "p1", noteType+"\x00", 9)
+			return err
+		},
+		"GrantHandle session id": func(ctx context.Context) error {
+			_, err := r.GrantHandle(ctx, nulScope, "p1", descA)
+			return err
+		},
+		"GrantHandle agent frame id": func(ctx context.Context) error {
+			_, err := r.GrantHandle(ctx, nulFrame, "p1", descA)
+			return err
+		},
+		"GrantHandle descriptor label": func(ctx context.Context) error {
+			_, err := r.GrantHandle(ctx, scopeS2, "p1", procreg.HandleDescriptor{Kind: "tool", Label: "A\x00"})
+			return err
+		},
+		"HasHandleGrant session id": func(ctx context.Context) error { _, err := r.HasHandleGrant(ctx, nulScope, "p1"); return err },
+		"SetExternalRef id": func(ctx context.Context) error {
+			ref := exampleRef()
+			ref.ID = "job\x007"
+			_, err := r.SetExternalRef(ctx, "p1", ref)
+			return err
+		},
+		"RequestProcessAbandon reason": func(ctx context.Context) error {
+			_, err := r.RequestProcessAbandon(ctx, "p1", procreg.AbandonRequest{RequestedBy: "op", Reason: "why\x00", RequestedAt: time.Now()})
+			return err
+		},
+		"SetProcessWait key": func(ctx context.Context) error {
+			w := exampleWait()
+			w.Key = "k\x00"
+			_, err := r.SetProcessWait(ctx, "p1", w)
+			return err
+		},
+		"RecordFirstStarted owner": func(ctx context.Context) error {
+			_, err := r.RecordFirstStarted(ctx, "p1", procreg.Started{Owner: nulOwner, At: time.Now()})
+			return err
+		},
+		"ReclaimProcessLease owner": func(ctx context.Context) error {
+			_, err := r.ReclaimProcessLease(ctx, "p1", nulOwner, held, time.Minute)
+			return err
+		},
+	})
+	wantRejected(t, r, "", map[string]func(ctx context.Context) error{
+		"ListHandleGrants session id": func(ctx context.Context) error { _, err := r.ListHandleGrants(ctx, nulScope); return err },
+		"DeleteSessionProcessState session id": func(ctx context.Context) error {
+			_, err := r.DeleteSessionProcessState(ctx, "s1\x00")
+			return err
+		},
+		"TransferHandleGrants target session id": func(ctx context.Context) error {
+			return r.TransferHandleGrants(ctx, scopeS1, nulScope, []string{"p1"})
+		},
+	})
+	regs := map[string]func(g *procreg.Registration){
+		"EventTypeName": func(g *procreg.Registration) { g.EventTypes = []procreg.EventType{eventType("note\x00")} },
+		"EnvRef":        func(g *procreg.Registration) { g.EnvRef = "env\x00" },
+		"IdentityLabel": func(g *procreg.Registration) { g.Identity = procreg.Identity{Kind: "tool", Label: "l\x00"} },
+		"WakeTarget":    func(g *procreg.Registration) { g.WakeTarget = &nulFrame },
+		"ConstDedupeKey": func(g *procreg.Registration) {
+			g.EventTypes = []procreg.EventType{wakeType("w", procreg.WakeSpec{Input: constSel(`1`),
+				DedupeKey: procreg.DedupeKey{Kind: procreg.DedupeConst, Const: "k\x00"}})}
+		},
+	}
+	for name, change := range regs {
+		reg := toolReg("v-" + name)
+		change(&reg)
+		_, err := r.RegisterProcess(t.Context(), reg)
+		wantErrNamed(t, err, procreg.ErrInvalid, reg.ID, "RegisterProcess with a NUL in "+name)
+		if _, err := r.GetProcess(t.Context(), reg.ID); !errors.Is(err, procreg.ErrNotFound) {
+			t.Errorf("RegisterProcess with a NUL in %s: GetProcess after = %v; want ErrNotFound (nothing stored)", name, err)
+		}
+	}
+}
+
+// testNULInJSON: JSON documents are data: a string holding U+0000 (escaped
+// as \u0000 in JSON text) round-trips in payloads, outputs, metadata and
+// the registration's JSON fields on every backend.
+func testNULInJSON(t *testing.T, r procreg.Registry) {
+	const doc = `{"s":"a\u0000b","k\u0000":["\u0000"]}`
+	reg := toolReg("p1", eventType(noteType), wakeType("ping", procreg.WakeSpec{Input: pointerSel("/o")}))
+	reg.Input.Payload = raw(doc)
+	reg.Identity = procreg.Identity{Kind: "tool", Definition: raw(doc)}
+	reg.Provenance.CausedBy = raw(doc)
+	rec := mustRegister(t, r, reg)
+	wantSame(t, "input payload with U+0000", rec.Input.Payload, raw(doc))
+
+	res := mustAppend(t, r, "p1", appendReq(noteType, doc))
+	wantSame(t, "appended payload with U+0000", res.Event.Payload, raw(doc))
+	// An object's compact JSON text escapes U+0000, so a wake input that
+	// selects one stays storable.
+	wake := mustAppend(t, r, "p1", appendReq("ping", `{"o":`+doc+`}`))
+	if wake.Event.Wake == nil {
+		t.Fatalf("wake event stored without wake semantics")
+	}
+	ref := exampleRef()
+	ref.Metadata = raw(doc)
+	_, err := r.SetExternalRef(t.Context(), "p1", ref)
+	wantOK(t, err, "SetExternalRef with U+0000 in metadata")
+	done := mustComplete(t, r, "p1", success(doc))
+
+	evs := mustEvents(t, r, "p1", 0)
+	if len(evs) != 3 {
+		t.Fatalf("events read back = %d; want 3", len(evs))
+	}
+	wantSame(t, "payload read back", evs[0].Payload, raw(doc))
+	wantSame(t, "wake event read back", evs[1], wake.Event)
+	wantSame(t, "wake events read back", mustWakeEvents(t, r, "p1", 0), []procreg.Event{wake.Event})
+	got := mustGet(t, r, "p1")
+	wantSame(t, "record read back", got, done)
+	wantSame(t, "definition read back", got.Identity.Definition, raw(doc))
+	wantSame(t, "external ref metadata read back", got.ExternalRef.Metadata, raw(doc))
+	if out := got.Status.AwaitOutput; out == nil || !sameMeaning(t, out.Value, raw(doc)) {
+		t.Errorf("await output read back = %+v; want value %s", out, doc)
+	}
+	recs, err := r.ListProcesses(t.Context(), procreg.ListFilter{Status: procreg.StatusAny, Definition: raw(doc)})
+	wantOK(t, err, "ListProcesses by a definition with U+0000")
+	wantStrings(t, "processes matching the definition", recordIDs(recs), "p1")
 }
