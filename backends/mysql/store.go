@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	driver "github.com/go-sql-driver/mysql"
 
@@ -22,7 +21,7 @@ var dialect = &sqladapter.Dialect{
 }
 
 // newTx adapts the generated queries of one transaction to store.Tx.
-func newTx(db gen.DBTX) store.Tx {
+func newTx(db *sql.Tx) store.Tx {
 	return sqladapter.NewTx[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
 		gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
 		gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
@@ -75,27 +74,13 @@ type myStore struct {
 }
 
 func (s *myStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
-	return sqladapter.Retry(ctx, transient, func() error { return s.inTx(ctx, nil, fn) })
+	return sqladapter.Retry(ctx, transient, func() error { return sqladapter.InTx(ctx, "mysql", s.db, nil, newTx, fn) })
 }
 
 func (s *myStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
-	return sqladapter.Retry(ctx, transient, func() error { return s.inTx(ctx, &sql.TxOptions{ReadOnly: true}, fn) })
-}
-
-// inTx runs fn in one transaction, committing when it returns nil.
-func (s *myStore) inTx(ctx context.Context, opts *sql.TxOptions, fn func(context.Context, store.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("mysql: begin: %w", err)
-	}
-	if err := fn(ctx, newTx(tx)); err != nil {
-		_ = tx.Rollback() // the error that matters is fn's
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("mysql: commit: %w", err)
-	}
-	return nil
+	return sqladapter.Retry(ctx, transient, func() error {
+		return sqladapter.InTx(ctx, "mysql", s.db, &sql.TxOptions{ReadOnly: true}, newTx, fn)
+	})
 }
 
 func (s *myStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,17 +13,20 @@ import (
 
 	"github.com/procreg/procreg"
 	gen "github.com/procreg/procreg/gen/sqlite"
-	"github.com/procreg/procreg/internal/sqlstore"
+	"github.com/procreg/procreg/internal/sqladapter"
 	"github.com/procreg/procreg/internal/store"
 )
 
 // sqliteStore is a store.Store over one SQLite file: a single-connection
-// writer pool and a read-only reader pool.
+// writer pool and a read-only reader pool. Its transactions are the shared
+// SQL adapter (internal/sqladapter) over the prepared gen/sqlite queries.
 type sqliteStore struct {
-	path   string
-	clock  func() time.Time
-	writer *sql.DB
-	reader *sql.DB
+	path string
+	// dialect decides leases with the injected clock: SQLite has no server
+	// clock that every process would share.
+	dialect *sqladapter.Dialect
+	writer  *sql.DB
+	reader  *sql.DB
 	// Statements prepared on each pool; database/sql re-prepares them once
 	// per connection and transactions reuse them.
 	writeQ *gen.Queries
@@ -60,7 +62,7 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 		w.Close()
 		return nil, err
 	}
-	s := &sqliteStore{path: abs, clock: c.clock, writer: w, reader: r}
+	s := &sqliteStore{path: abs, dialect: newDialect(c.clock), writer: w, reader: r}
 	if s.writeQ, err = gen.Prepare(ctx, w); err == nil {
 		s.readQ, err = gen.Prepare(ctx, r)
 	}
@@ -86,50 +88,54 @@ func (s *sqliteStore) Close() error {
 	return errors.Join(append(errs, s.reader.Close(), s.writer.Close())...)
 }
 
-// busyRetries bounds how often a Write is retried after SQLITE_BUSY, which
-// only surfaces once the busy timeout has already been waited out.
-const busyRetries = 5
-
 func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
-	backoff := 5 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := s.run(ctx, s.writer, s.writeQ, nil, fn)
-		if err == nil || !isBusy(err) || attempt == busyRetries {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (after: %v)", ctx.Err(), err)
-		case <-time.After(backoff):
-		}
-		backoff *= 2
-	}
+	// SQLITE_BUSY surfaces only once the busy timeout has been waited out
+	// (another process holds the write lock); a fresh attempt may get it.
+	return sqladapter.Retry(ctx, isBusy, func() error {
+		return sqladapter.InTx(ctx, "sqlite", s.writer, nil, s.txOn(s.writeQ), fn)
+	})
 }
 
 func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
-	return s.run(ctx, s.reader, s.readQ, &sql.TxOptions{ReadOnly: true}, fn)
+	return sqladapter.InTx(ctx, "sqlite", s.reader, &sql.TxOptions{ReadOnly: true}, s.txOn(s.readQ), fn)
 }
 
-// run executes fn in one transaction on db and commits when it succeeds.
-func (s *sqliteStore) run(ctx context.Context, db *sql.DB, q *gen.Queries, opts *sql.TxOptions, fn func(context.Context, store.Tx) error) error {
-	sqlTx, err := db.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+// txOn adapts a transaction to store.Tx through the statements prepared on
+// its pool (q).
+func (s *sqliteStore) txOn(q *gen.Queries) func(*sql.Tx) store.Tx {
+	return func(t *sql.Tx) store.Tx {
+		return sqladapter.NewTx[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
+			gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
+			gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
+			gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
+			gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
+			gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
+			gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams,
+		](s.dialect, limits, q.WithTx(t))
 	}
-	if err := fn(ctx, &tx{q: q.WithTx(sqlTx), clock: s.clock}); err != nil {
-		return errors.Join(err, rollback(sqlTx))
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
 }
 
-func rollback(t *sql.Tx) error {
-	if err := t.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return fmt.Errorf("sqlite: rollback: %w", err)
+// newDialect classifies modernc errors and decides leases with clock.
+func newDialect(clock func() time.Time) *sqladapter.Dialect {
+	return &sqladapter.Dialect{
+		Name:       "sqlite",
+		LeaseClock: clock,
+		IsNoRows:   func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
+		// Writers are serialized by BEGIN IMMEDIATE, so two registrations
+		// cannot both miss a row: a duplicate key is an error, not a race
+		// to retry.
+		IsUniqueViolation: func(error) bool { return false },
 	}
-	return nil
+}
+
+// limits builds the LIMIT-carrying parameters (sqlc types them int64 here).
+var limits = sqladapter.Limits[gen.RecentEventsDescParams, gen.PruneCandidatesParams]{
+	Recent: func(id string, n int32) gen.RecentEventsDescParams {
+		return gen.RecentEventsDescParams{ProcessID: id, RowLimit: int64(n)}
+	},
+	Prune: func(cutoffMs int64, n int32) gen.PruneCandidatesParams {
+		return gen.PruneCandidatesParams{CutoffMs: cutoffMs, RowLimit: int64(n)}
+	},
 }
 
 // retryBusy runs op until it ends with something other than SQLITE_BUSY,
@@ -155,162 +161,4 @@ func retryBusy(ctx context.Context, limit time.Duration, op func() error) error 
 func isBusy(err error) bool {
 	var e *sqlitedrv.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
-}
-
-// tx implements store.Tx over the generated queries. Generated models and
-// parameter structs have the store rows' fields, so rows cross by type
-// conversion.
-type tx struct {
-	q     *gen.Queries
-	clock func() time.Time
-}
-
-func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
-
-func toProcess(p gen.Process) store.ProcessRow { return store.ProcessRow(p) }
-func toEvent(e gen.Event) store.EventRow       { return store.EventRow(e) }
-func toGrant(g gen.Grant) store.GrantRow       { return store.GrantRow(g) }
-
-func (t *tx) LeaseNow(context.Context) (time.Time, error) {
-	return procreg.TruncateTime(t.clock()), nil
-}
-
-func (t *tx) GetProcess(ctx context.Context, id string) (store.ProcessRow, bool, error) {
-	p, err := t.q.GetProcess(ctx, id)
-	return sqlstore.Found(p, err, noRows, toProcess)
-}
-
-// LockProcess is a plain read: the write transaction already holds the
-// database write lock.
-func (t *tx) LockProcess(ctx context.Context, id string) (store.ProcessRow, bool, error) {
-	p, err := t.q.LockProcess(ctx, id)
-	return sqlstore.Found(p, err, noRows, toProcess)
-}
-
-func (t *tx) InsertProcess(ctx context.Context, row store.ProcessRow) error {
-	return t.q.InsertProcess(ctx, gen.InsertProcessParams(row))
-}
-
-func (t *tx) UpdateProcess(ctx context.Context, row store.ProcessRow) error {
-	n, err := t.q.UpdateProcess(ctx, gen.UpdateProcessParams(sqlstore.UpdateOf(row)))
-	if err == nil && n != 1 {
-		err = fmt.Errorf("sqlite: update process %q: %d rows matched, want 1", row.ID, n)
-	}
-	return err
-}
-
-func (t *tx) lister() sqlstore.Lister[gen.Process] {
-	q := t.q
-	return sqlstore.Lister[gen.Process]{
-		All:      q.ListProcessesAll,
-		ByStatus: q.ListProcessesByStatus,
-		ByStatusWaiting: func(ctx context.Context, status string, waiting bool) ([]gen.Process, error) {
-			return q.ListProcessesByStatusWaiting(ctx, gen.ListProcessesByStatusWaitingParams{Status: status, Waiting: waiting})
-		},
-		ByWaiting:    q.ListProcessesByWaiting,
-		ByDefinition: q.ListProcessesByDefinition,
-		ByDefinitionStatus: func(ctx context.Context, fp, status string) ([]gen.Process, error) {
-			return q.ListProcessesByDefinitionStatus(ctx, gen.ListProcessesByDefinitionStatusParams{DefinitionFingerprint: fp, Status: status})
-		},
-		ByDefinitionWaiting: func(ctx context.Context, fp string, waiting bool) ([]gen.Process, error) {
-			return q.ListProcessesByDefinitionWaiting(ctx, gen.ListProcessesByDefinitionWaitingParams{DefinitionFingerprint: fp, Waiting: waiting})
-		},
-		ByDefinitionStatusWait: func(ctx context.Context, fp, status string, waiting bool) ([]gen.Process, error) {
-			return q.ListProcessesByDefinitionStatusWaiting(ctx, gen.ListProcessesByDefinitionStatusWaitingParams{DefinitionFingerprint: fp, Status: status, Waiting: waiting})
-		},
-	}
-}
-
-func (t *tx) ListProcesses(ctx context.Context, lq store.ListQuery) ([]store.ProcessRow, error) {
-	ps, err := t.lister().List(ctx, lq)
-	return sqlstore.Map(ps, toProcess), err
-}
-
-func (t *tx) ListProcessesByWakeTargetSession(ctx context.Context, sessionID string) ([]store.ProcessRow, error) {
-	ps, err := t.q.ListProcessesByWakeTargetSession(ctx, sessionID)
-	return sqlstore.Map(ps, toProcess), err
-}
-
-func (t *tx) InsertEvent(ctx context.Context, row store.EventRow) error {
-	return t.q.InsertEvent(ctx, gen.InsertEventParams(row))
-}
-
-func (t *tx) EventByReplayKey(ctx context.Context, processID, replayKey string) (store.EventRow, bool, error) {
-	e, err := t.q.EventByReplayKey(ctx, gen.EventByReplayKeyParams{ProcessID: processID, ReplayKey: replayKey})
-	return sqlstore.Found(e, err, noRows, toEvent)
-}
-
-func (t *tx) EventsAfter(ctx context.Context, processID string, after int64) ([]store.EventRow, error) {
-	es, err := t.q.EventsAfter(ctx, gen.EventsAfterParams{ProcessID: processID, AfterSequence: after})
-	return sqlstore.Map(es, toEvent), err
-}
-
-func (t *tx) WakeEventsAfter(ctx context.Context, processID string, after int64) ([]store.EventRow, error) {
-	es, err := t.q.WakeEventsAfter(ctx, gen.WakeEventsAfterParams{ProcessID: processID, AfterSequence: after})
-	return sqlstore.Map(es, toEvent), err
-}
-
-func (t *tx) CountEventsThrough(ctx context.Context, processID, eventType string, upTo int64) (int64, error) {
-	return t.q.CountEventsThrough(ctx, gen.CountEventsThroughParams{ProcessID: processID, EventType: eventType, UpToSequence: upTo})
-}
-
-func (t *tx) RecentEvents(ctx context.Context, processID string, limit int64) ([]store.EventRow, error) {
-	es, err := t.q.RecentEventsDesc(ctx, gen.RecentEventsDescParams{ProcessID: processID, RowLimit: limit})
-	slices.Reverse(es)
-	return sqlstore.Map(es, toEvent), err
-}
-
-func (t *tx) InsertWakeAck(ctx context.Context, processID string, sequence int64) error {
-	return t.q.InsertWakeAck(ctx, gen.InsertWakeAckParams{ProcessID: processID, Sequence: sequence})
-}
-
-func (t *tx) GetGrant(ctx context.Context, scopeID, processID string) (store.GrantRow, bool, error) {
-	g, err := t.q.GetGrant(ctx, gen.GetGrantParams{ScopeID: scopeID, ProcessID: processID})
-	return sqlstore.Found(g, err, noRows, toGrant)
-}
-
-func (t *tx) UpsertGrant(ctx context.Context, row store.GrantRow) error {
-	return t.q.UpsertGrant(ctx, gen.UpsertGrantParams(row))
-}
-
-func (t *tx) DeleteGrant(ctx context.Context, scopeID, processID string) error {
-	return t.q.DeleteGrant(ctx, gen.DeleteGrantParams{ScopeID: scopeID, ProcessID: processID})
-}
-
-func (t *tx) ListGrantsByScope(ctx context.Context, scopeID string) ([]store.GrantEntryRow, error) {
-	rs, err := t.q.ListGrantsByScope(ctx, scopeID)
-	return sqlstore.Map(rs, func(r gen.ListGrantsByScopeRow) store.GrantEntryRow {
-		return store.GrantEntryRow{Grant: toGrant(r.Grant), Process: toProcess(r.Process)}
-	}), err
-}
-
-func (t *tx) ListGrantsByProcess(ctx context.Context, processID string) ([]store.GrantRow, error) {
-	gs, err := t.q.ListGrantsByProcess(ctx, processID)
-	return sqlstore.Map(gs, toGrant), err
-}
-
-func (t *tx) ListGrantsBySession(ctx context.Context, sessionID string) ([]store.GrantRow, error) {
-	gs, err := t.q.ListGrantsBySession(ctx, sessionID)
-	return sqlstore.Map(gs, toGrant), err
-}
-
-func (t *tx) DeleteGrantsBySession(ctx context.Context, sessionID string) (int64, error) {
-	return t.q.DeleteGrantsBySession(ctx, sessionID)
-}
-
-func (t *tx) CountGrantsForProcess(ctx context.Context, processID string) (int64, error) {
-	return t.q.CountGrantsForProcess(ctx, processID)
-}
-
-func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, int64, error) {
-	q := t.q
-	return sqlstore.Pruner{
-		Candidates: func(ctx context.Context, cutoffMs int64, limit int) ([]string, error) {
-			return q.PruneCandidates(ctx, gen.PruneCandidatesParams{CutoffMs: cutoffMs, RowLimit: int64(limit)})
-		},
-		DeleteEvents:    q.DeleteEventsOf,
-		DeleteWakeAcks:  q.DeleteWakeAcksOf,
-		DeleteGrants:    q.DeleteGrantsOf,
-		DeleteProcesses: q.DeleteProcessesIn,
-	}.Batch(ctx, cutoffMs, limit)
 }

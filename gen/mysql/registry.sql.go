@@ -1161,6 +1161,118 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 	return items, nil
 }
 
+const updateProcess = `-- name: UpdateProcess :execrows
+UPDATE processes SET
+    wake_target_session = ?,
+    wake_target_frame = ?,
+    updated_at_ms = ?,
+    status = ?,
+    await_output = ?,
+    external_ref_backend = ?,
+    external_ref_id = ?,
+    external_ref_metadata = ?,
+    first_started_owner = ?,
+    first_started_at_ms = ?,
+    abandon_requested = ?,
+    abandon_requested_by = ?,
+    abandon_requested_at_ms = ?,
+    abandon_reason = ?,
+    waiting = ?,
+    wait_kind = ?,
+    wait_name = ?,
+    wait_event_type = ?,
+    wait_key = ?,
+    wait_ordinal = ?,
+    wait_since_ms = ?,
+    last_sequence = ?,
+    lease_token = ?,
+    lease_owner = ?,
+    lease_owner_id = ?,
+    lease_incarnation_id = ?,
+    lease_fencing_token = ?,
+    lease_claimed_at_ms = ?,
+    lease_expires_at_ms = ?
+WHERE id = ?
+`
+
+type UpdateProcessParams struct {
+	WakeTargetSession    string
+	WakeTargetFrame      string
+	UpdatedAtMs          int64
+	Status               string
+	AwaitOutput          string
+	ExternalRefBackend   string
+	ExternalRefID        string
+	ExternalRefMetadata  string
+	FirstStartedOwner    string
+	FirstStartedAtMs     int64
+	AbandonRequested     bool
+	AbandonRequestedBy   string
+	AbandonRequestedAtMs int64
+	AbandonReason        string
+	Waiting              bool
+	WaitKind             string
+	WaitName             string
+	WaitEventType        string
+	WaitKey              string
+	WaitOrdinal          int64
+	WaitSinceMs          int64
+	LastSequence         int64
+	LeaseToken           string
+	LeaseOwner           string
+	LeaseOwnerID         string
+	LeaseIncarnationID   string
+	LeaseFencingToken    int64
+	LeaseClaimedAtMs     int64
+	LeaseExpiresAtMs     int64
+	ID                   string
+}
+
+// UpdateProcess sets the mutable columns only, in store.ProcessRow order,
+// then the key; its params struct converts from sqlstore.ProcessUpdate (see
+// sqlstore.UpdateOf). The immutable columns are left out because SQLite
+// rewrites every index that has a SET column and re-checks foreign keys when
+// the key is SET, even to the same value (that tripled the cost of an
+// append); PostgreSQL and MySQL lose nothing by it.
+func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, updateProcess,
+		arg.WakeTargetSession,
+		arg.WakeTargetFrame,
+		arg.UpdatedAtMs,
+		arg.Status,
+		arg.AwaitOutput,
+		arg.ExternalRefBackend,
+		arg.ExternalRefID,
+		arg.ExternalRefMetadata,
+		arg.FirstStartedOwner,
+		arg.FirstStartedAtMs,
+		arg.AbandonRequested,
+		arg.AbandonRequestedBy,
+		arg.AbandonRequestedAtMs,
+		arg.AbandonReason,
+		arg.Waiting,
+		arg.WaitKind,
+		arg.WaitName,
+		arg.WaitEventType,
+		arg.WaitKey,
+		arg.WaitOrdinal,
+		arg.WaitSinceMs,
+		arg.LastSequence,
+		arg.LeaseToken,
+		arg.LeaseOwner,
+		arg.LeaseOwnerID,
+		arg.LeaseIncarnationID,
+		arg.LeaseFencingToken,
+		arg.LeaseClaimedAtMs,
+		arg.LeaseExpiresAtMs,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const wakeEventsAfter = `-- name: WakeEventsAfter :many
 SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
 WHERE events.process_id = ?

@@ -1161,6 +1161,118 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 	return items, nil
 }
 
+const updateProcess = `-- name: UpdateProcess :execrows
+UPDATE processes SET
+    wake_target_session = ?1,
+    wake_target_frame = ?2,
+    updated_at_ms = ?3,
+    status = ?4,
+    await_output = ?5,
+    external_ref_backend = ?6,
+    external_ref_id = ?7,
+    external_ref_metadata = ?8,
+    first_started_owner = ?9,
+    first_started_at_ms = ?10,
+    abandon_requested = ?11,
+    abandon_requested_by = ?12,
+    abandon_requested_at_ms = ?13,
+    abandon_reason = ?14,
+    waiting = ?15,
+    wait_kind = ?16,
+    wait_name = ?17,
+    wait_event_type = ?18,
+    wait_key = ?19,
+    wait_ordinal = ?20,
+    wait_since_ms = ?21,
+    last_sequence = ?22,
+    lease_token = ?23,
+    lease_owner = ?24,
+    lease_owner_id = ?25,
+    lease_incarnation_id = ?26,
+    lease_fencing_token = ?27,
+    lease_claimed_at_ms = ?28,
+    lease_expires_at_ms = ?29
+WHERE id = ?30
+`
+
+type UpdateProcessParams struct {
+	WakeTargetSession    string
+	WakeTargetFrame      string
+	UpdatedAtMs          int64
+	Status               string
+	AwaitOutput          string
+	ExternalRefBackend   string
+	ExternalRefID        string
+	ExternalRefMetadata  string
+	FirstStartedOwner    string
+	FirstStartedAtMs     int64
+	AbandonRequested     bool
+	AbandonRequestedBy   string
+	AbandonRequestedAtMs int64
+	AbandonReason        string
+	Waiting              bool
+	WaitKind             string
+	WaitName             string
+	WaitEventType        string
+	WaitKey              string
+	WaitOrdinal          int64
+	WaitSinceMs          int64
+	LastSequence         int64
+	LeaseToken           string
+	LeaseOwner           string
+	LeaseOwnerID         string
+	LeaseIncarnationID   string
+	LeaseFencingToken    int64
+	LeaseClaimedAtMs     int64
+	LeaseExpiresAtMs     int64
+	ID                   string
+}
+
+// UpdateProcess sets the mutable columns only, in store.ProcessRow order,
+// then the key; its params struct converts from sqlstore.ProcessUpdate (see
+// sqlstore.UpdateOf). The immutable columns are left out because SQLite
+// rewrites every index that has a SET column and re-checks foreign keys when
+// the key is SET, even to the same value (that tripled the cost of an
+// append); PostgreSQL and MySQL lose nothing by it.
+func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateProcessStmt, updateProcess,
+		arg.WakeTargetSession,
+		arg.WakeTargetFrame,
+		arg.UpdatedAtMs,
+		arg.Status,
+		arg.AwaitOutput,
+		arg.ExternalRefBackend,
+		arg.ExternalRefID,
+		arg.ExternalRefMetadata,
+		arg.FirstStartedOwner,
+		arg.FirstStartedAtMs,
+		arg.AbandonRequested,
+		arg.AbandonRequestedBy,
+		arg.AbandonRequestedAtMs,
+		arg.AbandonReason,
+		arg.Waiting,
+		arg.WaitKind,
+		arg.WaitName,
+		arg.WaitEventType,
+		arg.WaitKey,
+		arg.WaitOrdinal,
+		arg.WaitSinceMs,
+		arg.LastSequence,
+		arg.LeaseToken,
+		arg.LeaseOwner,
+		arg.LeaseOwnerID,
+		arg.LeaseIncarnationID,
+		arg.LeaseFencingToken,
+		arg.LeaseClaimedAtMs,
+		arg.LeaseExpiresAtMs,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const wakeEventsAfter = `-- name: WakeEventsAfter :many
 SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
 WHERE events.process_id = ?1

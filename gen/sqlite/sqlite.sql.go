@@ -131,52 +131,64 @@ func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) er
 }
 
 const lockProcess = `-- name: LockProcess :one
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes WHERE id = ?1
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms,
+       CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms
+FROM processes
+WHERE id = ?1
 `
+
+type LockProcessRow struct {
+	Process Process
+	NowMs   int64
+}
 
 // LockProcess: SQLite has no row locks; every write transaction already
 // holds the database write lock (BEGIN IMMEDIATE), so this is a plain read.
-func (q *Queries) LockProcess(ctx context.Context, id string) (Process, error) {
+// It returns the database clock like the server dialects (same result
+// shape for the shared adapter); the SQLite backend decides leases with its
+// injected clock instead.
+func (q *Queries) LockProcess(ctx context.Context, id string) (LockProcessRow, error) {
 	row := q.queryRow(ctx, q.lockProcessStmt, lockProcess, id)
-	var i Process
+	var i LockProcessRow
 	err := row.Scan(
-		&i.ID,
-		&i.RegistrationHash,
-		&i.Disposition,
-		&i.InputKind,
-		&i.IdentityKind,
-		&i.DefinitionFingerprint,
-		&i.Spec,
-		&i.WakeTargetSession,
-		&i.WakeTargetFrame,
-		&i.CreatedAtMs,
-		&i.UpdatedAtMs,
-		&i.Status,
-		&i.AwaitOutput,
-		&i.ExternalRefBackend,
-		&i.ExternalRefID,
-		&i.ExternalRefMetadata,
-		&i.FirstStartedOwner,
-		&i.FirstStartedAtMs,
-		&i.AbandonRequested,
-		&i.AbandonRequestedBy,
-		&i.AbandonRequestedAtMs,
-		&i.AbandonReason,
-		&i.Waiting,
-		&i.WaitKind,
-		&i.WaitName,
-		&i.WaitEventType,
-		&i.WaitKey,
-		&i.WaitOrdinal,
-		&i.WaitSinceMs,
-		&i.LastSequence,
-		&i.LeaseToken,
-		&i.LeaseOwner,
-		&i.LeaseOwnerID,
-		&i.LeaseIncarnationID,
-		&i.LeaseFencingToken,
-		&i.LeaseClaimedAtMs,
-		&i.LeaseExpiresAtMs,
+		&i.Process.ID,
+		&i.Process.RegistrationHash,
+		&i.Process.Disposition,
+		&i.Process.InputKind,
+		&i.Process.IdentityKind,
+		&i.Process.DefinitionFingerprint,
+		&i.Process.Spec,
+		&i.Process.WakeTargetSession,
+		&i.Process.WakeTargetFrame,
+		&i.Process.CreatedAtMs,
+		&i.Process.UpdatedAtMs,
+		&i.Process.Status,
+		&i.Process.AwaitOutput,
+		&i.Process.ExternalRefBackend,
+		&i.Process.ExternalRefID,
+		&i.Process.ExternalRefMetadata,
+		&i.Process.FirstStartedOwner,
+		&i.Process.FirstStartedAtMs,
+		&i.Process.AbandonRequested,
+		&i.Process.AbandonRequestedBy,
+		&i.Process.AbandonRequestedAtMs,
+		&i.Process.AbandonReason,
+		&i.Process.Waiting,
+		&i.Process.WaitKind,
+		&i.Process.WaitName,
+		&i.Process.WaitEventType,
+		&i.Process.WaitKey,
+		&i.Process.WaitOrdinal,
+		&i.Process.WaitSinceMs,
+		&i.Process.LastSequence,
+		&i.Process.LeaseToken,
+		&i.Process.LeaseOwner,
+		&i.Process.LeaseOwnerID,
+		&i.Process.LeaseIncarnationID,
+		&i.Process.LeaseFencingToken,
+		&i.Process.LeaseClaimedAtMs,
+		&i.Process.LeaseExpiresAtMs,
+		&i.NowMs,
 	)
 	return i, err
 }
@@ -265,117 +277,6 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 		return nil, err
 	}
 	return items, nil
-}
-
-const updateProcess = `-- name: UpdateProcess :execrows
-UPDATE processes SET
-    wake_target_session = ?1,
-    wake_target_frame = ?2,
-    updated_at_ms = ?3,
-    status = ?4,
-    await_output = ?5,
-    external_ref_backend = ?6,
-    external_ref_id = ?7,
-    external_ref_metadata = ?8,
-    first_started_owner = ?9,
-    first_started_at_ms = ?10,
-    abandon_requested = ?11,
-    abandon_requested_by = ?12,
-    abandon_requested_at_ms = ?13,
-    abandon_reason = ?14,
-    waiting = ?15,
-    wait_kind = ?16,
-    wait_name = ?17,
-    wait_event_type = ?18,
-    wait_key = ?19,
-    wait_ordinal = ?20,
-    wait_since_ms = ?21,
-    last_sequence = ?22,
-    lease_token = ?23,
-    lease_owner = ?24,
-    lease_owner_id = ?25,
-    lease_incarnation_id = ?26,
-    lease_fencing_token = ?27,
-    lease_claimed_at_ms = ?28,
-    lease_expires_at_ms = ?29
-WHERE id = ?30
-`
-
-type UpdateProcessParams struct {
-	WakeTargetSession    string
-	WakeTargetFrame      string
-	UpdatedAtMs          int64
-	Status               string
-	AwaitOutput          string
-	ExternalRefBackend   string
-	ExternalRefID        string
-	ExternalRefMetadata  string
-	FirstStartedOwner    string
-	FirstStartedAtMs     int64
-	AbandonRequested     bool
-	AbandonRequestedBy   string
-	AbandonRequestedAtMs int64
-	AbandonReason        string
-	Waiting              bool
-	WaitKind             string
-	WaitName             string
-	WaitEventType        string
-	WaitKey              string
-	WaitOrdinal          int64
-	WaitSinceMs          int64
-	LastSequence         int64
-	LeaseToken           string
-	LeaseOwner           string
-	LeaseOwnerID         string
-	LeaseIncarnationID   string
-	LeaseFencingToken    int64
-	LeaseClaimedAtMs     int64
-	LeaseExpiresAtMs     int64
-	ID                   string
-}
-
-// UpdateProcess sets the mutable columns only (in store.ProcessRow order,
-// then the key): SQLite rewrites every index that has a SET column and
-// re-checks foreign keys when the key is SET, even to the same value, which
-// tripled the cost of an append. Its params struct converts from
-// sqlstore.ProcessUpdate (see sqlstore.UpdateOf).
-func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
-	result, err := q.exec(ctx, q.updateProcessStmt, updateProcess,
-		arg.WakeTargetSession,
-		arg.WakeTargetFrame,
-		arg.UpdatedAtMs,
-		arg.Status,
-		arg.AwaitOutput,
-		arg.ExternalRefBackend,
-		arg.ExternalRefID,
-		arg.ExternalRefMetadata,
-		arg.FirstStartedOwner,
-		arg.FirstStartedAtMs,
-		arg.AbandonRequested,
-		arg.AbandonRequestedBy,
-		arg.AbandonRequestedAtMs,
-		arg.AbandonReason,
-		arg.Waiting,
-		arg.WaitKind,
-		arg.WaitName,
-		arg.WaitEventType,
-		arg.WaitKey,
-		arg.WaitOrdinal,
-		arg.WaitSinceMs,
-		arg.LastSequence,
-		arg.LeaseToken,
-		arg.LeaseOwner,
-		arg.LeaseOwnerID,
-		arg.LeaseIncarnationID,
-		arg.LeaseFencingToken,
-		arg.LeaseClaimedAtMs,
-		arg.LeaseExpiresAtMs,
-		arg.ID,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
 }
 
 const upsertGrant = `-- name: UpsertGrant :exec

@@ -1,5 +1,5 @@
 // Package sqladapter is the one adapter from sqlc-generated queries to
-// store.Tx, shared by the server backends (PostgreSQL, MySQL).
+// store.Tx, shared by every SQL backend (SQLite, PostgreSQL, MySQL).
 //
 // sqlc generates, per dialect, a Queries type with the same method names and
 // model/parameter structs of the same shape (same field names, types and
@@ -10,13 +10,15 @@
 // struct is built by converting an anonymous struct of the same shape.
 //
 // What differs between dialects — transaction handling, error codes, the
-// LIMIT parameter names sqlc picks — stays in the backend (Dialect, Limits).
+// lease clock, the LIMIT parameter names sqlc picks — stays in the backend
+// (Dialect, Limits).
 package sqladapter
 
 import (
 	"context"
 	"errors"
 	"math"
+	"time"
 
 	"github.com/procreg/procreg/internal/sqlstore"
 	"github.com/procreg/procreg/internal/store"
@@ -120,6 +122,8 @@ type (
 	// ProcessShaped is a processes model or a parameter struct listing every
 	// processes column.
 	ProcessShaped interface{ ~processShape }
+	// UpdateShaped is UpdateProcessParams: the mutable columns, then the key.
+	UpdateShaped interface{ ~sqlstore.ProcessUpdate }
 	// EventShaped is an events model or InsertEventParams.
 	EventShaped interface{ ~eventShape }
 	// GrantShaped is a grants model or UpsertGrantParams.
@@ -214,10 +218,15 @@ type Limits[RE, PC any] struct {
 	Prune  func(cutoffMs int64, limit int32) PC
 }
 
-// Dialect classifies a driver's errors.
+// Dialect classifies a driver's errors and says which clock decides leases.
 type Dialect struct {
-	// Name prefixes error messages ("postgres", "mysql").
+	// Name prefixes error messages ("postgres", "mysql", "sqlite").
 	Name string
+	// LeaseClock, when set, decides leases instead of the database clock
+	// (SQLite: an embedded file has no shared server clock, so the backend's
+	// injected clock is the only one every caller agrees on). Nil means the
+	// database clock, read by LockProcess.
+	LeaseClock func() time.Time
 	// IsNoRows reports a :one query that found nothing.
 	IsNoRows func(error) bool
 	// IsUniqueViolation reports a duplicate primary or unique key.
@@ -234,7 +243,7 @@ var ErrRetry = errors.New("transient conflict, retry the transaction")
 // instantiates it once with its gen package's types (see Queries).
 func NewTx[
 	P ProcessShaped, E EventShaped, G GrantShaped, L LockShaped[P], S ScopeRowShaped[G, P],
-	IP, UP ProcessShaped, IE EventShaped, UG GrantShaped, RK ProcessKey, EA, WA ProcessSeq,
+	IP ProcessShaped, UP UpdateShaped, IE EventShaped, UG GrantShaped, RK ProcessKey, EA, WA ProcessSeq,
 	CE CountParams, RE any, AK ProcessAck, GG, DG ScopeProc, PC any,
 	SW StatusWaiting, DS DefStatus, DW DefWaiting, DSW DefStatusWaiting,
 ](d *Dialect, lim Limits[RE, PC], q Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW]) store.Tx {
@@ -259,7 +268,7 @@ func NewTx[
 		updateProcess: func(ctx context.Context, r store.ProcessRow) error {
 			// The affected-row count is not checked: MySQL reports 0 for an
 			// update that changes nothing, and the row is locked anyway.
-			_, err := q.UpdateProcess(ctx, UP(r))
+			_, err := q.UpdateProcess(ctx, UP(sqlstore.UpdateOf(r)))
 			return err
 		},
 		lister: sqlstore.Lister[store.ProcessRow]{

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/internal/sqlstore"
 	"github.com/procreg/procreg/internal/store"
 )
@@ -74,6 +75,9 @@ func (t *tx) found(op, id string, err error) (bool, error) {
 }
 
 func (t *tx) LeaseNow(ctx context.Context) (time.Time, error) {
+	if t.d.LeaseClock != nil {
+		return procreg.TruncateTime(t.d.LeaseClock()), nil
+	}
 	if t.haveNow {
 		return time.UnixMilli(t.nowMs).UTC(), nil
 	}

@@ -5,8 +5,10 @@ import "github.com/procreg/procreg/internal/store"
 // ProcessUpdate is the parameter list of the UpdateProcess query: the
 // mutable columns of store.ProcessRow in row order, then the key. Every
 // dialect's generated UpdateProcessParams has exactly these fields, so an
-// adapter writes gen.UpdateProcessParams(sqlstore.UpdateOf(row)).
-type ProcessUpdate struct {
+// adapter writes gen.UpdateProcessParams(sqlstore.UpdateOf(row)). It is an
+// alias of an unnamed struct so that a type constraint can name it
+// (~ProcessUpdate matches every dialect's UpdateProcessParams).
+type ProcessUpdate = struct {
 	WakeTargetSession    string
 	WakeTargetFrame      string
 	UpdatedAtMs          int64

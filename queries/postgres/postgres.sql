@@ -15,52 +15,6 @@ FROM processes
 WHERE id = sqlc.arg(id)
 FOR UPDATE;
 
--- UpdateProcess sets every column in store.ProcessRow order (id first), so
--- the params struct converts from a store row. The immutable columns are
--- written back with the values the engine read under the row lock; the
--- server compares values, so an unchanged key or indexed column costs no
--- index or foreign-key work. (SQLite does not: see queries/sqlite.)
--- name: UpdateProcess :execrows
-UPDATE processes SET
-    id = sqlc.arg(id),
-    registration_hash = sqlc.arg(registration_hash),
-    disposition = sqlc.arg(disposition),
-    input_kind = sqlc.arg(input_kind),
-    identity_kind = sqlc.arg(identity_kind),
-    definition_fingerprint = sqlc.arg(definition_fingerprint),
-    spec = sqlc.arg(spec),
-    wake_target_session = sqlc.arg(wake_target_session),
-    wake_target_frame = sqlc.arg(wake_target_frame),
-    created_at_ms = sqlc.arg(created_at_ms),
-    updated_at_ms = sqlc.arg(updated_at_ms),
-    status = sqlc.arg(status),
-    await_output = sqlc.arg(await_output),
-    external_ref_backend = sqlc.arg(external_ref_backend),
-    external_ref_id = sqlc.arg(external_ref_id),
-    external_ref_metadata = sqlc.arg(external_ref_metadata),
-    first_started_owner = sqlc.arg(first_started_owner),
-    first_started_at_ms = sqlc.arg(first_started_at_ms),
-    abandon_requested = sqlc.arg(abandon_requested),
-    abandon_requested_by = sqlc.arg(abandon_requested_by),
-    abandon_requested_at_ms = sqlc.arg(abandon_requested_at_ms),
-    abandon_reason = sqlc.arg(abandon_reason),
-    waiting = sqlc.arg(waiting),
-    wait_kind = sqlc.arg(wait_kind),
-    wait_name = sqlc.arg(wait_name),
-    wait_event_type = sqlc.arg(wait_event_type),
-    wait_key = sqlc.arg(wait_key),
-    wait_ordinal = sqlc.arg(wait_ordinal),
-    wait_since_ms = sqlc.arg(wait_since_ms),
-    last_sequence = sqlc.arg(last_sequence),
-    lease_token = sqlc.arg(lease_token),
-    lease_owner = sqlc.arg(lease_owner),
-    lease_owner_id = sqlc.arg(lease_owner_id),
-    lease_incarnation_id = sqlc.arg(lease_incarnation_id),
-    lease_fencing_token = sqlc.arg(lease_fencing_token),
-    lease_claimed_at_ms = sqlc.arg(lease_claimed_at_ms),
-    lease_expires_at_ms = sqlc.arg(lease_expires_at_ms)
-WHERE id = sqlc.arg(id);
-
 -- name: InsertWakeAck :exec
 INSERT INTO wake_acks (process_id, sequence)
 VALUES (sqlc.arg(process_id), sqlc.arg(sequence))

@@ -37,6 +37,45 @@ INSERT INTO processes (
     sqlc.arg(lease_claimed_at_ms), sqlc.arg(lease_expires_at_ms)
 );
 
+-- UpdateProcess sets the mutable columns only, in store.ProcessRow order,
+-- then the key; its params struct converts from sqlstore.ProcessUpdate (see
+-- sqlstore.UpdateOf). The immutable columns are left out because SQLite
+-- rewrites every index that has a SET column and re-checks foreign keys when
+-- the key is SET, even to the same value (that tripled the cost of an
+-- append); PostgreSQL and MySQL lose nothing by it.
+-- name: UpdateProcess :execrows
+UPDATE processes SET
+    wake_target_session = sqlc.arg(wake_target_session),
+    wake_target_frame = sqlc.arg(wake_target_frame),
+    updated_at_ms = sqlc.arg(updated_at_ms),
+    status = sqlc.arg(status),
+    await_output = sqlc.arg(await_output),
+    external_ref_backend = sqlc.arg(external_ref_backend),
+    external_ref_id = sqlc.arg(external_ref_id),
+    external_ref_metadata = sqlc.arg(external_ref_metadata),
+    first_started_owner = sqlc.arg(first_started_owner),
+    first_started_at_ms = sqlc.arg(first_started_at_ms),
+    abandon_requested = sqlc.arg(abandon_requested),
+    abandon_requested_by = sqlc.arg(abandon_requested_by),
+    abandon_requested_at_ms = sqlc.arg(abandon_requested_at_ms),
+    abandon_reason = sqlc.arg(abandon_reason),
+    waiting = sqlc.arg(waiting),
+    wait_kind = sqlc.arg(wait_kind),
+    wait_name = sqlc.arg(wait_name),
+    wait_event_type = sqlc.arg(wait_event_type),
+    wait_key = sqlc.arg(wait_key),
+    wait_ordinal = sqlc.arg(wait_ordinal),
+    wait_since_ms = sqlc.arg(wait_since_ms),
+    last_sequence = sqlc.arg(last_sequence),
+    lease_token = sqlc.arg(lease_token),
+    lease_owner = sqlc.arg(lease_owner),
+    lease_owner_id = sqlc.arg(lease_owner_id),
+    lease_incarnation_id = sqlc.arg(lease_incarnation_id),
+    lease_fencing_token = sqlc.arg(lease_fencing_token),
+    lease_claimed_at_ms = sqlc.arg(lease_claimed_at_ms),
+    lease_expires_at_ms = sqlc.arg(lease_expires_at_ms)
+WHERE id = sqlc.arg(id);
+
 -- The ListProcesses* family: one statement per filter combination so that
 -- each is a plain index range (an optional-filter OR would defeat indexes).
 
