@@ -1,9 +1,10 @@
 // Package sqlstore holds the storage compositions that every SQL backend
 // shares: which generated query answers a store.ListQuery, how a prune
-// batch deletes a process with its children, and the row-slice conversion.
-// The backends fill the function fields with their gen/<dialect> queries
-// (whose parameter structs differ per dialect), so each idea has one home
-// and an adapter is only the mapping from store.Tx to generated calls.
+// batch deletes a process with its children, which columns UpdateProcess
+// writes (UpdateOf), and the row-slice conversion.
+// internal/sqladapter, the one adapter of every SQL backend, fills the
+// function fields with a dialect's generated queries, so each idea has one
+// home and the adapter is only the mapping from store.Tx to generated calls.
 package sqlstore
 
 import (
@@ -100,18 +101,4 @@ func wrapPrune(step string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("prune: %s: %w", step, err)
-}
-
-// Found turns a single-row read into (row, found, err): notFound reports
-// whether err is the driver's "no rows" error.
-func Found[R, D any](r R, err error, notFound func(error) bool, conv func(R) D) (D, bool, error) {
-	var zero D
-	switch {
-	case err == nil:
-		return conv(r), true, nil
-	case notFound(err):
-		return zero, false, nil
-	default:
-		return zero, false, err
-	}
 }

@@ -103,18 +103,8 @@ func TestPrunerDeletesChildrenBeforeProcesses(t *testing.T) {
 	}
 }
 
-func TestFoundAndMap(t *testing.T) {
-	isNone := func(err error) bool { return err.Error() == "none" }
+func TestMap(t *testing.T) {
 	double := func(n int) int { return 2 * n }
-	if v, ok, err := sqlstore.Found(3, nil, isNone, double); v != 6 || !ok || err != nil {
-		t.Errorf("Found(hit) = %d, %v, %v", v, ok, err)
-	}
-	if v, ok, err := sqlstore.Found(3, errors.New("none"), isNone, double); v != 0 || ok || err != nil {
-		t.Errorf("Found(no rows) = %d, %v, %v", v, ok, err)
-	}
-	if _, ok, err := sqlstore.Found(3, errors.New("disk"), isNone, double); ok || err == nil {
-		t.Errorf("Found(failure) = %v, %v", ok, err)
-	}
 	if got := sqlstore.Map([]int{1, 2}, double); !slices.Equal(got, []int{2, 4}) {
 		t.Errorf("Map = %v", got)
 	}
