@@ -17,17 +17,45 @@ import (
 // application running its own goose migrations does not contend with us.
 const postgresLockID int64 = 892706670
 
-// NewPostgresLocker returns goose's session-level advisory locker for
-// PostgreSQL, polling every second for up to ten minutes.
-func NewPostgresLocker() (lock.SessionLocker, error) {
-	l, err := lock.NewPostgresSessionLocker(
-		lock.WithLockID(postgresLockID),
-		lock.WithLockTimeout(1, 600),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("migrate postgres: locker: %w", err)
+// postgresLockWait caps how long a migrator waits for another one to
+// finish, like goose's own locker did (it polled once a second, which made
+// six concurrent fresh opens take about four seconds).
+const postgresLockWait = 10 * time.Minute
+
+// NewPostgresLocker returns a session locker on a PostgreSQL session-level
+// advisory lock. It blocks in pg_advisory_lock, so a waiting migrator
+// proceeds the moment the holder unlocks (no polling interval), and the
+// lock dies with the holder's connection, so a crashed migrator never
+// blocks the next.
+func NewPostgresLocker() (lock.SessionLocker, error) { return postgresLocker{}, nil }
+
+type postgresLocker struct{}
+
+// The advisory-lock statements are inline SQL, an exception to "SQL lives
+// in queries/": goose and this locker work on a database/sql connection,
+// while sqlc generates the PostgreSQL queries for pgx, and sqlc's
+// dialect-parity rule (queries_test.go) has no SQLite counterpart for them.
+
+func (postgresLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, postgresLockWait)
+	defer cancel()
+	// Cancelling ctx cancels the blocked statement (pgx sends a cancel
+	// request), so the wait honours the caller's context.
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", postgresLockID); err != nil {
+		return fmt.Errorf("migrate postgres: pg_advisory_lock: %w", err)
 	}
-	return l, nil
+	return nil
+}
+
+func (postgresLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var released bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_advisory_unlock($1)", postgresLockID).Scan(&released); err != nil {
+		return fmt.Errorf("migrate postgres: pg_advisory_unlock: %w", err)
+	}
+	if !released {
+		return errors.New("migrate postgres: pg_advisory_unlock: the migration lock was not held")
+	}
+	return nil
 }
 
 // mysqlLockName derives the GET_LOCK name from the current database:

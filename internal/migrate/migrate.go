@@ -6,8 +6,8 @@
 //   - SQLite: an exclusive flock(2) on "<database path>.lock", held around
 //     the whole run, which works across OS processes and between
 //     connections of one process;
-//   - PostgreSQL: a session-level advisory lock (goose's lock package);
-//     advisory locks are scoped to the current database;
+//   - PostgreSQL: a blocking session-level advisory lock
+//     (pg_advisory_lock); advisory locks are scoped to the current database;
 //   - MySQL/MariaDB: GET_LOCK on a name derived from the current database.
 //
 // A migrator that waits for the lock re-reads the version table once it
