@@ -28,19 +28,8 @@ func newTx(db *sql.Tx) store.Tx {
 		gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
 		gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
 		gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams,
-	](dialect, limits, gen.New(db))
-}
-
-// limits builds the LIMIT-carrying parameters (sqlc's MySQL parser takes a
-// bare ? in LIMIT and names the field Limit).
-var limits = sqladapter.Limits[gen.RecentEventsDescParams, gen.PruneCandidatesParams]{
-	Recent: func(id string, n int32) gen.RecentEventsDescParams {
-		return gen.RecentEventsDescParams{ProcessID: id, Limit: n}
-	},
-	Prune: func(cutoffMs int64, n int32) gen.PruneCandidatesParams {
-		return gen.PruneCandidatesParams{CutoffMs: cutoffMs, Limit: n}
-	},
+		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32,
+	](dialect, gen.New(db))
 }
 
 // errorNumber returns the server error number, 0 for any other error.

@@ -29,18 +29,8 @@ func newTx(db gen.DBTX) store.Tx {
 		gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
 		gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
 		gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams,
-	](dialect, limits, gen.New(db))
-}
-
-// limits builds the LIMIT-carrying parameters (sqlc names the field RowLimit here).
-var limits = sqladapter.Limits[gen.RecentEventsDescParams, gen.PruneCandidatesParams]{
-	Recent: func(id string, n int32) gen.RecentEventsDescParams {
-		return gen.RecentEventsDescParams{ProcessID: id, RowLimit: n}
-	},
-	Prune: func(cutoffMs int64, n int32) gen.PruneCandidatesParams {
-		return gen.PruneCandidatesParams{CutoffMs: cutoffMs, RowLimit: n}
-	},
+		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32,
+	](dialect, gen.New(db))
 }
 
 // sqlState returns the SQLSTATE of a server error, "" for any other error.

@@ -110,8 +110,8 @@ func (s *sqliteStore) txOn(q *gen.Queries) func(*sql.Tx) store.Tx {
 			gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
 			gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
 			gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-			gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams,
-		](s.dialect, limits, q.WithTx(t))
+			gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int64,
+		](s.dialect, q.WithTx(t))
 	}
 }
 
@@ -126,16 +126,6 @@ func newDialect(clock func() time.Time) *sqladapter.Dialect {
 		// to retry.
 		IsUniqueViolation: func(error) bool { return false },
 	}
-}
-
-// limits builds the LIMIT-carrying parameters (sqlc types them int64 here).
-var limits = sqladapter.Limits[gen.RecentEventsDescParams, gen.PruneCandidatesParams]{
-	Recent: func(id string, n int32) gen.RecentEventsDescParams {
-		return gen.RecentEventsDescParams{ProcessID: id, RowLimit: int64(n)}
-	},
-	Prune: func(cutoffMs int64, n int32) gen.PruneCandidatesParams {
-		return gen.PruneCandidatesParams{CutoffMs: cutoffMs, RowLimit: int64(n)}
-	},
 }
 
 // retryBusy runs op until it ends with something other than SQLITE_BUSY,

@@ -208,13 +208,13 @@ FOR UPDATE
 
 type PruneCandidatesParams struct {
 	CutoffMs int64
-	Limit    int32
+	RowLimit int32
 }
 
 // PruneCandidates locks the batch so no append can slip in between the
 // candidate read and the deletes.
 func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, pruneCandidates, arg.CutoffMs, arg.Limit)
+	rows, err := q.db.QueryContext(ctx, pruneCandidates, arg.CutoffMs, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -245,13 +245,13 @@ LIMIT ?
 
 type RecentEventsDescParams struct {
 	ProcessID string
-	Limit     int32
+	RowLimit  int32
 }
 
 // RecentEventsDesc returns the tail newest first; the adapter reverses it.
 // (In its dialect file because sqlc's MySQL parser takes only ? in LIMIT.)
 func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescParams) ([]Event, error) {
-	rows, err := q.db.QueryContext(ctx, recentEventsDesc, arg.ProcessID, arg.Limit)
+	rows, err := q.db.QueryContext(ctx, recentEventsDesc, arg.ProcessID, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,7 @@
 // struct is built by converting an anonymous struct of the same shape.
 //
 // What differs between dialects — transaction handling, error codes, the
-// lease clock, the LIMIT parameter names sqlc picks — stays in the backend
-// (Dialect, Limits).
+// lease clock — stays in the backend (Dialect).
 package sqladapter
 
 import (
@@ -146,6 +145,23 @@ type (
 	DefWaiting interface{ ~defWaiting }
 	// DefStatusWaiting is ListProcessesByDefinitionStatusWaitingParams.
 	DefStatusWaiting interface{ ~defStatusWaiting }
+	// RowLimit is the integer type sqlc gives a LIMIT parameter: int32 on
+	// PostgreSQL and MySQL, int64 on SQLite.
+	RowLimit interface{ ~int32 | ~int64 }
+	// RecentParams is RecentEventsDescParams.
+	RecentParams[N RowLimit] interface {
+		~struct {
+			ProcessID string
+			RowLimit  N
+		}
+	}
+	// PruneParams is PruneCandidatesParams.
+	PruneParams[N RowLimit] interface {
+		~struct {
+			CutoffMs int64
+			RowLimit N
+		}
+	}
 	// LockShaped is LockProcessRow: the locked row and the database clock.
 	LockShaped[P any] interface {
 		~struct {
@@ -173,6 +189,9 @@ type (
 //	DG DeleteGrantParams, PC PruneCandidatesParams,
 //	SW, DS, DW, DSW the ListProcessesBy{StatusWaiting, DefinitionStatus,
 //	DefinitionWaiting, DefinitionStatusWaiting}Params.
+//
+// NewTx takes one more type argument, N: the integer type of the LIMIT
+// parameters (RowLimit).
 type Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW any] interface {
 	DatabaseNowMs(ctx context.Context) (int64, error)
 	GetProcess(ctx context.Context, id string) (P, error)
@@ -210,14 +229,6 @@ type Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, 
 	DeleteProcessesIn(ctx context.Context, ids []string) (int64, error)
 }
 
-// Limits builds the two parameter structs whose LIMIT field sqlc names
-// differently per dialect (RowLimit on PostgreSQL, Limit on MySQL, where the
-// parser takes only a bare ? in LIMIT).
-type Limits[RE, PC any] struct {
-	Recent func(processID string, limit int32) RE
-	Prune  func(cutoffMs int64, limit int32) PC
-}
-
 // Dialect classifies a driver's errors and says which clock decides leases.
 type Dialect struct {
 	// Name prefixes error messages ("postgres", "mysql", "sqlite").
@@ -244,9 +255,9 @@ var ErrRetry = errors.New("transient conflict, retry the transaction")
 func NewTx[
 	P ProcessShaped, E EventShaped, G GrantShaped, L LockShaped[P], S ScopeRowShaped[G, P],
 	IP ProcessShaped, UP UpdateShaped, IE EventShaped, UG GrantShaped, RK ProcessKey, EA, WA ProcessSeq,
-	CE CountParams, RE any, AK ProcessAck, GG, DG ScopeProc, PC any,
-	SW StatusWaiting, DS DefStatus, DW DefWaiting, DSW DefStatusWaiting,
-](d *Dialect, lim Limits[RE, PC], q Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW]) store.Tx {
+	CE CountParams, RE RecentParams[N], AK ProcessAck, GG, DG ScopeProc, PC PruneParams[N],
+	SW StatusWaiting, DS DefStatus, DW DefWaiting, DSW DefStatusWaiting, N RowLimit,
+](d *Dialect, q Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW]) store.Tx {
 	procs := convertAll(func(m P) store.ProcessRow { return store.ProcessRow(m) })
 	events := convertAll(func(m E) store.EventRow { return store.EventRow(m) })
 	grants := convertAll(func(m G) store.GrantRow { return store.GrantRow(m) })
@@ -313,7 +324,10 @@ func NewTx[
 			return q.CountEventsThrough(ctx, CE(countParams{id, typ, upTo}))
 		},
 		recentEventsDesc: func(ctx context.Context, id string, limit int32) ([]store.EventRow, error) {
-			return events(q.RecentEventsDesc(ctx, lim.Recent(id, limit)))
+			return events(q.RecentEventsDesc(ctx, RE(struct {
+				ProcessID string
+				RowLimit  N
+			}{id, N(limit)})))
 		},
 		insertWakeAck: func(ctx context.Context, id string, seq int64) error {
 			return q.InsertWakeAck(ctx, AK(processAck{id, seq}))
@@ -350,7 +364,10 @@ func NewTx[
 		pruner: sqlstore.Pruner{
 			Candidates: func(ctx context.Context, cutoffMs int64, limit int) ([]string, error) {
 				// A LIMIT beyond int32 selects every candidate anyway.
-				return q.PruneCandidates(ctx, lim.Prune(cutoffMs, int32(min(limit, math.MaxInt32))))
+				return q.PruneCandidates(ctx, PC(struct {
+					CutoffMs int64
+					RowLimit N
+				}{cutoffMs, N(min(limit, math.MaxInt32))}))
 			},
 			DeleteEvents:    q.DeleteEventsOf,
 			DeleteWakeAcks:  q.DeleteWakeAcksOf,
