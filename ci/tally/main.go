@@ -130,8 +130,10 @@ func (c *counts) add(o counts) {
 type summary struct {
 	counts
 	// failures holds the output of each failed test, in the order the
-	// tests started, without the === RUN/PAUSE/CONT framing.
-	failures [][]string
+	// tests started, without the === RUN/PAUSE/CONT framing; tests whose
+	// output says the same thing share one entry (a missing database fails
+	// every test of a backend with one identical line).
+	failures []failure
 	// build holds build failures' output.
 	build []string
 	// packages holds go test's per-package lines: the result line of every
@@ -145,6 +147,16 @@ type summary struct {
 	// unparsed holds lines that were not go test -json events.
 	unparsed []string
 }
+
+// failure is the output of one failed test, and the names of further failed
+// tests that printed the same message.
+type failure struct {
+	lines []string
+	same  []string
+}
+
+// maxSameNames bounds how many tests sharing a message are named.
+const maxSameNames = 5
 
 // skip is one distinct skip reason.
 type skip struct {
@@ -174,7 +186,7 @@ type testRun struct {
 var (
 	framing    = regexp.MustCompile(`^\s*(=== (RUN|PAUSE|CONT|NAME)\s|--- (PASS|FAIL|SKIP): )`)
 	logPrefix  = regexp.MustCompile(`^\s*([\w.-]+\.go:\d+: )?`)
-	resultLine = regexp.MustCompile(`^(ok|FAIL|\?)\s+\S+`)
+	resultLine = regexp.MustCompile(`^(ok|FAIL)\s+\S+`)
 )
 
 // summarize reads a `go test -json` stream.
@@ -243,17 +255,34 @@ func summarize(r io.Reader) (summary, error) {
 	}
 	testFailed := map[string]bool{}
 	skipIndex := map[string]int{}
+	failureIndex := map[string]int{} // message → index in sum.failures
 	for _, k := range order {
 		tr := tests[k]
 		if tr.final == "fail" {
 			testFailed[k.pkg] = true
 			var out []string
+			var msg strings.Builder
 			for _, l := range tr.output {
-				if !framing.MatchString(l) || strings.Contains(l, "--- FAIL") {
+				switch {
+				case !framing.MatchString(l):
+					out = append(out, l)
+					// Where the message was logged does not make it
+					// a different message.
+					msg.WriteString(logPrefix.ReplaceAllString(l, ""))
+				case strings.Contains(l, "--- FAIL"):
 					out = append(out, l)
 				}
 			}
-			sum.failures = append(sum.failures, out)
+			switch i, ok := failureIndex[msg.String()]; {
+			case msg.Len() == 0 && parents[k]:
+				// A parent that only reports its failed subtests adds
+				// nothing to their output.
+			case ok && msg.Len() > 0:
+				sum.failures[i].same = append(sum.failures[i].same, k.test)
+			default:
+				failureIndex[msg.String()] = len(sum.failures)
+				sum.failures = append(sum.failures, failure{lines: out})
+			}
 		}
 		if parents[k] {
 			continue
@@ -312,9 +341,21 @@ func report(w io.Writer, rows []row, ci bool) int {
 		for _, l := range s.build {
 			writeLine(bw, "", l)
 		}
-		for _, out := range s.failures {
-			for _, l := range out {
+		for _, f := range s.failures {
+			for _, l := range f.lines {
 				writeLine(bw, "", l)
+			}
+			if n := len(f.same); n > 0 {
+				names := f.same[:min(n, maxSameNames)]
+				more := ""
+				if n > len(names) {
+					more = ", …"
+				}
+				tests := "tests"
+				if n == 1 {
+					tests = "test"
+				}
+				fmt.Fprintf(bw, "(the same output from %d more failed %s: %s%s)\n", n, tests, strings.Join(names, ", "), more)
 			}
 		}
 		for _, l := range s.packages {

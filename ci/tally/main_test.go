@@ -59,6 +59,7 @@ const (
 {"Action":"run","Package":"p/d","Test":"TestTree/d"}
 {"Action":"output","Package":"p/d","Test":"TestTree/d","Output":"    d_test.go:12: leaf broke\n"}
 {"Action":"fail","Package":"p/d","Test":"TestTree/d","Elapsed":0}
+{"Action":"output","Package":"p/d","Test":"TestTree","Output":"--- FAIL: TestTree (0.00s)\n"}
 {"Action":"fail","Package":"p/d","Test":"TestTree","Elapsed":0}
 {"Action":"fail","Package":"p/d","Elapsed":0.01}
 `
@@ -162,6 +163,33 @@ func TestFailingTestPrintsItsOutputOnly(t *testing.T) {
 	}
 }
 
+func TestIdenticalFailuresPrintOnce(t *testing.T) {
+	// What a missing database looks like under CI=true: every test fails
+	// with the same line, logged from different places.
+	var log strings.Builder
+	for i, name := range []string{"TestA", "TestB", "TestC"} {
+		log.WriteString(`{"Action":"run","Package":"p/f","Test":"` + name + `"}
+{"Action":"output","Package":"p/f","Test":"` + name + `","Output":"    backend.go:` + string(rune('1'+i)) + `0: testdb: no database (CI=true, so this is a failure)\n"}
+{"Action":"output","Package":"p/f","Test":"` + name + `","Output":"--- FAIL: ` + name + ` (0.00s)\n"}
+{"Action":"fail","Package":"p/f","Test":"` + name + `","Elapsed":0}
+`)
+	}
+	log.WriteString(`{"Action":"fail","Package":"p/f","Elapsed":0.01}` + "\n")
+	code, out := tally(t, true, [2]string{"mysql:1", log.String()})
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if got := strings.Count(out, "testdb: no database"); got != 1 {
+		t.Errorf("the shared message is printed %d times, want once:\n%s", got, out)
+	}
+	if !strings.Contains(out, "(the same output from 2 more failed tests: TestB, TestC)") {
+		t.Errorf("the other tests with the same output are not named:\n%s", out)
+	}
+	if got, want := lastLine(out), "matrix: 0 passed, 3 failed, 0 skipped"; got != want {
+		t.Errorf("last line %q, want %q", got, want)
+	}
+}
+
 func TestSkipsPrintDistinctReasons(t *testing.T) {
 	code, out := tally(t, false, [2]string{"mysql", skipLog})
 	if code != 0 {
@@ -196,6 +224,9 @@ func TestSubtestTreeCountsLeaves(t *testing.T) {
 	}
 	if !strings.Contains(out, "leaf broke") || !strings.Contains(out, "skip: deep skip") {
 		t.Errorf("leaf failure or skip reason missing:\n%s", out)
+	}
+	if strings.Contains(out, "--- FAIL: TestTree ") {
+		t.Errorf("a parent that only reports its failed subtest was printed:\n%s", out)
 	}
 }
 
