@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/procreg/procreg/backends/sqlite"
+	"github.com/procreg/procreg/internal/servertest"
 )
 
 // Queries that read a whole table on purpose, with the reason.
@@ -44,7 +45,6 @@ var (
 	argRe   = regexp.MustCompile(`sqlc\.(arg|slice)\(\w+\)`)
 	embedRe = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
 	scanRe  = regexp.MustCompile(`\bSCAN (processes|events|grants|wake_acks)\b`)
-	queries = []string{"../../queries/shared", "../../queries/sqlite"}
 )
 
 // sqliteQueries reads every named query the SQLite block of sqlc.yaml
@@ -52,7 +52,8 @@ var (
 func sqliteQueries(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, dir := range queries {
+	dirs := servertest.QueryDirs(t, "sqlite")
+	for _, dir := range dirs {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
 		for _, f := range files {
 			b, err := os.ReadFile(f)
@@ -89,7 +90,7 @@ func sqliteQueries(t *testing.T) map[string]string {
 		}
 	}
 	if len(out) < 20 {
-		t.Fatalf("found only %d queries in %v", len(out), queries)
+		t.Fatalf("found only %d queries in %v", len(out), dirs)
 	}
 	return out
 }

@@ -7,7 +7,6 @@ package mysqlgen
 
 import (
 	"context"
-	"strings"
 )
 
 const databaseNowMs = `-- name: DatabaseNowMs :one
@@ -27,94 +26,6 @@ func (q *Queries) DatabaseNowMs(ctx context.Context) (int64, error) {
 	var now_ms int64
 	err := row.Scan(&now_ms)
 	return now_ms, err
-}
-
-const deleteEventsOf = `-- name: DeleteEventsOf :execrows
-DELETE FROM events WHERE process_id IN (/*SLICE:ids*/?)
-`
-
-func (q *Queries) DeleteEventsOf(ctx context.Context, ids []string) (int64, error) {
-	query := deleteEventsOf
-	var queryParams []interface{}
-	if len(ids) > 0 {
-		for _, v := range ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const deleteGrantsOf = `-- name: DeleteGrantsOf :execrows
-DELETE FROM grants WHERE process_id IN (/*SLICE:ids*/?)
-`
-
-func (q *Queries) DeleteGrantsOf(ctx context.Context, ids []string) (int64, error) {
-	query := deleteGrantsOf
-	var queryParams []interface{}
-	if len(ids) > 0 {
-		for _, v := range ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const deleteProcessesIn = `-- name: DeleteProcessesIn :execrows
-DELETE FROM processes WHERE id IN (/*SLICE:ids*/?)
-`
-
-func (q *Queries) DeleteProcessesIn(ctx context.Context, ids []string) (int64, error) {
-	query := deleteProcessesIn
-	var queryParams []interface{}
-	if len(ids) > 0 {
-		for _, v := range ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const deleteWakeAcksOf = `-- name: DeleteWakeAcksOf :execrows
-DELETE FROM wake_acks WHERE process_id IN (/*SLICE:ids*/?)
-`
-
-func (q *Queries) DeleteWakeAcksOf(ctx context.Context, ids []string) (int64, error) {
-	query := deleteWakeAcksOf
-	var queryParams []interface{}
-	if len(ids) > 0 {
-		for _, v := range ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	result, err := q.db.ExecContext(ctx, query, queryParams...)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
 }
 
 const insertWakeAck = `-- name: InsertWakeAck :exec

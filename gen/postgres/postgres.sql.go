@@ -72,22 +72,6 @@ func (q *Queries) DeleteWakeAcksOf(ctx context.Context, ids []string) (int64, er
 	return result.RowsAffected(), nil
 }
 
-const insertWakeAck = `-- name: InsertWakeAck :exec
-INSERT INTO wake_acks (process_id, sequence)
-VALUES ($1, $2)
-ON CONFLICT (process_id, sequence) DO NOTHING
-`
-
-type InsertWakeAckParams struct {
-	ProcessID string
-	Sequence  int64
-}
-
-func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) error {
-	_, err := q.db.Exec(ctx, insertWakeAck, arg.ProcessID, arg.Sequence)
-	return err
-}
-
 const lockProcess = `-- name: LockProcess :one
 SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms,
        floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms
@@ -183,80 +167,4 @@ func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams
 		return nil, err
 	}
 	return items, nil
-}
-
-const recentEventsDesc = `-- name: RecentEventsDesc :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
-WHERE process_id = $1
-ORDER BY sequence DESC
-LIMIT $2
-`
-
-type RecentEventsDescParams struct {
-	ProcessID string
-	RowLimit  int32
-}
-
-// RecentEventsDesc returns the tail newest first; the adapter reverses it.
-// (In its dialect file because sqlc's MySQL parser takes only ? in LIMIT.)
-func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescParams) ([]Event, error) {
-	rows, err := q.db.Query(ctx, recentEventsDesc, arg.ProcessID, arg.RowLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Event
-	for rows.Next() {
-		var i Event
-		if err := rows.Scan(
-			&i.ProcessID,
-			&i.Sequence,
-			&i.EventType,
-			&i.Payload,
-			&i.ReplayKey,
-			&i.TerminalState,
-			&i.AwaitOutput,
-			&i.HasWake,
-			&i.WakeInput,
-			&i.WakeDedupeKey,
-			&i.OccurredAtMs,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const upsertGrant = `-- name: UpsertGrant :exec
-INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
-VALUES ($1, $2, $3,
-        $4, $5)
-ON CONFLICT (scope_id, process_id) DO UPDATE SET
-    session_id = excluded.session_id,
-    descriptor_kind = excluded.descriptor_kind,
-    descriptor_label = excluded.descriptor_label
-`
-
-type UpsertGrantParams struct {
-	ScopeID         string
-	ProcessID       string
-	SessionID       string
-	DescriptorKind  string
-	DescriptorLabel string
-}
-
-// UpsertGrant lists the columns in store.GrantRow order.
-func (q *Queries) UpsertGrant(ctx context.Context, arg UpsertGrantParams) error {
-	_, err := q.db.Exec(ctx, upsertGrant,
-		arg.ScopeID,
-		arg.ProcessID,
-		arg.SessionID,
-		arg.DescriptorKind,
-		arg.DescriptorLabel,
-	)
-	return err
 }

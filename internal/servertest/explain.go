@@ -50,18 +50,46 @@ var (
 	bareParam = regexp.MustCompile(`\?`)
 )
 
-// HotStatements reads queries/shared and queries/<dialect> (the sqlc
-// sources, so a new query is checked without being listed here) and returns
-// every statement except notHot, with literal arguments, sorted by name.
-func HotStatements(t testing.TB, dialect string) []Statement {
+// sqlcEntry matches an sqlc.yaml entry's engine and its queries list.
+var sqlcEntry = regexp.MustCompile(`(?s)engine:\s*(\w+)\s.*?queries:\s*\[([^\]]*)\]`)
+
+// QueryDirs returns the query directories sqlc.yaml compiles for engine
+// ("sqlite", "postgresql", "mysql"), as absolute paths, so tests that read
+// the SQL sources see exactly what sqlc compiles.
+func QueryDirs(t testing.TB, engine string) []string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "queries")
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	b, err := os.ReadFile(filepath.Join(root, "sqlc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, m := range sqlcEntry.FindAllStringSubmatch(string(b), -1) {
+		if m[1] != engine {
+			continue
+		}
+		for _, d := range strings.Split(m[2], ",") {
+			dirs = append(dirs, filepath.Join(root, strings.TrimSpace(d)))
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatalf("sqlc.yaml lists no query directories for engine %q", engine)
+	}
+	return dirs
+}
+
+// HotStatements reads the query directories sqlc.yaml compiles for engine
+// (the sqlc sources, so a new query is checked without being listed here)
+// and returns every statement except notHot, with literal arguments, sorted
+// by name.
+func HotStatements(t testing.TB, engine string) []Statement {
+	t.Helper()
 	var out []Statement
-	for _, dir := range []string{"shared", dialect} {
-		files, err := filepath.Glob(filepath.Join(root, dir, "*.sql"))
+	for _, dir := range QueryDirs(t, engine) {
+		files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 		if err != nil || len(files) == 0 {
-			t.Fatalf("no query files in %s: %v", filepath.Join(root, dir), err)
+			t.Fatalf("no query files in %s: %v", dir, err)
 		}
 		for _, f := range files {
 			out = append(out, parseQueries(t, f)...)
@@ -193,7 +221,7 @@ func ExplainPostgres(t *testing.T, dsn string) {
 	if _, err := conn.Exec(ctx, "SET enable_seqscan = off"); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range HotStatements(t, "postgres") {
+	for _, st := range HotStatements(t, "postgresql") {
 		t.Run(st.Name, func(t *testing.T) {
 			rows, err := conn.Query(ctx, "EXPLAIN "+st.SQL, pgx.QueryExecModeSimpleProtocol)
 			if err != nil {

@@ -1,5 +1,5 @@
--- MySQL 8 / MariaDB-specific statements. Every name here exists in
--- queries/sqlite and queries/postgres too (queries_test.go enforces it).
+-- MySQL 8 / MariaDB-specific statements. Every dialect declares the same
+-- query names across its sqlc.yaml directories (queries_test.go enforces it).
 
 -- DatabaseNowMs reads the database clock in epoch ms (truncated). The
 -- expression works on MySQL 8 and MariaDB; UNIX_TIMESTAMP(NOW(3)) converts
@@ -54,15 +54,3 @@ WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
   AND updated_at_ms < sqlc.arg(cutoff_ms)
 LIMIT ?
 FOR UPDATE;
-
--- name: DeleteEventsOf :execrows
-DELETE FROM events WHERE process_id IN (sqlc.slice(ids));
-
--- name: DeleteWakeAcksOf :execrows
-DELETE FROM wake_acks WHERE process_id IN (sqlc.slice(ids));
-
--- name: DeleteGrantsOf :execrows
-DELETE FROM grants WHERE process_id IN (sqlc.slice(ids));
-
--- name: DeleteProcessesIn :execrows
-DELETE FROM processes WHERE id IN (sqlc.slice(ids));

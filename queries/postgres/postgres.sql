@@ -1,5 +1,5 @@
--- PostgreSQL-specific statements. Every name here exists in queries/sqlite
--- and queries/mysql too (queries_test.go enforces it).
+-- PostgreSQL-specific statements. Every dialect declares the same query
+-- names across its sqlc.yaml directories (queries_test.go enforces it).
 
 -- DatabaseNowMs reads the database clock (epoch ms, truncated).
 -- name: DatabaseNowMs :one
@@ -14,29 +14,6 @@ SELECT sqlc.embed(processes),
 FROM processes
 WHERE id = sqlc.arg(id)
 FOR UPDATE;
-
--- name: InsertWakeAck :exec
-INSERT INTO wake_acks (process_id, sequence)
-VALUES (sqlc.arg(process_id), sqlc.arg(sequence))
-ON CONFLICT (process_id, sequence) DO NOTHING;
-
--- UpsertGrant lists the columns in store.GrantRow order.
--- name: UpsertGrant :exec
-INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
-VALUES (sqlc.arg(scope_id), sqlc.arg(process_id), sqlc.arg(session_id),
-        sqlc.arg(descriptor_kind), sqlc.arg(descriptor_label))
-ON CONFLICT (scope_id, process_id) DO UPDATE SET
-    session_id = excluded.session_id,
-    descriptor_kind = excluded.descriptor_kind,
-    descriptor_label = excluded.descriptor_label;
-
--- RecentEventsDesc returns the tail newest first; the adapter reverses it.
--- (In its dialect file because sqlc's MySQL parser takes only ? in LIMIT.)
--- name: RecentEventsDesc :many
-SELECT * FROM events
-WHERE process_id = sqlc.arg(process_id)
-ORDER BY sequence DESC
-LIMIT sqlc.arg(row_limit);
 
 -- PruneCandidates locks the batch so no append can slip in between the
 -- candidate read and the deletes.
