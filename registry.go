@@ -8,6 +8,11 @@ import (
 // Registry is a durable process registry. Every method honours ctx, and is
 // safe for concurrent use from many goroutines, connections and OS processes
 // sharing one database. Errors wrap the sentinels in errors.go.
+//
+// Every method that takes a process id rejects a malformed one (empty or
+// only white space, over MaxIDBytes, invalid UTF-8, containing U+0000) with
+// ErrInvalid, and strings stored as columns or keys must be valid UTF-8
+// without U+0000 (ValidateText); see the package documentation.
 type Registry interface {
 	// DurabilityTier says whether facts survive a restart.
 	DurabilityTier() DurabilityTier
@@ -72,9 +77,12 @@ type Registry interface {
 	// RenewProcessLease extends a live lease the caller still holds, else ErrLeaseLost.
 	RenewProcessLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// GetProcessLease reads the lease without mutating it; nil when unleased,
-	// released or unknown. The lease returned may be expired.
+	// released or unknown (a malformed id is ErrInvalid, not unknown). The
+	// lease returned may be expired.
 	GetProcessLease(ctx context.Context, processID string) (*Lease, error)
-	// CompleteProcessLease releases the lease when the token matches; otherwise a no-op.
+	// CompleteProcessLease releases the lease when the token matches;
+	// otherwise, and for an unknown process, a no-op. A malformed process
+	// id is ErrInvalid.
 	CompleteProcessLease(ctx context.Context, c LeaseCompletion) error
 	// PruneTerminalProcesses deletes terminal processes last updated before
 	// cutoff, with everything that belongs to them.

@@ -214,6 +214,11 @@ func testRegisterValidation(t *testing.T, r procreg.Registry) {
 		{"BlankID", func(g *procreg.Registration) { g.ID = " \t " }},
 		{"IDOver255Bytes", func(g *procreg.Registration) { g.ID = long }},
 		{"IDInvalidUTF8", func(g *procreg.Registration) { g.ID = "bad\xff\xfeid" }},
+		{"IDWithNUL", func(g *procreg.Registration) { g.ID = "nul\x00id" }},
+		{"EventTypeNameInvalidUTF8", func(g *procreg.Registration) { g.EventTypes = []procreg.EventType{eventType("bad\xffname")} }},
+		{"EngineKindWithNUL", func(g *procreg.Registration) {
+			g.Input = procreg.ProcessInput{Kind: procreg.InputEngine, EngineKind: "dag\x00ger", Payload: raw(`{}`)}
+		}},
 		{"UnknownInputKind", func(g *procreg.Registration) { g.Input.Kind = "script" }},
 		{"EmptyInputKind", func(g *procreg.Registration) { g.Input.Kind = "" }},
 		{"UnknownDisposition", func(g *procreg.Registration) { g.Disposition = "forever" }},
