@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // CancelRequested builds the request that records a cancellation request:
@@ -154,7 +155,9 @@ func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 	}
 	payload := []byte("null")
 	if len(bytes.TrimSpace(req.Payload)) > 0 {
-		if !json.Valid(req.Payload) {
+		// JSON text is UTF-8 (RFC 8259); the payload is stored as written,
+		// and PostgreSQL TEXT rejects invalid UTF-8.
+		if !json.Valid(req.Payload) || !utf8.Valid(req.Payload) {
 			return AppendPlan{}, fmt.Errorf("%w: append %q to process %q: payload is not valid JSON", ErrInvalid, req.EventType, id)
 		}
 		var buf bytes.Buffer

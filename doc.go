@@ -73,6 +73,8 @@
 //     await outputs, definitions, metadata) may hold "\u0000" in their
 //     strings: JSON text escapes it. A wake input or dedupe key selected from
 //     such a string would be stored as a column, so that append is ErrInvalid.
+//     JSON text itself must be valid UTF-8 (RFC 8259): invalid bytes are
+//     ErrInvalid, not silently replaced.
 //   - A negative lease ttl is ErrInvalid; a ttl of 0 yields an expired lease.
 //   - Leases do not bump UpdatedAt: a lease is not a fact about the process.
 //   - Grants are keyed by (SessionScope.ID(), process id); HandleGrant.SessionID

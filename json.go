@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // decodeJSON decodes one JSON value, keeping numbers as json.Number so that
@@ -40,7 +41,12 @@ func encodeJSON(v any) ([]byte, error) {
 // CanonicalJSON returns the canonical encoding of a JSON value: object keys
 // sorted, no insignificant whitespace, no HTML escaping, numbers as written.
 // Two values are equal by meaning when their canonical encodings are equal.
+// JSON text must be UTF-8 (RFC 8259): invalid UTF-8 is ErrInvalid rather
+// than silently replaced by U+FFFD.
 func CanonicalJSON(raw []byte) ([]byte, error) {
+	if !utf8.Valid(raw) {
+		return nil, fmt.Errorf("%w: malformed JSON: not valid UTF-8", ErrInvalid)
+	}
 	v, err := decodeJSON(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalid, err)

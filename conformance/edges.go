@@ -20,7 +20,7 @@ func edgeRules() []rule {
 		{"CancelledContextWritesNothing", testCancelledWrites},
 		{"CancelledContextReads", testCancelledReads},
 		{"BlankIDIsInvalid", testBlankIDs},
-		{"NULInStoredTextIsInvalid", testNULText},
+		{"StoredTextIsUTF8WithoutNUL", testNULText},
 		{"NULInJSONIsData", testNULInJSON},
 	}
 }
@@ -364,7 +364,8 @@ func testBlankIDs(t *testing.T, r procreg.Registry) {
 }
 
 // testNULText: a string the registry stores as a column or key may not
-// contain U+0000, on every backend alike (PostgreSQL TEXT cannot hold it).
+// contain U+0000, and stored text and JSON documents must be valid UTF-8,
+// on every backend alike (PostgreSQL TEXT rejects both).
 func testNULText(t *testing.T, r procreg.Registry) {
 	held := badInputFixture(t, r)
 	t.Run("ProcessID", func(t *testing.T) {
@@ -393,6 +394,10 @@ func testNULText(t *testing.T, r procreg.Registry) {
 		},
 		"AppendEvent wake input selected from a NUL string": func(ctx context.Context) error {
 			_, err := r.AppendEvent(ctx, "p1", appendReq("ping", `{"msg":"a\u0000b"}`))
+			return err
+		},
+		"AppendEvent payload that is not UTF-8": func(ctx context.Context) error {
+			_, err := r.AppendEvent(ctx, "p1", appendReq(noteType, "{\"s\":\"\xff\"}"))
 			return err
 		},
 		"CountEventsThrough event type": func(ctx context.Context) error {
@@ -448,10 +453,11 @@ func testNULText(t *testing.T, r procreg.Registry) {
 		},
 	})
 	regs := map[string]func(g *procreg.Registration){
-		"EventTypeName": func(g *procreg.Registration) { g.EventTypes = []procreg.EventType{eventType("note\x00")} },
-		"EnvRef":        func(g *procreg.Registration) { g.EnvRef = "env\x00" },
-		"IdentityLabel": func(g *procreg.Registration) { g.Identity = procreg.Identity{Kind: "tool", Label: "l\x00"} },
-		"WakeTarget":    func(g *procreg.Registration) { g.WakeTarget = &nulFrame },
+		"EventTypeName":       func(g *procreg.Registration) { g.EventTypes = []procreg.EventType{eventType("note\x00")} },
+		"EnvRef":              func(g *procreg.Registration) { g.EnvRef = "env\x00" },
+		"InputPayloadNotUTF8": func(g *procreg.Registration) { g.Input.Payload = raw("{\"s\":\"\xff\"}") },
+		"IdentityLabel":       func(g *procreg.Registration) { g.Identity = procreg.Identity{Kind: "tool", Label: "l\x00"} },
+		"WakeTarget":          func(g *procreg.Registration) { g.WakeTarget = &nulFrame },
 		"ConstDedupeKey": func(g *procreg.Registration) {
 			g.EventTypes = []procreg.EventType{wakeType("w", procreg.WakeSpec{Input: constSel(`1`),
 				DedupeKey: procreg.DedupeKey{Kind: procreg.DedupeConst, Const: "k\x00"}})}
@@ -461,9 +467,9 @@ func testNULText(t *testing.T, r procreg.Registry) {
 		reg := toolReg("v-" + name)
 		change(&reg)
 		_, err := r.RegisterProcess(t.Context(), reg)
-		wantErrNamed(t, err, procreg.ErrInvalid, reg.ID, "RegisterProcess with a NUL in "+name)
+		wantErrNamed(t, err, procreg.ErrInvalid, reg.ID, "RegisterProcess with bad text in "+name)
 		if _, err := r.GetProcess(t.Context(), reg.ID); !errors.Is(err, procreg.ErrNotFound) {
-			t.Errorf("RegisterProcess with a NUL in %s: GetProcess after = %v; want ErrNotFound (nothing stored)", name, err)
+			t.Errorf("RegisterProcess with bad text in %s: GetProcess after = %v; want ErrNotFound (nothing stored)", name, err)
 		}
 	}
 }
