@@ -44,6 +44,7 @@ func durableRules() []durableRule {
 		{"ClaimRaceAcrossRegistries", testClaimRaceAcross},
 		{"ReclaimRaceAcrossRegistries", testReclaimRaceAcross},
 		{"LeaseMutualExclusion", testLeaseMutualExclusion},
+		{"DeleteSessionRace", testDeleteSessionRace},
 	}
 }
 

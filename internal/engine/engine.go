@@ -272,6 +272,11 @@ func (e *engine) RevokeHandle(ctx context.Context, scope procreg.SessionScope, p
 		return err
 	}
 	return wrap(op, processID, e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		// Grants change only under their process's lock, so that a
+		// transfer or a session delete holding it sees a stable set.
+		if _, found, err := tx.LockProcess(ctx, processID); err != nil || !found {
+			return err // an unknown process has no grant: a no-op
+		}
 		return tx.DeleteGrant(ctx, scope.ID(), processID)
 	}))
 }
@@ -400,68 +405,6 @@ func (e *engine) HandleGrantsForProcess(ctx context.Context, processID string) (
 		return nil, wrap(op, processID, err)
 	}
 	return out, nil
-}
-
-func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string) (procreg.SessionDeleteReport, error) {
-	if err := ctx.Err(); err != nil {
-		return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: %w", sessionID, err)
-	}
-	if err := procreg.ValidateSessionID(sessionID); err != nil {
-		return procreg.SessionDeleteReport{}, fmt.Errorf("delete session state: %w", err)
-	}
-	now := e.now()
-	var rep procreg.SessionDeleteReport
-	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
-		rep = procreg.SessionDeleteReport{SessionID: sessionID, OrphanedProcessIDs: []string{}, PreservedProcessIDs: []string{}}
-		grants, err := tx.ListGrantsBySession(ctx, sessionID)
-		if err != nil {
-			return err
-		}
-		n, err := tx.DeleteGrantsBySession(ctx, sessionID)
-		if err != nil {
-			return err
-		}
-		rep.RevokedHandles = int(n)
-		var affected []string
-		for _, g := range grants {
-			affected = append(affected, g.ProcessID)
-		}
-		slices.Sort(affected)
-		for _, id := range slices.Compact(affected) {
-			row, found, err := tx.GetProcess(ctx, id)
-			if err != nil {
-				return err
-			}
-			if !found || row.Status != procreg.StateRunning {
-				continue
-			}
-			left, err := tx.CountGrantsForProcess(ctx, id)
-			if err != nil {
-				return err
-			}
-			if left > 0 {
-				rep.PreservedProcessIDs = append(rep.PreservedProcessIDs, id)
-			} else {
-				rep.OrphanedProcessIDs = append(rep.OrphanedProcessIDs, id)
-			}
-		}
-		targets, err := tx.ListProcessesByWakeTargetSession(ctx, sessionID)
-		if err != nil {
-			return err
-		}
-		for _, row := range targets {
-			row.WakeTargetSession, row.WakeTargetFrame = "", ""
-			row.UpdatedAtMs = ms(now)
-			if err := tx.UpdateProcess(ctx, row); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: %w", sessionID, err)
-	}
-	return rep, nil
 }
 
 // appendTx runs one append inside a write: lock, replay lookup (only with a
