@@ -20,17 +20,18 @@ var dialect = &sqladapter.Dialect{
 	IsUniqueViolation: func(err error) bool { return errorNumber(err) == 1062 }, // ER_DUP_ENTRY
 }
 
+// adapter is the shared store.Tx implementation bound to gen/mysql.
+var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
+	gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
+	gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
+	gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
+	gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
+	gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
+	gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32, *gen.Queries,
+](dialect)
+
 // newTx adapts the generated queries of one transaction to store.Tx.
-func newTx(db *sql.Tx) store.Tx {
-	return sqladapter.NewTx[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
-		gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
-		gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
-		gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
-		gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
-		gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32,
-	](dialect, gen.New(db))
-}
+func newTx(db *sql.Tx) store.Tx { return adapter.Tx(gen.New(db)) }
 
 // errorNumber returns the server error number, 0 for any other error.
 func errorNumber(err error) uint16 {

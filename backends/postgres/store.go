@@ -21,17 +21,18 @@ var dialect = &sqladapter.Dialect{
 	IsUniqueViolation: func(err error) bool { return sqlState(err) == "23505" },
 }
 
+// adapter is the shared store.Tx implementation bound to gen/postgres.
+var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
+	gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
+	gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
+	gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
+	gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
+	gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
+	gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32, *gen.Queries,
+](dialect)
+
 // newTx adapts the generated queries of one transaction to store.Tx.
-func newTx(db gen.DBTX) store.Tx {
-	return sqladapter.NewTx[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
-		gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
-		gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
-		gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
-		gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
-		gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32,
-	](dialect, gen.New(db))
-}
+func newTx(db gen.DBTX) store.Tx { return adapter.Tx(gen.New(db)) }
 
 // sqlState returns the SQLSTATE of a server error, "" for any other error.
 func sqlState(err error) string {

@@ -22,9 +22,9 @@ import (
 // SQL adapter (internal/sqladapter) over the prepared gen/sqlite queries.
 type sqliteStore struct {
 	path string
-	// dialect decides leases with the injected clock: SQLite has no server
+	// adapter decides leases with the injected clock: SQLite has no server
 	// clock that every process would share.
-	dialect *sqladapter.Dialect
+	adapter *sqladapter.Adapter[*gen.Queries]
 	writer  *sql.DB
 	reader  *sql.DB
 	// Statements prepared on each pool; database/sql re-prepares them once
@@ -62,7 +62,7 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 		w.Close()
 		return nil, err
 	}
-	s := &sqliteStore{path: abs, dialect: newDialect(c.clock), writer: w, reader: r}
+	s := &sqliteStore{path: abs, adapter: bind(c.clock), writer: w, reader: r}
 	if s.writeQ, err = gen.Prepare(ctx, w); err == nil {
 		s.readQ, err = gen.Prepare(ctx, r)
 	}
@@ -103,16 +103,20 @@ func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, store.T
 // txOn adapts a transaction to store.Tx through the statements prepared on
 // its pool (q).
 func (s *sqliteStore) txOn(q *gen.Queries) func(*sql.Tx) store.Tx {
-	return func(t *sql.Tx) store.Tx {
-		return sqladapter.NewTx[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
-			gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
-			gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
-			gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
-			gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
-			gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-			gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int64,
-		](s.dialect, q.WithTx(t))
-	}
+	return func(t *sql.Tx) store.Tx { return s.adapter.Tx(q.WithTx(t)) }
+}
+
+// bind instantiates the shared adapter for gen/sqlite with the store's
+// lease clock.
+func bind(clock func() time.Time) *sqladapter.Adapter[*gen.Queries] {
+	return sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
+		gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
+		gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
+		gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
+		gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
+		gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
+		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int64, *gen.Queries,
+	](newDialect(clock))
 }
 
 // newDialect classifies modernc errors and decides leases with clock.

@@ -3,7 +3,7 @@
 //
 // sqlc generates, per dialect, a Queries type with the same method names and
 // model/parameter structs of the same shape (same field names, types and
-// order as the store rows) but distinct Go types. NewTx is generic over those
+// order as the store rows) but distinct Go types. Bind is generic over those
 // types, so each backend instantiates it with its gen package's types and
 // holds no per-method or per-field mapping code of its own: every model
 // converts to its store row by a plain type conversion, and every parameter
@@ -190,8 +190,8 @@ type (
 //	SW, DS, DW, DSW the ListProcessesBy{StatusWaiting, DefinitionStatus,
 //	DefinitionWaiting, DefinitionStatusWaiting}Params.
 //
-// NewTx takes one more type argument, N: the integer type of the LIMIT
-// parameters (RowLimit).
+// Bind takes two more type arguments: N, the integer type of the LIMIT
+// parameters (RowLimit), and Q, the *Queries itself.
 type Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW any] interface {
 	DatabaseNowMs(ctx context.Context) (int64, error)
 	GetProcess(ctx context.Context, id string) (P, error)
@@ -250,24 +250,38 @@ type Dialect struct {
 // retry it finds the winner's row. Store.Write implementations retry it.
 var ErrRetry = errors.New("transient conflict, retry the transaction")
 
-// NewTx adapts one transaction's generated queries to store.Tx. A backend
-// instantiates it once with its gen package's types (see Queries).
-func NewTx[
+// Adapter is the shared store.Tx implementation bound to one dialect's
+// generated code; Q is that gen package's *Queries. Bind builds it once per
+// backend (or store), and Tx wraps each transaction's queries, so a
+// transaction costs one small allocation, not a closure per statement.
+type Adapter[Q any] struct {
+	d   *Dialect
+	ops ops[Q]
+}
+
+// Tx adapts one transaction's generated queries to store.Tx.
+func (a *Adapter[Q]) Tx(q Q) store.Tx { return &tx[Q]{d: a.d, ops: &a.ops, q: q} }
+
+// Bind instantiates the adapter for a dialect: the type arguments are its
+// gen package's models and parameter structs (see Queries), N the integer
+// type sqlc gives LIMIT parameters, and Q its *Queries.
+func Bind[
 	P ProcessShaped, E EventShaped, G GrantShaped, L LockShaped[P], S ScopeRowShaped[G, P],
 	IP ProcessShaped, UP UpdateShaped, IE EventShaped, UG GrantShaped, RK ProcessKey, EA, WA ProcessSeq,
 	CE CountParams, RE RecentParams[N], AK ProcessAck, GG, DG ScopeProc, PC PruneParams[N],
 	SW StatusWaiting, DS DefStatus, DW DefWaiting, DSW DefStatusWaiting, N RowLimit,
-](d *Dialect, q Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW]) store.Tx {
+	Q Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW],
+](d *Dialect) *Adapter[Q] {
 	procs := convertAll(func(m P) store.ProcessRow { return store.ProcessRow(m) })
 	events := convertAll(func(m E) store.EventRow { return store.EventRow(m) })
 	grants := convertAll(func(m G) store.GrantRow { return store.GrantRow(m) })
-	return &tx{d: d, ops: ops{
-		databaseNowMs: q.DatabaseNowMs,
-		getProcess: func(ctx context.Context, id string) (store.ProcessRow, error) {
+	return &Adapter[Q]{d: d, ops: ops[Q]{
+		databaseNowMs: func(q Q, ctx context.Context) (int64, error) { return q.DatabaseNowMs(ctx) },
+		getProcess: func(q Q, ctx context.Context, id string) (store.ProcessRow, error) {
 			p, err := q.GetProcess(ctx, id)
 			return store.ProcessRow(p), err
 		},
-		lockProcess: func(ctx context.Context, id string) (store.ProcessRow, int64, error) {
+		lockProcess: func(q Q, ctx context.Context, id string) (store.ProcessRow, int64, error) {
 			l, err := q.LockProcess(ctx, id)
 			row := struct {
 				Process P
@@ -275,70 +289,74 @@ func NewTx[
 			}(l)
 			return store.ProcessRow(row.Process), row.NowMs, err
 		},
-		insertProcess: func(ctx context.Context, r store.ProcessRow) error { return q.InsertProcess(ctx, IP(r)) },
-		updateProcess: func(ctx context.Context, r store.ProcessRow) error {
+		insertProcess: func(q Q, ctx context.Context, r store.ProcessRow) error { return q.InsertProcess(ctx, IP(r)) },
+		updateProcess: func(q Q, ctx context.Context, r store.ProcessRow) error {
 			// The affected-row count is not checked: MySQL reports 0 for an
 			// update that changes nothing, and the row is locked anyway.
 			_, err := q.UpdateProcess(ctx, UP(sqlstore.UpdateOf(r)))
 			return err
 		},
-		lister: sqlstore.Lister[store.ProcessRow]{
-			All: func(ctx context.Context) ([]store.ProcessRow, error) { return procs(q.ListProcessesAll(ctx)) },
-			ByStatus: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
-				return procs(q.ListProcessesByStatus(ctx, s))
-			},
-			ByStatusWaiting: func(ctx context.Context, s string, w bool) ([]store.ProcessRow, error) {
-				return procs(q.ListProcessesByStatusWaiting(ctx, SW(statusWaiting{s, w})))
-			},
-			ByWaiting: func(ctx context.Context, w bool) ([]store.ProcessRow, error) {
-				return procs(q.ListProcessesByWaiting(ctx, w))
-			},
-			ByDefinition: func(ctx context.Context, f string) ([]store.ProcessRow, error) {
-				return procs(q.ListProcessesByDefinition(ctx, f))
-			},
-			ByDefinitionStatus: func(ctx context.Context, f, s string) ([]store.ProcessRow, error) {
-				return procs(q.ListProcessesByDefinitionStatus(ctx, DS(defStatus{f, s})))
-			},
-			ByDefinitionWaiting: func(ctx context.Context, f string, w bool) ([]store.ProcessRow, error) {
-				return procs(q.ListProcessesByDefinitionWaiting(ctx, DW(defWaiting{f, w})))
-			},
-			ByDefinitionStatusWait: func(ctx context.Context, f, s string, w bool) ([]store.ProcessRow, error) {
-				return procs(q.ListProcessesByDefinitionStatusWaiting(ctx, DSW(defStatusWaiting{f, s, w})))
-			},
+		lister: func(q Q) sqlstore.Lister[store.ProcessRow] {
+			return sqlstore.Lister[store.ProcessRow]{
+				All: func(ctx context.Context) ([]store.ProcessRow, error) { return procs(q.ListProcessesAll(ctx)) },
+				ByStatus: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
+					return procs(q.ListProcessesByStatus(ctx, s))
+				},
+				ByStatusWaiting: func(ctx context.Context, s string, w bool) ([]store.ProcessRow, error) {
+					return procs(q.ListProcessesByStatusWaiting(ctx, SW(statusWaiting{s, w})))
+				},
+				ByWaiting: func(ctx context.Context, w bool) ([]store.ProcessRow, error) {
+					return procs(q.ListProcessesByWaiting(ctx, w))
+				},
+				ByDefinition: func(ctx context.Context, f string) ([]store.ProcessRow, error) {
+					return procs(q.ListProcessesByDefinition(ctx, f))
+				},
+				ByDefinitionStatus: func(ctx context.Context, f, s string) ([]store.ProcessRow, error) {
+					return procs(q.ListProcessesByDefinitionStatus(ctx, DS(defStatus{f, s})))
+				},
+				ByDefinitionWaiting: func(ctx context.Context, f string, w bool) ([]store.ProcessRow, error) {
+					return procs(q.ListProcessesByDefinitionWaiting(ctx, DW(defWaiting{f, w})))
+				},
+				ByDefinitionStatusWait: func(ctx context.Context, f, s string, w bool) ([]store.ProcessRow, error) {
+					return procs(q.ListProcessesByDefinitionStatusWaiting(ctx, DSW(defStatusWaiting{f, s, w})))
+				},
+			}
 		},
-		listByWakeTargetSession: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
+		listByWakeTargetSession: func(q Q, ctx context.Context, s string) ([]store.ProcessRow, error) {
 			return procs(q.ListProcessesByWakeTargetSession(ctx, s))
 		},
-		insertEvent: func(ctx context.Context, r store.EventRow) error { return q.InsertEvent(ctx, IE(r)) },
-		eventByReplayKey: func(ctx context.Context, id, key string) (store.EventRow, error) {
+		insertEvent: func(q Q, ctx context.Context, r store.EventRow) error { return q.InsertEvent(ctx, IE(r)) },
+		eventByReplayKey: func(q Q, ctx context.Context, id, key string) (store.EventRow, error) {
 			e, err := q.EventByReplayKey(ctx, RK(processKey{id, key}))
 			return store.EventRow(e), err
 		},
-		eventsAfter: func(ctx context.Context, id string, after int64) ([]store.EventRow, error) {
+		eventsAfter: func(q Q, ctx context.Context, id string, after int64) ([]store.EventRow, error) {
 			return events(q.EventsAfter(ctx, EA(processSeq{id, after})))
 		},
-		wakeEventsAfter: func(ctx context.Context, id string, after int64) ([]store.EventRow, error) {
+		wakeEventsAfter: func(q Q, ctx context.Context, id string, after int64) ([]store.EventRow, error) {
 			return events(q.WakeEventsAfter(ctx, WA(processSeq{id, after})))
 		},
-		countEventsThrough: func(ctx context.Context, id, typ string, upTo int64) (int64, error) {
+		countEventsThrough: func(q Q, ctx context.Context, id, typ string, upTo int64) (int64, error) {
 			return q.CountEventsThrough(ctx, CE(countParams{id, typ, upTo}))
 		},
-		recentEventsDesc: func(ctx context.Context, id string, limit int32) ([]store.EventRow, error) {
+		recentEventsDesc: func(q Q, ctx context.Context, id string, limit int32) ([]store.EventRow, error) {
 			return events(q.RecentEventsDesc(ctx, RE(struct {
 				ProcessID string
 				RowLimit  N
 			}{id, N(limit)})))
 		},
-		insertWakeAck: func(ctx context.Context, id string, seq int64) error {
+		insertWakeAck: func(q Q, ctx context.Context, id string, seq int64) error {
 			return q.InsertWakeAck(ctx, AK(processAck{id, seq}))
 		},
-		getGrant: func(ctx context.Context, scope, id string) (store.GrantRow, error) {
+		getGrant: func(q Q, ctx context.Context, scope, id string) (store.GrantRow, error) {
 			g, err := q.GetGrant(ctx, GG(scopeProc{scope, id}))
 			return store.GrantRow(g), err
 		},
-		upsertGrant: func(ctx context.Context, r store.GrantRow) error { return q.UpsertGrant(ctx, UG(r)) },
-		deleteGrant: func(ctx context.Context, scope, id string) error { return q.DeleteGrant(ctx, DG(scopeProc{scope, id})) },
-		listGrantsByScope: func(ctx context.Context, scope string) ([]store.GrantEntryRow, error) {
+		upsertGrant: func(q Q, ctx context.Context, r store.GrantRow) error { return q.UpsertGrant(ctx, UG(r)) },
+		deleteGrant: func(q Q, ctx context.Context, scope, id string) error {
+			return q.DeleteGrant(ctx, DG(scopeProc{scope, id}))
+		},
+		listGrantsByScope: func(q Q, ctx context.Context, scope string) ([]store.GrantEntryRow, error) {
 			rows, err := q.ListGrantsByScope(ctx, scope)
 			if err != nil {
 				return nil, err
@@ -353,26 +371,32 @@ func NewTx[
 			}
 			return out, nil
 		},
-		listGrantsByProcess: func(ctx context.Context, id string) ([]store.GrantRow, error) {
+		listGrantsByProcess: func(q Q, ctx context.Context, id string) ([]store.GrantRow, error) {
 			return grants(q.ListGrantsByProcess(ctx, id))
 		},
-		listGrantsBySession: func(ctx context.Context, s string) ([]store.GrantRow, error) {
+		listGrantsBySession: func(q Q, ctx context.Context, s string) ([]store.GrantRow, error) {
 			return grants(q.ListGrantsBySession(ctx, s))
 		},
-		deleteGrantsBySession: q.DeleteGrantsBySession,
-		countGrantsForProcess: q.CountGrantsForProcess,
-		pruner: sqlstore.Pruner{
-			Candidates: func(ctx context.Context, cutoffMs int64, limit int) ([]string, error) {
-				// A LIMIT beyond int32 selects every candidate anyway.
-				return q.PruneCandidates(ctx, PC(struct {
-					CutoffMs int64
-					RowLimit N
-				}{cutoffMs, N(min(limit, math.MaxInt32))}))
-			},
-			DeleteEvents:    q.DeleteEventsOf,
-			DeleteWakeAcks:  q.DeleteWakeAcksOf,
-			DeleteGrants:    q.DeleteGrantsOf,
-			DeleteProcesses: q.DeleteProcessesIn,
+		deleteGrantsBySession: func(q Q, ctx context.Context, s string) (int64, error) {
+			return q.DeleteGrantsBySession(ctx, s)
+		},
+		countGrantsForProcess: func(q Q, ctx context.Context, id string) (int64, error) {
+			return q.CountGrantsForProcess(ctx, id)
+		},
+		pruner: func(q Q) sqlstore.Pruner {
+			return sqlstore.Pruner{
+				Candidates: func(ctx context.Context, cutoffMs int64, limit int) ([]string, error) {
+					// A LIMIT beyond int32 selects every candidate anyway.
+					return q.PruneCandidates(ctx, PC(struct {
+						CutoffMs int64
+						RowLimit N
+					}{cutoffMs, N(min(limit, math.MaxInt32))}))
+				},
+				DeleteEvents:    q.DeleteEventsOf,
+				DeleteWakeAcks:  q.DeleteWakeAcksOf,
+				DeleteGrants:    q.DeleteGrantsOf,
+				DeleteProcesses: q.DeleteProcessesIn,
+			}
 		},
 	}}
 }
