@@ -45,6 +45,7 @@ func durableRules() []durableRule {
 		{"ReclaimRaceAcrossRegistries", testReclaimRaceAcross},
 		{"LeaseMutualExclusion", testLeaseMutualExclusion},
 		{"DeleteSessionRace", testDeleteSessionRace},
+		{"TransferPruneRace", testTransferPruneRace},
 	}
 }
 

@@ -147,3 +147,38 @@ func testDeleteSessionRace(t *testing.T, open Opener) {
 		t.Errorf("grants of the other session = %d; want %d", len(got), (procs+2)/3)
 	}
 }
+
+// testTransferPruneRace transfers grants of completed processes while
+// another registry prunes them: each transfer either moves the grant (it ran
+// first) or finds no grant to move (ErrNotGranted), never a storage error.
+func testTransferPruneRace(t *testing.T, open Opener) {
+	const procs, movers = 60, 3
+	rs := openMany(t, open, movers+1)
+	ids := make([]string, procs)
+	for i := range ids {
+		ids[i] = "p" + itoa(100+i)
+		mustRegister(t, rs[0], eventReg(ids[i]))
+		mustGrant(t, rs[0], scopeS1, ids[i], descA)
+		mustComplete(t, rs[0], ids[i], success(`1`))
+	}
+	errs := make([][]error, movers+1)
+	parallel(movers+1, func(w int) {
+		if w == movers {
+			_, err := rs[w].PruneTerminalProcesses(t.Context(), time.Now().Add(time.Hour))
+			errs[w] = append(errs[w], err)
+			return
+		}
+		for k := range procs {
+			id := ids[(k+w*procs/movers)%procs]
+			errs[w] = append(errs[w], rs[w].TransferHandleGrants(t.Context(), scopeS1, scopeS2, []string{id}))
+		}
+	})
+	wantOK(t, errs[movers][0], "PruneTerminalProcesses during transfers")
+	for w := range movers {
+		for _, err := range errs[w] {
+			if err != nil && !errors.Is(err, procreg.ErrNotGranted) {
+				t.Errorf("transfer by mover %d during a prune: %v; want success or ErrNotGranted", w, err)
+			}
+		}
+	}
+}

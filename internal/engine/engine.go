@@ -300,6 +300,19 @@ func (e *engine) TransferHandleGrants(ctx context.Context, from, to procreg.Sess
 		}
 	}
 	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		// Lock every process first, in id order (deadlock-free against
+		// other multi-process writers): grants change only under their
+		// process's lock, so a concurrent revoke cannot be undone by the
+		// move and a concurrent prune leaves no process (ErrNotGranted)
+		// rather than a grant insert failing on its foreign key.
+		for _, id := range ids {
+			if _, found, err := tx.LockProcess(ctx, id); err != nil {
+				return err
+			} else if !found {
+				return fmt.Errorf("%w: process %q is not registered, so not granted to %s; nothing was transferred",
+					procreg.ErrNotGranted, id, from.ID())
+			}
+		}
 		grants := make([]store.GrantRow, 0, len(ids))
 		for _, id := range ids {
 			g, found, err := tx.GetGrant(ctx, from.ID(), id)
