@@ -155,7 +155,14 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 		return nil, fail("wake target has an empty session id")
 	}
 
+	core := make(map[string][]byte, 7)
+	for _, et := range CoreEventTypes() {
+		if core[et.Name], err = MarshalCanonical(et); err != nil {
+			return nil, fail("%v", err)
+		}
+	}
 	seen := make(map[string]bool, len(r.EventTypes)+7)
+	declared := r.EventTypes[:0:0]
 	for i := range r.EventTypes {
 		et := &r.EventTypes[i]
 		if strings.TrimSpace(et.Name) == "" {
@@ -168,12 +175,22 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 		if err := normalizeEventType(et); err != nil {
 			return nil, fail("%v", err)
 		}
-	}
-	for _, core := range CoreEventTypes() {
-		if !seen[core.Name] {
-			r.EventTypes = append(r.EventTypes, core)
+		if want, isCore := core[et.Name]; isCore {
+			// A core type means what the core says (CompleteProcess and
+			// cancellation rely on it): it may only be declared exactly as
+			// built in, and is then the same registration as leaving it out.
+			got, err := MarshalCanonical(*et)
+			if err != nil {
+				return nil, fail("%v", err)
+			}
+			if string(got) != string(want) {
+				return nil, fail("core event type %q must be declared as built in (%s) or left out; got %s", et.Name, want, got)
+			}
+			continue
 		}
+		declared = append(declared, *et)
 	}
+	r.EventTypes = append(declared, CoreEventTypes()...)
 
 	spec, err := MarshalCanonical(r)
 	if err != nil {

@@ -267,6 +267,23 @@ func testRegisterValidation(t *testing.T, r procreg.Registry) {
 			g.EventTypes = []procreg.EventType{wakeType("x", procreg.WakeSpec{Input: constSel(`1`), DedupeKey: procreg.DedupeKey{Kind: "random"}})}
 		}},
 		{"WakeTargetWithoutSession", func(g *procreg.Registration) { g.WakeTarget = &procreg.SessionScope{} }},
+		// A core type may be declared only exactly as the core declares it.
+		{"CoreCompletedWithoutTerminal", func(g *procreg.Registration) { g.EventTypes = []procreg.EventType{eventType("process.completed")} }},
+		{"CoreCompletedOtherSelector", func(g *procreg.Registration) {
+			g.EventTypes = []procreg.EventType{terminalType("process.completed", procreg.StateCompleted, ptrSel("/result"))}
+		}},
+		{"CoreFailedAsCancelled", func(g *procreg.Registration) {
+			g.EventTypes = []procreg.EventType{terminalType("process.failed", procreg.StateCancelled, ptrSel("/await_output"))}
+		}},
+		{"CoreCancelRequestedTerminal", func(g *procreg.Registration) {
+			g.EventTypes = []procreg.EventType{terminalType("process.cancel_requested", procreg.StateFailed, ptrSel("/a"))}
+		}},
+		{"CoreWaitingWithSchema", func(g *procreg.Registration) {
+			g.EventTypes = []procreg.EventType{{Name: "process.waiting", PayloadSchema: raw(`{"type":"object"}`)}}
+		}},
+		{"CoreResumedWithWake", func(g *procreg.Registration) {
+			g.EventTypes = []procreg.EventType{wakeType("process.resumed", procreg.WakeSpec{Input: constSel(`1`)})}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -279,6 +296,11 @@ func testRegisterValidation(t *testing.T, r procreg.Registry) {
 			}
 		})
 	}
+	// Declaring core types exactly as the core does is the same registration.
+	same := toolReg("core-declared", eventType(noteType), eventType("process.cancel_requested"),
+		terminalType("process.completed", procreg.StateCompleted, ptrSel("/await_output")))
+	wantEqual(t, "hash with core types declared identically", mustRegister(t, r, same).RegistrationHash,
+		mustRegister(t, r, toolReg("core-declared", eventType(noteType))).RegistrationHash)
 	max := strings.Repeat("é", 127) + "x" // 255 bytes of valid UTF-8
 	mustRegister(t, r, toolReg(max))
 	wantEqual(t, "255-byte id read back", mustGet(t, r, max).ID, max)
