@@ -17,10 +17,8 @@ var backend = servertest.Backend{
 	WithClock: mysql.WithClock,
 }
 
-func TestConformance(t *testing.T)              { backend.Conformance(t) }
-func TestConformanceDurable(t *testing.T)       { backend.Durable(t) }
-func TestDatabaseClock(t *testing.T)            { backend.DatabaseClock(t) }
-func TestConcurrentOpen(t *testing.T)           { backend.ConcurrentOpen(t) }
-func TestExplainHotQueries(t *testing.T)        { backend.ExplainHotQueries(t) }
-func BenchmarkAppendEventParallel(b *testing.B) { backend.BenchAppendEventParallel(b) }
-func BenchmarkClaimComplete(b *testing.B)       { backend.BenchClaimComplete(b) }
+// TestBackend runs the shared server-backend tests (servertest.Backend.Tests).
+func TestBackend(t *testing.T) { backend.Tests(t) }
+
+// BenchmarkBackend runs the shared server-backend benchmarks.
+func BenchmarkBackend(b *testing.B) { backend.Benchmarks(b) }

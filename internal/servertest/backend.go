@@ -26,6 +26,24 @@ type Backend struct {
 	Explain func(t *testing.T, dsn string)
 }
 
+// Tests runs every server-backend test as a subtest: the public and
+// durable conformance suites, the database clock, concurrent first opens and
+// the hot queries' plans. A backend's test file calls it from one Test
+// function.
+func (b Backend) Tests(t *testing.T) {
+	t.Run("Conformance", b.Conformance)
+	t.Run("ConformanceDurable", b.Durable)
+	t.Run("DatabaseClock", b.DatabaseClock)
+	t.Run("ConcurrentOpen", b.ConcurrentOpen)
+	t.Run("ExplainHotQueries", b.ExplainHotQueries)
+}
+
+// Benchmarks runs the server-backend benchmarks as sub-benchmarks.
+func (b Backend) Benchmarks(bb *testing.B) {
+	bb.Run("AppendEventParallel", b.BenchAppendEventParallel)
+	bb.Run("ClaimComplete", b.BenchClaimComplete)
+}
+
 // Open opens a registry on dsn with the client clock option clock (nil: the
 // default), failing the test on error.
 func (b Backend) Open(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry {
