@@ -18,9 +18,10 @@
 // count.
 //
 // Counts are of leaf tests: a test with subtests counts through its subtests.
-// A package that fails without a failing test (build failure, panic or exit in
-// TestMain, timeout), and a go test run that exits non-zero without any
-// failure in its log, count as one failure.
+// A test that never finished in a failed package (timeout, os.Exit, crash)
+// is a failed test. A package that fails without a failing test (build
+// failure, exit in TestMain), and a go test run that exits non-zero without
+// any failure in its log, count as one failure.
 //
 // The exit status is 1 when anything failed, and also when anything was
 // skipped or a row had no packages while -ci is set (default: CI=true in the
@@ -258,6 +259,13 @@ func summarize(r io.Reader) (summary, error) {
 	failureIndex := map[string]int{} // message → index in sum.failures
 	for _, k := range order {
 		tr := tests[k]
+		if tr.final == "" && pkgFailed[k.pkg] {
+			// The test binary died under this test (timeout, os.Exit,
+			// crash): test2json gives it no result, but its output
+			// holds the reason (the timeout panic, for one).
+			tr.final = "fail"
+			tr.output = append(tr.output, "--- FAIL: "+k.test+" (did not finish: the test binary exited or timed out)\n")
+		}
 		if tr.final == "fail" {
 			testFailed[k.pkg] = true
 			var out []string

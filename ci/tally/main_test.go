@@ -245,6 +245,36 @@ func TestBuildFailureCountsOnce(t *testing.T) {
 	}
 }
 
+func TestUnfinishedTestsFail(t *testing.T) {
+	// go test -timeout: the running tests get no result; the panic is in
+	// the output of one of them.
+	log := `{"Action":"run","Package":"p/g","Test":"TestDone"}
+{"Action":"pass","Package":"p/g","Test":"TestDone","Elapsed":0}
+{"Action":"run","Package":"p/g","Test":"TestSlow"}
+{"Action":"output","Package":"p/g","Test":"TestSlow","Output":"=== RUN   TestSlow\n"}
+{"Action":"run","Package":"p/g","Test":"TestSlower"}
+{"Action":"output","Package":"p/g","Test":"TestSlower","Output":"panic: test timed out after 1s\n"}
+{"Action":"output","Package":"p/g","Test":"TestSlower","Output":"\t\tTestSlower (1s)\n"}
+{"Action":"output","Package":"p/g","Output":"FAIL\tp/g\t1.005s\n"}
+{"Action":"fail","Package":"p/g","Elapsed":1.005}
+`
+	code, out := tally(t, false, [2]string{"sqlite:1", log})
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if got, want := tableRow(out, "sqlite"), "sqlite 1 2 0"; got != want {
+		t.Errorf("row %q, want %q\n%s", got, want, out)
+	}
+	for _, want := range []string{"panic: test timed out after 1s", "--- FAIL: TestSlow (did not finish", "--- FAIL: TestSlower (did not finish"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "failed outside any test") {
+		t.Errorf("the package failure was counted on top of its unfinished tests:\n%s", out)
+	}
+}
+
 func TestNonZeroStatusWithoutFailureFails(t *testing.T) {
 	code, out := tally(t, false, [2]string{"memory:2", passLog})
 	if code != 1 {
