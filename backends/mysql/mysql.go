@@ -105,12 +105,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxIdleConns(idleConns)
-	reg, err := newRegistry(ctx, db, true, opts)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return reg, nil
+	return newRegistry(ctx, db, true, opts)
 }
 
 // Migrate applies the pending embedded migrations to db's database and
@@ -123,11 +118,9 @@ func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
 	return v, nil
 }
 
-// newRegistry is New and Open once the pool exists.
+// newRegistry is New and Open once the pool exists; on error it closes
+// the pool if owned.
 func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
-	migrate := func(ctx context.Context) error {
-		_, err := Migrate(ctx, db)
-		return err
-	}
+	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, db) }
 	return sqladapter.NewRegistry(ctx, "mysql", &myStore{db: db, owned: owned}, migrate, opts)
 }

@@ -114,12 +114,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	reg, err := newRegistry(ctx, pool, true, opts)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return reg, nil
+	return newRegistry(ctx, pool, true, opts)
 }
 
 // Migrate applies the pending embedded migrations to the pool's database and
@@ -138,11 +133,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	return v, nil
 }
 
-// newRegistry is New and Open once the pool exists.
+// newRegistry is New and Open once the pool exists; on error it closes
+// the pool if owned.
 func newRegistry(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (procreg.Registry, error) {
-	migrate := func(ctx context.Context) error {
-		_, err := Migrate(ctx, pool)
-		return err
-	}
+	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, pool) }
 	return sqladapter.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
 }

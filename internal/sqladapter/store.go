@@ -32,20 +32,22 @@ func WithClock(clock func() time.Time) Option { return func(o *Options) { o.Cloc
 func WithoutMigrations() Option { return func(o *Options) { o.SkipMigrations = true } }
 
 // NewRegistry finishes a backend's New/Open: it applies opts, runs migrate
-// unless migrations are disabled, and returns the engine over s. On error the
-// caller still owns (and should close) its connection pool.
-func NewRegistry(ctx context.Context, name string, s store.Store, migrate func(context.Context) error, opts []Option) (procreg.Registry, error) {
+// unless migrations are disabled, and returns the engine over s. On error it
+// closes s, which releases the connection pool only when s owns it (Open),
+// never the caller's (New).
+func NewRegistry(ctx context.Context, name string, s store.Store, migrate func(context.Context) (int64, error), opts []Option) (procreg.Registry, error) {
 	var o Options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: open: %w", name, err)
+	err := ctx.Err()
+	if err != nil {
+		err = fmt.Errorf("%s: open: %w", name, err)
+	} else if !o.SkipMigrations {
+		_, err = migrate(ctx)
 	}
-	if !o.SkipMigrations {
-		if err := migrate(ctx); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
 	}
 	return engine.New(s, engine.Options{Clock: o.Clock}), nil
 }
