@@ -75,6 +75,19 @@
 //     such a string would be stored as a column, so that append is ErrInvalid.
 //     JSON text itself must be valid UTF-8 (RFC 8259): invalid bytes are
 //     ErrInvalid, not silently replaced.
+//   - Name lengths: names, keys and ids other than process ids (session and
+//     frame ids, event type names, replay keys, wait names/keys/event types,
+//     owner and incarnation ids, external ref backend and id, descriptor
+//     kinds, abandon requested_by, identity and engine kinds) are at most
+//     MaxNameBytes (1024) bytes, a scope id ("session:<sid>/frame:<fid>")
+//     included; a wait kind at most MaxWaitKindBytes (64). Longer is
+//     ErrInvalid on every backend (MySQL's columns are that narrow).
+//   - A session id may not contain FrameSeparator ("/frame:"), so each scope
+//     id names one (session, frame) pair; frame ids may contain it.
+//   - A core event type (process.cancel_requested, process.waiting,
+//     process.resumed, process.completed|failed|cancelled|abandoned) may be
+//     declared only exactly as built in (then it is the same registration as
+//     leaving it out); any other declaration of a core name is ErrInvalid.
 //   - A negative lease ttl is ErrInvalid; a ttl of 0 yields an expired lease.
 //   - Leases do not bump UpdatedAt: a lease is not a fact about the process.
 //   - Grants are keyed by (SessionScope.ID(), process id); HandleGrant.SessionID

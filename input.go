@@ -36,6 +36,43 @@ func ValidateText(processID, field, s string) error {
 	return nil
 }
 
+// MaxNameBytes is the longest name, key or id other than a process id that
+// the registry stores in an indexed column: session and frame ids (the whole
+// scope id, "session:<sid>/frame:<fid>", is at most this long), event type
+// names, replay keys, wait names, keys and event types, lease owner and
+// incarnation ids, external ref backend and id, handle descriptor kinds,
+// abandon requested_by, identity and engine kinds. It is the narrowest
+// column any backend gives them (MySQL VARBINARY(1024)), so the same call is
+// ErrInvalid on every backend rather than a storage error on one.
+const MaxNameBytes = 1024
+
+// MaxWaitKindBytes is the longest wait kind (a short tag; MySQL
+// VARBINARY(64)).
+const MaxWaitKindBytes = 64
+
+// ValidateName checks a stored name, key or id (see MaxNameBytes): stored
+// text (ValidateText) of at most MaxNameBytes bytes.
+func ValidateName(processID, field, s string) error {
+	return validateBounded(processID, field, s, MaxNameBytes)
+}
+
+func validateBounded(processID, field, s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%w: process %q: %s %.40q… is %d bytes, longer than %d", ErrInvalid, processID, field, s, len(s), max)
+	}
+	return ValidateText(processID, field, s)
+}
+
+// validateNames applies ValidateName to field/value pairs, in order.
+func validateNames(processID string, pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := ValidateName(processID, pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // validateTexts applies ValidateText to field/value pairs, in order.
 func validateTexts(processID string, pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -64,11 +101,25 @@ func ValidateProcessID(id string) error {
 	return nil
 }
 
-// ValidateScope checks a session scope: its session id must not be blank,
-// and both ids are stored text (see ValidateText).
+// FrameSeparator joins a session id and an agent frame id in a scope id
+// (SessionScope.ID). A session id may not contain it, so that every scope id
+// names exactly one (session, frame) pair: otherwise session "x/frame:y" and
+// session "x" with frame "y" would share grants and wake ids. Frame ids may
+// contain it (the first separator in a scope id ends the session id).
+const FrameSeparator = "/frame:"
+
+// ValidateScope checks a session scope: its session id must not be blank or
+// contain FrameSeparator, both ids are stored text (see ValidateText), and
+// its scope id (SessionScope.ID) is at most MaxNameBytes long.
 func ValidateScope(s SessionScope) error {
 	if strings.TrimSpace(s.SessionID) == "" {
 		return fmt.Errorf("%w: session scope %q has an empty session id", ErrInvalid, s.ID())
+	}
+	if strings.Contains(s.SessionID, FrameSeparator) {
+		return fmt.Errorf("%w: session id %q contains %q, which separates session and frame in scope ids", ErrInvalid, s.SessionID, FrameSeparator)
+	}
+	if id := s.ID(); len(id) > MaxNameBytes {
+		return fmt.Errorf("%w: session scope %.40q… is %d bytes, longer than %d", ErrInvalid, id, len(id), MaxNameBytes)
 	}
 	for _, f := range [...]struct{ name, v string }{{"session id", s.SessionID}, {"agent frame id", s.AgentFrameID}} {
 		if p := textProblem(f.v); p != "" {
@@ -96,9 +147,10 @@ func validateScopeOf(processID, what string, s SessionScope) error {
 // text: owner and incarnation ids are columns, the liveness strings are
 // compared as keys.
 func ValidateOwnerText(processID string, o LeaseOwner) error {
+	if err := validateNames(processID, "lease owner id", o.OwnerID, "lease incarnation id", o.IncarnationID); err != nil {
+		return err
+	}
 	return validateTexts(processID,
-		"lease owner id", o.OwnerID,
-		"lease incarnation id", o.IncarnationID,
 		"liveness kind", o.Liveness.Kind,
 		"liveness host id", o.Liveness.HostID,
 		"liveness boot id", o.Liveness.BootID,
@@ -111,25 +163,33 @@ func ValidateExternalRef(processID string, ref ExternalRef) error {
 	if ref.Backend == "" || ref.ID == "" {
 		return fmt.Errorf("%w: external ref of process %q needs a backend and an id", ErrInvalid, processID)
 	}
-	return validateTexts(processID, "external ref backend", ref.Backend, "external ref id", ref.ID)
+	return validateNames(processID, "external ref backend", ref.Backend, "external ref id", ref.ID)
 }
 
 // ValidateDescriptor checks a handle descriptor: kind and label are stored text.
 func ValidateDescriptor(processID string, d HandleDescriptor) error {
-	return validateTexts(processID, "handle descriptor kind", d.Kind, "handle descriptor label", d.Label)
+	if err := ValidateName(processID, "handle descriptor kind", d.Kind); err != nil {
+		return err
+	}
+	return ValidateText(processID, "handle descriptor label", d.Label)
 }
 
 // ValidateAbandonRequest checks an abandon request: requested_by and reason
 // are stored text.
 func ValidateAbandonRequest(processID string, r AbandonRequest) error {
-	return validateTexts(processID, "abandon requested_by", r.RequestedBy, "abandon reason", r.Reason)
+	if err := ValidateName(processID, "abandon requested_by", r.RequestedBy); err != nil {
+		return err
+	}
+	return ValidateText(processID, "abandon reason", r.Reason)
 }
 
 // ValidateWaitState checks a wait state: kind, name, event type and key are
 // stored text.
 func ValidateWaitState(processID string, w WaitState) error {
-	return validateTexts(processID, "wait kind", w.Kind, "wait name", w.Name,
-		"wait event type", w.EventType, "wait key", w.Key)
+	if err := validateBounded(processID, "wait kind", w.Kind, MaxWaitKindBytes); err != nil {
+		return err
+	}
+	return validateNames(processID, "wait name", w.Name, "wait event type", w.EventType, "wait key", w.Key)
 }
 
 // ValidateStarted checks a first-started fact: its owner's strings are
@@ -142,7 +202,7 @@ func ValidateStarted(processID string, s Started) error {
 // looked up: event type and replay key are stored text, and a wake target
 // needs a session id. The payload is checked by PlanAppend.
 func ValidateAppendRequest(processID string, req AppendRequest) error {
-	if err := validateTexts(processID, "event type", req.EventType, "replay key", req.ReplayKey); err != nil {
+	if err := validateNames(processID, "event type", req.EventType, "replay key", req.ReplayKey); err != nil {
 		return err
 	}
 	if req.WakeTarget != nil {
@@ -158,8 +218,10 @@ func ValidateAppendRequest(processID string, req AppendRequest) error {
 // that would silently replace invalid UTF-8.
 func validateRegistrationText(reg Registration) error {
 	id := reg.ID
-	if err := validateTexts(id, "engine kind", reg.Input.EngineKind, "env ref", reg.EnvRef,
-		"identity kind", reg.Identity.Kind, "identity label", reg.Identity.Label,
+	if err := validateNames(id, "engine kind", reg.Input.EngineKind, "identity kind", reg.Identity.Kind); err != nil {
+		return err
+	}
+	if err := validateTexts(id, "env ref", reg.EnvRef, "identity label", reg.Identity.Label,
 		"originator kind", reg.Provenance.Originator.Kind); err != nil {
 		return err
 	}
@@ -174,7 +236,7 @@ func validateRegistrationText(reg Registration) error {
 		}
 	}
 	for _, et := range reg.EventTypes {
-		if err := ValidateText(id, "event type name", et.Name); err != nil {
+		if err := ValidateName(id, "event type name", et.Name); err != nil {
 			return err
 		}
 		if w := et.Wake; w != nil {

@@ -22,6 +22,8 @@ func edgeRules() []rule {
 		{"BlankIDIsInvalid", testBlankIDs},
 		{"StoredTextIsUTF8WithoutNUL", testNULText},
 		{"NULInJSONIsData", testNULInJSON},
+		{"NamesAtMost1024Bytes", testLongNames},
+		{"SessionIDWithoutFrameSeparator", testFrameSeparator},
 	}
 }
 

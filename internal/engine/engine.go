@@ -577,7 +577,7 @@ func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) 
 
 func (e *engine) CountEventsThrough(ctx context.Context, processID, eventType string, upToSequence uint64) (uint64, error) {
 	const op = "count events of"
-	if err := begin(ctx, op, processID, procreg.ValidateText(processID, "event type", eventType)); err != nil {
+	if err := begin(ctx, op, processID, procreg.ValidateName(processID, "event type", eventType)); err != nil {
 		return 0, err
 	}
 	var n int64
