@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/procreg/procreg"
@@ -13,26 +14,35 @@ import (
 	"github.com/procreg/procreg/internal/testdb"
 )
 
-// TestNewOnSingleConnectionPool: migrating through a pool of one connection
-// must not wait for a second connection that can never come.
-func TestNewOnSingleConnectionPool(t *testing.T) {
+// singleConnRegistry runs New on a fresh database through a pool of one
+// connection, traced by tracer when it is not nil.
+func singleConnRegistry(t *testing.T, ctx context.Context, tracer pgx.QueryTracer) procreg.Registry {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(testdb.Postgres(t).DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.ConnConfig.Tracer = tracer
 	cfg.MaxConns = 1
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
+	t.Cleanup(pool.Close)
 	r, err := postgres.New(ctx, pool)
 	if err != nil {
 		t.Fatalf("New on a one-connection pool: %v", err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// TestNewOnSingleConnectionPool: migrating through a pool of one connection
+// must not wait for a second connection that can never come.
+func TestNewOnSingleConnectionPool(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := singleConnRegistry(t, ctx, nil)
 	if _, err := r.RegisterProcess(ctx, procreg.Registration{
 		ID:          "single",
 		Input:       procreg.ProcessInput{Kind: procreg.InputExternal, Payload: json.RawMessage(`{"label":"x"}`)},

@@ -11,11 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/backends/postgres"
-	"github.com/procreg/procreg/internal/testdb"
 )
 
 // statementLog records the statements a registry sends, by sqlc query name
@@ -55,23 +52,9 @@ func (l *statementLog) take() []string {
 // with at most four statements.
 func TestRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(testdb.Postgres(t).DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := &statementLog{}
-	cfg.ConnConfig.Tracer = log
-	cfg.MaxConns = 1 // one connection: every statement is warm after the first call
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	r, err := postgres.New(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	// One connection: every statement is warm after the first call.
+	r := singleConnRegistry(t, ctx, log)
 
 	n := 0
 	fresh := func() string {
