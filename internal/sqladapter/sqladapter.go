@@ -9,8 +9,11 @@
 // converts to its store row by a plain type conversion, and every parameter
 // struct is built by converting an anonymous struct of the same shape.
 //
-// What differs between dialects — transaction handling, error codes, the
-// lease clock — stays in the backend (Dialect).
+// What differs between dialects stays in the backend: its Dialect (error
+// codes, which clock decides leases) and its Store's transactions (pgx for
+// PostgreSQL; database/sql through InTx for MySQL and SQLite, where SQLite
+// adds a single BEGIN IMMEDIATE writer and a read-only pool). Retry and
+// NewRegistry are the shared pieces of those stores and constructors.
 package sqladapter
 
 import (
