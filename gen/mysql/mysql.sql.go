@@ -14,8 +14,8 @@ const databaseNowMs = `-- name: DatabaseNowMs :one
 SELECT CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms
 `
 
-// MySQL 8 / MariaDB-specific statements. Every name here exists in
-// queries/sqlite and queries/postgres too (queries_test.go enforces it).
+// MySQL 8 / MariaDB-specific statements. Every dialect declares the same
+// query names across its sqlc.yaml directories (queries_test.go enforces it).
 // DatabaseNowMs reads the database clock in epoch ms (truncated). The
 // expression works on MySQL 8 and MariaDB; UNIX_TIMESTAMP(NOW(3)) converts
 // back from the session time zone, which is exact when the session runs in
