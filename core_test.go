@@ -26,7 +26,7 @@ func TestCanonicalJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"a":{"c":true,"d":null},"b":[1,2.50,"<x>"]}`
+	want := `{"a":{"c":true,"d":null},"b":[1,2.5,"<x>"]}`
 	if string(got) != want {
 		t.Fatalf("canonical = %s, want %s", got, want)
 	}

@@ -39,8 +39,12 @@ func encodeJSON(v any) ([]byte, error) {
 }
 
 // CanonicalJSON returns the canonical encoding of a JSON value: object keys
-// sorted, no insignificant whitespace, no HTML escaping, numbers as written.
-// Two values are equal by meaning when their canonical encodings are equal.
+// sorted, no insignificant whitespace, no HTML escaping, and each number in
+// the one form of its exact decimal value (1, 1.0, 1e0 and 10e-1 all become
+// 1; 1e21 becomes 1e+21; big integers and long decimals keep every digit).
+// Two values are equal by meaning when their canonical encodings are equal;
+// the registration hash, replay and external-ref comparisons and definition
+// filters all use it.
 // JSON text must be UTF-8 (RFC 8259): invalid UTF-8 is ErrInvalid rather
 // than silently replaced by U+FFFD.
 func CanonicalJSON(raw []byte) ([]byte, error) {
@@ -51,7 +55,7 @@ func CanonicalJSON(raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalid, err)
 	}
-	return encodeJSON(v)
+	return encodeJSON(canonicalNumbers(v))
 }
 
 // MarshalCanonical encodes v with encoding/json and canonicalizes the result.

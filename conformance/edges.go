@@ -24,6 +24,7 @@ func edgeRules() []rule {
 		{"NULInJSONIsData", testNULInJSON},
 		{"NamesAtMost1024Bytes", testLongNames},
 		{"SessionIDWithoutFrameSeparator", testFrameSeparator},
+		{"JSONNumbersCompareByValue", testNumbersByValue},
 	}
 }
 
