@@ -466,13 +466,20 @@ func testNULText(t *testing.T, r procreg.Registry) {
 				DedupeKey: procreg.DedupeKey{Kind: procreg.DedupeConst, Const: "k\x00"}})}
 		},
 	}
-	for name, change := range regs {
+	wantRegistrationsRejected(t, r, "bad text in", regs)
+}
+
+// wantRegistrationsRejected registers toolReg("v-<name>") changed by each
+// change and checks it is ErrInvalid naming the id, with nothing stored.
+func wantRegistrationsRejected(t *testing.T, r procreg.Registry, what string, changes map[string]func(g *procreg.Registration)) {
+	t.Helper()
+	for name, change := range changes {
 		reg := toolReg("v-" + name)
 		change(&reg)
 		_, err := r.RegisterProcess(t.Context(), reg)
-		wantErrNamed(t, err, procreg.ErrInvalid, reg.ID, "RegisterProcess with bad text in "+name)
+		wantErrNamed(t, err, procreg.ErrInvalid, reg.ID, "RegisterProcess with "+what+" "+name)
 		if _, err := r.GetProcess(t.Context(), reg.ID); !errors.Is(err, procreg.ErrNotFound) {
-			t.Errorf("RegisterProcess with bad text in %s: GetProcess after = %v; want ErrNotFound (nothing stored)", name, err)
+			t.Errorf("RegisterProcess with %s %s: GetProcess after = %v; want ErrNotFound (nothing stored)", what, name, err)
 		}
 	}
 }
