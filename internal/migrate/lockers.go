@@ -70,6 +70,11 @@ func NewMySQLLocker() lock.SessionLocker { return mysqlLocker{} }
 
 type mysqlLocker struct{}
 
+// GET_LOCK and RELEASE_LOCK are inline SQL for the same reason as the
+// advisory-lock statements above: they run on goose's locked connection
+// before any migration, and queries_test.go's dialect-parity rule would
+// demand SQLite and PostgreSQL twins that have no meaning there.
+
 func (mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 	for {
 		// Wait at most a second server-side per try so ctx is honoured.
