@@ -127,6 +127,11 @@ type AppendInput struct {
 	// Replayed is the event already stored under the request's replay key,
 	// or nil when there is none (or the request has no key).
 	Replayed *Event
+	// ReplayedWakeTarget is the scope Replayed's wake delivery was addressed
+	// to when it was appended (the plan's WakeTarget then, stored with the
+	// event), or nil when it produced no delivery. A replay re-materializes
+	// that delivery: the current and the requested targets do not matter.
+	ReplayedWakeTarget *SessionScope
 	// Now is the event time (already truncated to the millisecond).
 	Now time.Time
 }
@@ -142,6 +147,10 @@ type AppendPlan struct {
 	Status *Status
 	// WakeDelivery is the delivery the event materialized, if it has a target.
 	WakeDelivery *WakeDelivery
+	// WakeTarget is the scope WakeDelivery is addressed to (nil when there is
+	// no delivery). It is stored with an inserted event and handed back as
+	// AppendInput.ReplayedWakeTarget on replay.
+	WakeTarget *SessionScope
 }
 
 // PlanAppend decides an append, checking in the order of the contract:
@@ -176,7 +185,10 @@ func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 		if ev.Terminal != nil && !isTerminalState(in.State) {
 			plan.Status = &Status{State: string(ev.Terminal.State), AwaitOutput: ptr(ev.Terminal.AwaitOutput)}
 		}
-		plan.WakeDelivery = delivery(in, req, *ev)
+		// The same delivery as the original append: its stored target and
+		// time, even if the record's target was cleared or the request
+		// names another one since.
+		plan.WakeTarget, plan.WakeDelivery = delivery(in, in.ReplayedWakeTarget, *ev)
 		return plan, nil
 	}
 
@@ -239,7 +251,11 @@ func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 	if ev.Terminal != nil {
 		plan.Status = &Status{State: string(ev.Terminal.State), AwaitOutput: ptr(ev.Terminal.AwaitOutput)}
 	}
-	plan.WakeDelivery = delivery(in, req, ev)
+	target := req.WakeTarget
+	if target == nil {
+		target = in.WakeTarget
+	}
+	plan.WakeTarget, plan.WakeDelivery = delivery(in, target, ev)
 	return plan, nil
 }
 
@@ -248,24 +264,19 @@ func ptr[T any](v T) *T { return &v }
 func isTerminalState(s string) bool { return s != "" && s != StateRunning }
 
 // delivery materializes the wake delivery of an event that has wake
-// semantics, addressed to the request's target, else the record's.
-func delivery(in AppendInput, req AppendRequest, ev Event) *WakeDelivery {
-	if ev.Wake == nil {
-		return nil
+// semantics, addressed to target, created at the event's time. It returns
+// (a copy of) the target it used, or nils when there is no delivery.
+func delivery(in AppendInput, target *SessionScope, ev Event) (*SessionScope, *WakeDelivery) {
+	if ev.Wake == nil || target == nil {
+		return nil, nil
 	}
-	target := req.WakeTarget
-	if target == nil {
-		target = in.WakeTarget
-	}
-	if target == nil {
-		return nil
-	}
+	target = ptr(*target)
 	scopeID := target.ID()
 	var causedBy json.RawMessage
 	if !IsAbsentJSON(in.CausedBy) {
 		causedBy = append(json.RawMessage(nil), in.CausedBy...)
 	}
-	return &WakeDelivery{
+	return target, &WakeDelivery{
 		WakeID:          WakeID(scopeID, ev.Wake.DedupeKey),
 		TargetSessionID: target.SessionID,
 		TargetScopeID:   scopeID,

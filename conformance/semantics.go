@@ -249,6 +249,8 @@ func wakeRules() []rule {
 		{"NoTargetStillStored", testWakeNoTarget},
 		{"DeliveryFields", testWakeDelivery},
 		{"ReplaySameWakeID", testWakeReplay},
+		{"ReplayAfterTargetCleared", testWakeReplayTargetCleared},
+		{"ReplayKeepsOriginalTarget", testWakeReplayOtherTarget},
 		{"SameDedupeKeyBothStored", testWakeSameDedupe},
 	}
 }
@@ -416,4 +418,71 @@ func testWakeSameDedupe(t *testing.T, r procreg.Registry) {
 	wantEqual(t, "WakeID of the second event (same dedupe key)", b.WakeDelivery.WakeID, a.WakeDelivery.WakeID)
 	wantSeqs(t, "events with the same dedupe key are both stored", mustEvents(t, r, "p1", 0), 1, 2)
 	wantSeqs(t, "and both listed as wake events", mustWakeEvents(t, r, "p1", 0), 1, 2)
+}
+
+// testWakeReplayTargetCleared: a replay re-materializes the delivery of the
+// original append even after DeleteSessionProcessState cleared the record's
+// wake target (same WakeID, target, input and time).
+func testWakeReplayTargetCleared(t *testing.T, r procreg.Registry) {
+	reg := toolReg("p1", wakeType("ping", procreg.WakeSpec{Input: pointerSel("/msg")}))
+	reg.WakeTarget = &scopeS1F
+	mustRegister(t, r, reg)
+	req := procreg.AppendRequest{EventType: "ping", Payload: raw(`{"msg":"hi"}`), ReplayKey: "wk"}
+	first := mustAppend(t, r, "p1", req)
+	if first.WakeDelivery == nil {
+		t.Fatal("WakeDelivery = nil; want a delivery to the record's target")
+	}
+	_, err := r.DeleteSessionProcessState(t.Context(), "s1")
+	wantOK(t, err, "DeleteSessionProcessState(s1)")
+	if rec := mustGet(t, r, "p1"); rec.WakeTarget != nil {
+		t.Fatalf("record WakeTarget = %+v after deleting session s1; want nil", rec.WakeTarget)
+	}
+	again := mustAppend(t, r, "p1", req)
+	if again.WakeDelivery == nil {
+		t.Fatal("replayed WakeDelivery = nil after the record's target was cleared; want the original delivery")
+	}
+	wantSame(t, "replayed delivery", again.WakeDelivery, first.WakeDelivery)
+	wantEqual(t, "replayed WakeID", again.WakeDelivery.WakeID, wakeID(t, scopeS1F.ID(), "p1:1"))
+	wantEqual(t, "replayed TargetScopeID", again.WakeDelivery.TargetScopeID, scopeS1F.ID())
+	wantEqual(t, "replayed Input", again.WakeDelivery.Input, "hi")
+	if !again.WakeDelivery.CreatedAt.Equal(first.Event.OccurredAt) {
+		t.Errorf("replayed CreatedAt = %v; want the stored event time %v", again.WakeDelivery.CreatedAt, first.Event.OccurredAt)
+	}
+	// A new event has no target now: the replay did not use the record's.
+	if res := mustAppend(t, r, "p1", appendReq("ping", `{"msg":"later"}`)); res.WakeDelivery != nil {
+		t.Errorf("delivery of a new event after the target was cleared = %+v; want nil", res.WakeDelivery)
+	}
+}
+
+// testWakeReplayOtherTarget: a replay naming another WakeTarget (or none)
+// returns the original delivery, and an event that had no delivery gets none
+// on replay.
+func testWakeReplayOtherTarget(t *testing.T, r procreg.Registry) {
+	mustWakeProcess(t, r, "p1") // record target s1
+	req := procreg.AppendRequest{EventType: "ping", Payload: raw(`{}`), ReplayKey: "wk", WakeTarget: &scopeS2F0}
+	first := mustAppend(t, r, "p1", req)
+	if first.WakeDelivery == nil || first.WakeDelivery.TargetScopeID != scopeS2F0.ID() {
+		t.Fatalf("WakeDelivery = %+v; want a delivery to %s", first.WakeDelivery, scopeS2F0.ID())
+	}
+	for _, target := range []*procreg.SessionScope{&scopeS1F, nil} {
+		req.WakeTarget = target
+		again := mustAppend(t, r, "p1", req)
+		if again.WakeDelivery == nil {
+			t.Fatalf("replay with WakeTarget %+v: WakeDelivery = nil; want the original delivery", target)
+		}
+		wantSame(t, "replayed delivery", again.WakeDelivery, first.WakeDelivery)
+		wantEqual(t, "replayed WakeID", again.WakeDelivery.WakeID, wakeID(t, scopeS2F0.ID(), "p1:1"))
+		wantEqual(t, "replayed TargetSessionID", again.WakeDelivery.TargetSessionID, "s2")
+	}
+	wantSeqs(t, "events after replays (no new row)", mustEvents(t, r, "p1", 0), 1)
+
+	mustRegister(t, r, toolReg("p2", wakeType("ping", procreg.WakeSpec{Input: constSel(`"x"`)}))) // no record target
+	bare := procreg.AppendRequest{EventType: "ping", Payload: raw(`{}`), ReplayKey: "wk"}
+	if res := mustAppend(t, r, "p2", bare); res.WakeDelivery != nil {
+		t.Fatalf("WakeDelivery = %+v; want nil without any target", res.WakeDelivery)
+	}
+	bare.WakeTarget = &scopeS2F0
+	if res := mustAppend(t, r, "p2", bare); res.WakeDelivery != nil {
+		t.Errorf("replay with a WakeTarget of an event appended without delivery: WakeDelivery = %+v; want nil (the original had none)", res.WakeDelivery)
+	}
 }

@@ -5,17 +5,19 @@
 package mysqlgen
 
 type Event struct {
-	ProcessID     string
-	Sequence      int64
-	EventType     string
-	Payload       string
-	ReplayKey     string
-	TerminalState string
-	AwaitOutput   string
-	HasWake       bool
-	WakeInput     string
-	WakeDedupeKey string
-	OccurredAtMs  int64
+	ProcessID         string
+	Sequence          int64
+	EventType         string
+	Payload           string
+	ReplayKey         string
+	TerminalState     string
+	AwaitOutput       string
+	HasWake           bool
+	WakeInput         string
+	WakeDedupeKey     string
+	WakeTargetSession string
+	WakeTargetFrame   string
+	OccurredAtMs      int64
 }
 
 type Grant struct {

@@ -148,7 +148,7 @@ func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams
 }
 
 const recentEventsDesc = `-- name: RecentEventsDesc :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
 WHERE process_id = ?
 ORDER BY sequence DESC
 LIMIT ?
@@ -181,6 +181,8 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 			&i.HasWake,
 			&i.WakeInput,
 			&i.WakeDedupeKey,
+			&i.WakeTargetSession,
+			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
 		); err != nil {
 			return nil, err

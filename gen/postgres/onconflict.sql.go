@@ -31,7 +31,7 @@ func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) er
 }
 
 const recentEventsDesc = `-- name: RecentEventsDesc :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
 WHERE process_id = $1
 ORDER BY sequence DESC
 LIMIT $2
@@ -63,6 +63,8 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 			&i.HasWake,
 			&i.WakeInput,
 			&i.WakeDedupeKey,
+			&i.WakeTargetSession,
+			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
 		); err != nil {
 			return nil, err

@@ -68,7 +68,7 @@ func (q *Queries) DeleteGrantsBySession(ctx context.Context, sessionID string) (
 }
 
 const eventByReplayKey = `-- name: EventByReplayKey :one
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
 WHERE process_id = ?1 AND replay_key = ?2
 LIMIT 1
 `
@@ -95,13 +95,15 @@ func (q *Queries) EventByReplayKey(ctx context.Context, arg EventByReplayKeyPara
 		&i.HasWake,
 		&i.WakeInput,
 		&i.WakeDedupeKey,
+		&i.WakeTargetSession,
+		&i.WakeTargetFrame,
 		&i.OccurredAtMs,
 	)
 	return i, err
 }
 
 const eventsAfter = `-- name: EventsAfter :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
 WHERE process_id = ?1 AND sequence > ?2
 ORDER BY sequence
 `
@@ -131,6 +133,8 @@ func (q *Queries) EventsAfter(ctx context.Context, arg EventsAfterParams) ([]Eve
 			&i.HasWake,
 			&i.WakeInput,
 			&i.WakeDedupeKey,
+			&i.WakeTargetSession,
+			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
 		); err != nil {
 			return nil, err
@@ -224,27 +228,31 @@ func (q *Queries) GetProcess(ctx context.Context, id string) (Process, error) {
 const insertEvent = `-- name: InsertEvent :exec
 INSERT INTO events (
     process_id, sequence, event_type, payload, replay_key, terminal_state,
-    await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms
+    await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session,
+    wake_target_frame, occurred_at_ms
 ) VALUES (
     ?1, ?2, ?3,
     ?4, ?5, ?6,
     ?7, ?8, ?9,
-    ?10, ?11
+    ?10, ?11,
+    ?12, ?13
 )
 `
 
 type InsertEventParams struct {
-	ProcessID     string
-	Sequence      int64
-	EventType     string
-	Payload       string
-	ReplayKey     string
-	TerminalState string
-	AwaitOutput   string
-	HasWake       bool
-	WakeInput     string
-	WakeDedupeKey string
-	OccurredAtMs  int64
+	ProcessID         string
+	Sequence          int64
+	EventType         string
+	Payload           string
+	ReplayKey         string
+	TerminalState     string
+	AwaitOutput       string
+	HasWake           bool
+	WakeInput         string
+	WakeDedupeKey     string
+	WakeTargetSession string
+	WakeTargetFrame   string
+	OccurredAtMs      int64
 }
 
 // InsertEvent lists every column in store.EventRow order.
@@ -260,6 +268,8 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 		arg.HasWake,
 		arg.WakeInput,
 		arg.WakeDedupeKey,
+		arg.WakeTargetSession,
+		arg.WakeTargetFrame,
 		arg.OccurredAtMs,
 	)
 	return err
@@ -1274,7 +1284,7 @@ func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (i
 }
 
 const wakeEventsAfter = `-- name: WakeEventsAfter :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
 WHERE events.process_id = ?1
   AND events.sequence IN (
     SELECT w.sequence FROM events AS w
@@ -1319,6 +1329,8 @@ func (q *Queries) WakeEventsAfter(ctx context.Context, arg WakeEventsAfterParams
 			&i.HasWake,
 			&i.WakeInput,
 			&i.WakeDedupeKey,
+			&i.WakeTargetSession,
+			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
 		); err != nil {
 			return nil, err

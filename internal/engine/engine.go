@@ -453,6 +453,7 @@ func (e *engine) appendTx(ctx context.Context, tx store.Tx, processID string, re
 				return procreg.AppendPlan{}, row, err
 			}
 			in.Replayed = &ev
+			in.ReplayedWakeTarget = wakeTarget(evRow)
 		}
 	}
 	plan, err := procreg.PlanAppend(in, req)
@@ -460,7 +461,7 @@ func (e *engine) appendTx(ctx context.Context, tx store.Tx, processID string, re
 		return plan, row, err
 	}
 	if plan.Insert {
-		evRow, err := eventRow(plan.Event)
+		evRow, err := eventRow(plan.Event, plan.WakeTarget)
 		if err != nil {
 			return plan, row, err
 		}

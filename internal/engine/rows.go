@@ -163,8 +163,9 @@ func clearWait(row *store.ProcessRow) {
 	row.WaitOrdinal, row.WaitSinceMs = 0, 0
 }
 
-// eventRow maps a planned event to its row.
-func eventRow(ev procreg.Event) (store.EventRow, error) {
+// eventRow maps a planned event to its row, with the scope its wake
+// delivery was addressed to (nil: no delivery) so a replay can rebuild it.
+func eventRow(ev procreg.Event, target *procreg.SessionScope) (store.EventRow, error) {
 	row := store.EventRow{
 		ProcessID:    ev.ProcessID,
 		Sequence:     clampSeq(ev.Sequence),
@@ -185,8 +186,20 @@ func eventRow(ev procreg.Event) (store.EventRow, error) {
 		row.HasWake = true
 		row.WakeInput = ev.Wake.Input
 		row.WakeDedupeKey = ev.Wake.DedupeKey
+		if target != nil {
+			row.WakeTargetSession, row.WakeTargetFrame = target.SessionID, target.AgentFrameID
+		}
 	}
 	return row, nil
+}
+
+// wakeTarget is the scope an event row's wake delivery was addressed to, or
+// nil when the event produced no delivery.
+func wakeTarget(row store.EventRow) *procreg.SessionScope {
+	if !row.HasWake || row.WakeTargetSession == "" {
+		return nil
+	}
+	return &procreg.SessionScope{SessionID: row.WakeTargetSession, AgentFrameID: row.WakeTargetFrame}
 }
 
 // toEvent maps an event row to an Event.

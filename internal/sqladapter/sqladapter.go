@@ -69,17 +69,19 @@ type (
 		LeaseExpiresAtMs      int64
 	}
 	eventShape = struct {
-		ProcessID     string
-		Sequence      int64
-		EventType     string
-		Payload       string
-		ReplayKey     string
-		TerminalState string
-		AwaitOutput   string
-		HasWake       bool
-		WakeInput     string
-		WakeDedupeKey string
-		OccurredAtMs  int64
+		ProcessID         string
+		Sequence          int64
+		EventType         string
+		Payload           string
+		ReplayKey         string
+		TerminalState     string
+		AwaitOutput       string
+		HasWake           bool
+		WakeInput         string
+		WakeDedupeKey     string
+		WakeTargetSession string
+		WakeTargetFrame   string
+		OccurredAtMs      int64
 	}
 	grantShape = struct {
 		ScopeID         string

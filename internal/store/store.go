@@ -79,7 +79,12 @@ type EventRow struct {
 	HasWake       bool   // the event materialized wake semantics
 	WakeInput     string
 	WakeDedupeKey string
-	OccurredAtMs  int64
+	// WakeTargetSession and WakeTargetFrame are the scope the wake delivery
+	// was addressed to when the event was appended ("" = no delivery), so a
+	// replay re-materializes that delivery whatever the target is now.
+	WakeTargetSession string
+	WakeTargetFrame   string
+	OccurredAtMs      int64
 }
 
 // GrantRow is one row of the handle grants table, keyed by (ScopeID, ProcessID).

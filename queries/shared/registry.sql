@@ -131,12 +131,14 @@ ORDER BY id;
 -- name: InsertEvent :exec
 INSERT INTO events (
     process_id, sequence, event_type, payload, replay_key, terminal_state,
-    await_output, has_wake, wake_input, wake_dedupe_key, occurred_at_ms
+    await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session,
+    wake_target_frame, occurred_at_ms
 ) VALUES (
     sqlc.arg(process_id), sqlc.arg(sequence), sqlc.arg(event_type),
     sqlc.arg(payload), sqlc.arg(replay_key), sqlc.arg(terminal_state),
     sqlc.arg(await_output), sqlc.arg(has_wake), sqlc.arg(wake_input),
-    sqlc.arg(wake_dedupe_key), sqlc.arg(occurred_at_ms)
+    sqlc.arg(wake_dedupe_key), sqlc.arg(wake_target_session),
+    sqlc.arg(wake_target_frame), sqlc.arg(occurred_at_ms)
 );
 
 -- EventByReplayKey: a replay key is stored at most once per process (the

@@ -69,6 +69,10 @@ CREATE TABLE events (
     has_wake        BOOLEAN         NOT NULL DEFAULT FALSE,
     wake_input      LONGBLOB        NOT NULL DEFAULT (''),
     wake_dedupe_key LONGBLOB        NOT NULL DEFAULT (''),
+    -- The scope the wake was delivered to ("" = no delivery): a replay
+    -- returns the same delivery even after the target changed.
+    wake_target_session VARBINARY(1024) NOT NULL DEFAULT '',
+    wake_target_frame   VARBINARY(1024) NOT NULL DEFAULT '',
     occurred_at_ms  BIGINT          NOT NULL DEFAULT 0,
     PRIMARY KEY (process_id, sequence),
     -- Count by type through a sequence.

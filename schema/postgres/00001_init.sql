@@ -69,6 +69,10 @@ CREATE TABLE events (
     has_wake        BOOLEAN NOT NULL DEFAULT FALSE,
     wake_input      TEXT COLLATE "C" NOT NULL DEFAULT '',
     wake_dedupe_key TEXT COLLATE "C" NOT NULL DEFAULT '',
+    -- The scope the wake was delivered to ("" = no delivery): a replay
+    -- returns the same delivery even after the target changed.
+    wake_target_session TEXT COLLATE "C" NOT NULL DEFAULT '',
+    wake_target_frame   TEXT COLLATE "C" NOT NULL DEFAULT '',
     occurred_at_ms  BIGINT  NOT NULL DEFAULT 0,
     PRIMARY KEY (process_id, sequence)
 );
