@@ -11,16 +11,18 @@ import (
 
 const databaseNowMs = `-- name: DatabaseNowMs :one
 
-SELECT CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms
+SELECT CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
 `
 
 // MySQL 8 / MariaDB-specific statements. Every dialect declares the same
 // query names across its sqlc.yaml directories (queries_test.go enforces it).
-// DatabaseNowMs reads the database clock in epoch ms (truncated). The
-// expression works on MySQL 8 and MariaDB; UNIX_TIMESTAMP(NOW(3)) converts
-// back from the session time zone, which is exact when the session runs in
-// UTC (time_zone='+00:00'; otherwise only ambiguous in a DST fold hour).
-// sqlc's MySQL catalog rejects UTC_TIMESTAMP(3), hence NOW(3).
+// DatabaseNowMs reads the database clock in epoch ms (truncated), on MySQL 8
+// and MariaDB alike and whatever the session time zone: UNIX_TIMESTAMP()
+// without an argument is the statement's start in epoch seconds, and the
+// microseconds of NOW(6) are those of the same instant in any zone. (Going
+// through UNIX_TIMESTAMP(NOW(3)) would convert back from the session zone,
+// off by an hour in a DST fold for a caller's pool that is not in UTC;
+// sqlc's MySQL catalog rejects UTC_TIMESTAMP(3).)
 func (q *Queries) DatabaseNowMs(ctx context.Context) (int64, error) {
 	row := q.db.QueryRowContext(ctx, databaseNowMs)
 	var now_ms int64
@@ -48,7 +50,7 @@ func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) er
 
 const lockProcess = `-- name: LockProcess :one
 SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms,
-       CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms
+       CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
 FROM processes
 WHERE id = ?
 FOR UPDATE
@@ -60,9 +62,10 @@ type LockProcessRow struct {
 }
 
 // LockProcess locks the row for the rest of the transaction and reads the
-// database clock in the same statement. NOW(3) is fixed at statement
-// start, i.e. before any lock wait: a clock that lags only makes a lease look
-// live for longer and a new expiry earlier, never the reverse.
+// database clock (as DatabaseNowMs) in the same statement. The reading is
+// fixed at statement start, i.e. before any lock wait: a clock that lags
+// only makes a lease look live for longer and a new expiry earlier, never
+// the reverse.
 func (q *Queries) LockProcess(ctx context.Context, id string) (LockProcessRow, error) {
 	row := q.db.QueryRowContext(ctx, lockProcess, id)
 	var i LockProcessRow

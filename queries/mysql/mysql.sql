@@ -1,21 +1,24 @@
 -- MySQL 8 / MariaDB-specific statements. Every dialect declares the same
 -- query names across its sqlc.yaml directories (queries_test.go enforces it).
 
--- DatabaseNowMs reads the database clock in epoch ms (truncated). The
--- expression works on MySQL 8 and MariaDB; UNIX_TIMESTAMP(NOW(3)) converts
--- back from the session time zone, which is exact when the session runs in
--- UTC (time_zone='+00:00'; otherwise only ambiguous in a DST fold hour).
--- sqlc's MySQL catalog rejects UTC_TIMESTAMP(3), hence NOW(3).
+-- DatabaseNowMs reads the database clock in epoch ms (truncated), on MySQL 8
+-- and MariaDB alike and whatever the session time zone: UNIX_TIMESTAMP()
+-- without an argument is the statement's start in epoch seconds, and the
+-- microseconds of NOW(6) are those of the same instant in any zone. (Going
+-- through UNIX_TIMESTAMP(NOW(3)) would convert back from the session zone,
+-- off by an hour in a DST fold for a caller's pool that is not in UTC;
+-- sqlc's MySQL catalog rejects UTC_TIMESTAMP(3).)
 -- name: DatabaseNowMs :one
-SELECT CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms;
+SELECT CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms;
 
 -- LockProcess locks the row for the rest of the transaction and reads the
--- database clock in the same statement. NOW(3) is fixed at statement
--- start, i.e. before any lock wait: a clock that lags only makes a lease look
--- live for longer and a new expiry earlier, never the reverse.
+-- database clock (as DatabaseNowMs) in the same statement. The reading is
+-- fixed at statement start, i.e. before any lock wait: a clock that lags
+-- only makes a lease look live for longer and a new expiry earlier, never
+-- the reverse.
 -- name: LockProcess :one
 SELECT sqlc.embed(processes),
-       CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS now_ms
+       CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
 FROM processes
 WHERE id = sqlc.arg(id)
 FOR UPDATE;
