@@ -42,6 +42,7 @@ func (b Backend) Tests(t *testing.T) {
 func (b Backend) Benchmarks(bb *testing.B) {
 	bb.Run("AppendEventParallel", b.BenchAppendEventParallel)
 	bb.Run("ClaimComplete", b.BenchClaimComplete)
+	bb.Run("GetProcess", b.BenchGetProcess)
 }
 
 // Open opens a registry on dsn with the client clock option clock (nil: the
@@ -129,4 +130,11 @@ func (b Backend) BenchClaimComplete(bb *testing.B) {
 	r := b.Open(bb, b.Database(bb).DSN, nil)
 	defer r.Close()
 	ClaimComplete(bb, r)
+}
+
+// BenchGetProcess runs GetProcess on a fresh database.
+func (b Backend) BenchGetProcess(bb *testing.B) {
+	r := b.Open(bb, b.Database(bb).DSN, nil)
+	defer r.Close()
+	GetProcess(bb, r)
 }

@@ -81,3 +81,16 @@ func ClaimComplete(b *testing.B, r procreg.Registry) {
 		return r.CompleteProcessLease(ctx, procreg.LeaseCompletion{ProcessID: id, Token: c.Lease.Token})
 	})
 }
+
+// GetProcess measures the latency of one GetProcess at a time on a warm
+// connection: a point read, so its cost is its round trips.
+func GetProcess(b *testing.B, r procreg.Registry) {
+	const id = "get"
+	register(b, r, id)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := r.GetProcess(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
