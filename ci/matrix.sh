@@ -27,6 +27,21 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 GO="${GO:-go}"
+
+# Where a DSN is unset but the matching local service answers on its standard
+# port (as on this project's machines), use it, so the README's one test
+# command covers every backend. An explicit DSN always wins; with neither,
+# internal/testdb tries Docker, then skips (a failure under CI=true).
+if [ -z "${PROCREG_POSTGRES_DSN:-}" ] && command -v pg_isready >/dev/null 2>&1 &&
+	pg_isready -q -h 127.0.0.1 -p 5432; then
+	export PROCREG_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+	echo "matrix: PROCREG_POSTGRES_DSN unset; using the local PostgreSQL at 127.0.0.1:5432" >&2
+fi
+if [ -z "${PROCREG_MYSQL_DSN:-}" ] && command -v mysqladmin >/dev/null 2>&1 &&
+	mysqladmin --connect-timeout=2 -h 127.0.0.1 -P 3306 -u root status >/dev/null 2>&1; then
+	export PROCREG_MYSQL_DSN='mysql://root@127.0.0.1:3306/test'
+	echo "matrix: PROCREG_MYSQL_DSN unset; using the local MySQL/MariaDB at 127.0.0.1:3306" >&2
+fi
 backends="${MATRIX_BACKENDS:-core memory sqlite postgres mysql}"
 parallel="${MATRIX_PARALLEL:-8}"
 logdir="$(mktemp -d "${TMPDIR:-/tmp}/procreg-matrix.XXXXXX")"
