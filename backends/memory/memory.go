@@ -124,6 +124,11 @@ func (s *memStore) Read(ctx context.Context, fn func(context.Context, store.Tx) 
 	return fn(ctx, &tx{s: s})
 }
 
+// ReadOne is Read: a map lookup has no round trip to save.
+func (s *memStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	return s.Read(ctx, fn)
+}
+
 // tx is one transaction; undo holds the inverse of every change so far.
 type tx struct {
 	s     *memStore

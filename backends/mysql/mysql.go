@@ -29,7 +29,9 @@
 //
 // Each mutating method is one InnoDB transaction that first locks the process
 // row (SELECT … FOR UPDATE), so concurrent appends to one process serialize
-// and their sequences have no gaps. Reads run in one READ ONLY transaction.
+// and their sequences have no gaps. A read of several statements runs in one
+// READ ONLY transaction; a read of one statement runs on the pool in
+// autocommit (one statement sees one snapshot on its own).
 // A transaction that fails with a deadlock (1213), a lock wait timeout
 // (1205), MariaDB's 1020, or that lost a race to insert the same new process
 // (1062), is retried (bounded, with jittered backoff).
@@ -50,7 +52,9 @@
 // query names; see its table): AppendEvent is START TRANSACTION, LockProcess,
 // [EventByReplayKey when a replay key is given], InsertEvent, UpdateProcess,
 // COMMIT, that is 5–6 round trips and at most four statements; a lease claim,
-// renewal or release is 4; a point read is 3.
+// renewal or release is 4; a read of one statement (GetProcess,
+// GetProcessLease, the process listings, HasHandleGrant, the scope's grant
+// listings) is 1, with no transaction.
 package mysql
 
 import (

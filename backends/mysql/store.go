@@ -31,7 +31,8 @@ var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcess
 ](dialect)
 
 // newTx adapts the generated queries of one transaction to store.Tx.
-func newTx(db *sql.Tx) store.Tx { return adapter.Tx(gen.New(db)) }
+// db is a transaction, or the pool for ReadOne.
+func newTx(db gen.DBTX) store.Tx { return adapter.Tx(gen.New(db)) }
 
 // errorNumber returns the server error number, 0 for any other error.
 func errorNumber(err error) uint16 {
@@ -56,22 +57,30 @@ func transient(err error) bool {
 
 // myStore is store.Store over a database/sql pool. Writes run at the
 // server's default isolation (REPEATABLE READ on InnoDB) and serialize per
-// process on the row lock LockProcess takes; reads run in one READ ONLY
-// transaction, a consistent snapshot.
+// process on the row lock LockProcess takes; reads of several statements run
+// in one READ ONLY transaction, a consistent snapshot, and reads of one
+// statement on the pool directly (autocommit).
 type myStore struct {
 	db    *sql.DB
 	owned bool // Close closes the pool only when Open created it
 }
 
 func (s *myStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
-	return sqladapter.Retry(ctx, transient, func() error { return sqladapter.InTx(ctx, "mysql", s.db, nil, newTx, fn) })
+	return sqladapter.Retry(ctx, transient, func() error { return sqladapter.InTx(ctx, "mysql", s.db, nil, txOn, fn) })
 }
 
 func (s *myStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
 	return sqladapter.Retry(ctx, transient, func() error {
-		return sqladapter.InTx(ctx, "mysql", s.db, &sql.TxOptions{ReadOnly: true}, newTx, fn)
+		return sqladapter.InTx(ctx, "mysql", s.db, &sql.TxOptions{ReadOnly: true}, txOn, fn)
 	})
 }
+
+func (s *myStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	return sqladapter.ReadOne(ctx, "mysql", newTx(s.db), fn)
+}
+
+// txOn is newTx for InTx.
+func txOn(t *sql.Tx) store.Tx { return newTx(t) }
 
 func (s *myStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
 

@@ -54,8 +54,9 @@ func transient(err error) bool {
 }
 
 // pgStore is store.Store over a pgx pool. Writes run at READ COMMITTED and
-// serialize per process on the row lock LockProcess takes; reads run in a
-// REPEATABLE READ, READ ONLY transaction for a consistent view.
+// serialize per process on the row lock LockProcess takes; reads of several
+// statements run in a REPEATABLE READ, READ ONLY transaction for a
+// consistent view, and reads of one statement on the pool directly.
 type pgStore struct {
 	pool  *pgxpool.Pool
 	owned bool // Close closes the pool only when Open created it
@@ -73,6 +74,10 @@ func (s *pgStore) Read(ctx context.Context, fn func(context.Context, store.Tx) e
 	return sqladapter.Retry(ctx, transient, func() error {
 		return pgx.BeginTxFunc(ctx, s.pool, readOnly, func(tx pgx.Tx) error { return fn(ctx, newTx(tx)) })
 	})
+}
+
+func (s *pgStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	return sqladapter.ReadOne(ctx, "postgres", newTx(s.pool), fn)
 }
 
 func (s *pgStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }

@@ -100,6 +100,12 @@ func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, store.T
 	return sqladapter.InTx(ctx, "sqlite", s.reader, &sql.TxOptions{ReadOnly: true}, s.txOn(s.readQ), fn)
 }
 
+// ReadOne runs fn's one statement on the read-only pool without BEGIN: the
+// statement is its own read transaction.
+func (s *sqliteStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	return sqladapter.ReadOne(ctx, "sqlite", s.adapter.Tx(s.readQ), fn)
+}
+
 // txOn adapts a transaction to store.Tx through the statements prepared on
 // its pool (q).
 func (s *sqliteStore) txOn(q *gen.Queries) func(*sql.Tx) store.Tx {

@@ -3,8 +3,11 @@
 // (memory, SQLite, PostgreSQL, MySQL) is a store.Store plus a constructor
 // that calls New, so all of them behave the same.
 //
-// Each mutating method runs exactly one store Write (one transaction); reads
-// run in one store Read. Lease methods take every decision and timestamp from
+// Each mutating method runs exactly one store Write (one transaction); a
+// read of one statement (GetProcess, GetProcessLease, the process listings,
+// HasHandleGrant, the scope's grant listings) runs in one store ReadOne, one
+// round trip on a server, and a read of several statements (an existence
+// check and then the query) in one store Read, a consistent snapshot. Lease methods take every decision and timestamp from
 // tx.LeaseNow (the database clock where the database has one); every other
 // timestamp comes from Options.Clock, truncated to the millisecond.
 package engine
@@ -171,7 +174,7 @@ func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) 
 func (e *engine) registered(ctx context.Context, id string) (procreg.Record, bool) {
 	var rec procreg.Record
 	found := false
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
 		row, ok, err := tx.GetProcess(ctx, id)
 		if err != nil || !ok {
 			return err
@@ -353,7 +356,7 @@ func (e *engine) listGrants(ctx context.Context, scope procreg.SessionScope, liv
 		return nil, fmt.Errorf("list handle grants: %w", err)
 	}
 	out := []procreg.HandleGrantEntry{}
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
 		rows, err := tx.ListGrantsByScope(ctx, scope.ID())
 		if err != nil {
 			return err
@@ -390,7 +393,7 @@ func (e *engine) HasHandleGrant(ctx context.Context, scope procreg.SessionScope,
 		return false, err
 	}
 	var has bool
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
 		_, found, err := tx.GetGrant(ctx, scope.ID(), processID)
 		has = found
 		return err
@@ -679,7 +682,7 @@ func (e *engine) GetProcess(ctx context.Context, processID string) (procreg.Reco
 		return procreg.Record{}, err
 	}
 	var rec procreg.Record
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
 		row, err := known(ctx, tx, processID)
 		if err != nil {
 			return err
@@ -692,7 +695,7 @@ func (e *engine) GetProcess(ctx context.Context, processID string) (procreg.Reco
 
 func (e *engine) list(ctx context.Context, q store.ListQuery) ([]procreg.Record, error) {
 	var out []procreg.Record
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
 		rows, err := tx.ListProcesses(ctx, q)
 		if err != nil {
 			return err
@@ -819,7 +822,7 @@ func (e *engine) GetProcessLease(ctx context.Context, processID string) (*procre
 		return nil, err
 	}
 	var out *procreg.Lease
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
 		row, found, err := tx.GetProcess(ctx, processID)
 		if err != nil || !found {
 			return err

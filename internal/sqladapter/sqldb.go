@@ -9,6 +9,18 @@ import (
 	"github.com/procreg/procreg/internal/store"
 )
 
+// ReadOne is store.Store.ReadOne for the SQL stores: t is a store.Tx over
+// the pool itself (no BEGIN), so fn's one statement runs in autocommit, one
+// round trip and its own snapshot. The context is checked first so that a
+// cancelled call reports its cancellation whatever the driver would make of
+// it; name prefixes that error.
+func ReadOne(ctx context.Context, name string, t store.Tx, fn func(context.Context, store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: read: %w", name, err)
+	}
+	return fn(ctx, t)
+}
+
 // InTx runs fn in one database/sql transaction on db (the SQLite and MySQL
 // backends), committing when fn returns nil and rolling back otherwise.
 // newTx adapts the transaction to store.Tx (usually NewTx over the gen

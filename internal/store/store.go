@@ -119,6 +119,14 @@ type Store interface {
 	Write(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Read runs fn with a consistent read-only view.
 	Read(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// ReadOne runs fn, which issues exactly one reading statement, outside
+	// any explicit transaction: one round trip on a server, where Read
+	// costs three (BEGIN, the statement, COMMIT). One statement sees one
+	// consistent snapshot on its own, so the result is the same as Read's.
+	// fn must not write, lock or call LeaseNow, and a multi-statement read
+	// that needs one view of several statements uses Read. A ctx already
+	// cancelled returns its error without touching storage.
+	ReadOne(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Tier reports the durability tier.
 	Tier() procreg.DurabilityTier
 	// Close releases the store's resources.
