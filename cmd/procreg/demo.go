@@ -53,8 +53,9 @@ type fleetSlot struct {
 	pid        int
 	ready      bool
 	alive      bool
-	killed     bool      // we SIGKILLed this generation
-	stoppedTil time.Time // SIGSTOPped until then
+	killed     bool                // we SIGKILLed this generation
+	owner      *procreg.LeaseOwner // the worker's lease identity, from its ready message
+	stoppedTil time.Time           // SIGSTOPped until then
 	respawnAt  time.Time
 	stderr     *tailBuffer
 }
@@ -112,6 +113,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		rng:    rand.New(rand.NewPCG(cfg.seed, cfg.seed>>1|1)),
 		events: make(chan fleetEvent, 256),
 		tty:    isTerminal(e.stdout),
+		kills:  map[string]time.Time{},
 	}
 	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: d.mine}
 	return d.main(ctx)
@@ -144,8 +146,11 @@ type demo struct {
 	abandonTarget  string
 	externalDone   map[string]bool
 	lastWorkerErrs []string
-	counts         map[string]int
-	finished       int
+	// kills maps the incarnation id of every worker the parent SIGKILLed to
+	// the time just before the signal.
+	kills    map[string]time.Time
+	counts   map[string]int
+	finished int
 }
 
 func (d *demo) mine(r procreg.Record) bool { return strings.HasPrefix(r.ID, d.run+"-p") }
@@ -199,7 +204,7 @@ func (d *demo) spawn(i int) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start worker %d: %w", i, err)
 	}
-	s.cmd, s.stdin, s.pid, s.ready, s.alive, s.killed = cmd, stdin, cmd.Process.Pid, false, true, false
+	s.cmd, s.stdin, s.pid, s.ready, s.alive, s.killed, s.owner = cmd, stdin, cmd.Process.Pid, false, true, false, nil
 	s.stoppedTil = time.Time{}
 	d.stats.Spawned++
 	gen := s.gen
@@ -296,6 +301,7 @@ func (d *demo) handle(ev fleetEvent) error {
 	switch m.Kind {
 	case "ready":
 		s.ready = true
+		s.owner = m.Owner
 	case "error":
 		d.stats.WorkerErrors++
 		d.lastWorkerErrs = append(d.lastWorkerErrs, m.Error)
@@ -378,8 +384,7 @@ func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Dur
 		}
 		if i >= 0 {
 			s := d.slots[i]
-			s.killed = true
-			_ = s.cmd.Process.Signal(syscall.SIGKILL)
+			d.kill(s)
 			d.stats.Crashes++
 			d.notef("SIGKILL worker-%d (pid %d)", i, s.pid)
 		}
@@ -400,6 +405,17 @@ func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Dur
 			d.notef("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, s.stoppedTil.Sub(now).Round(time.Millisecond))
 		}
 	}
+}
+
+// kill SIGKILLs the worker in slot s and records when, for the abandonment
+// check: the time is taken before the signal is sent, so any sweep that saw
+// the worker dead did so later, by the same machine's clock.
+func (d *demo) kill(s *fleetSlot) {
+	if s.owner != nil {
+		d.kills[s.owner.IncarnationID] = time.Now()
+	}
+	s.killed = true
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 }
 
 // crashGap draws the time to the next crash (exponential, mean 1/crashRate).
@@ -657,8 +673,7 @@ func (d *demo) stopFleet() {
 		case <-deadline:
 			for _, s := range d.slots {
 				if s != nil && s.alive {
-					s.killed = true
-					_ = s.cmd.Process.Signal(syscall.SIGKILL)
+					d.kill(s)
 				}
 			}
 			deadline = time.After(5 * time.Second)

@@ -28,6 +28,7 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 		return procreg.AppendRequest{EventType: evProgress, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"step":1}`, fence))}
 	}
 	success := procreg.AwaitOutput{Kind: procreg.OutputSuccess}
+	t0 := time.Now().Truncate(time.Millisecond)
 	cases := []struct {
 		name      string
 		index     int // demo index: decides the disposition
@@ -35,22 +36,28 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 		complete  *procreg.AwaitOutput
 		after     []procreg.AppendRequest // appended after the completion
 		started   bool
+		kills     map[string]time.Time // the parent's SIGKILL record
 		invariant string
 	}{
 		{name: "overlapping runs", index: 0, appends: []procreg.AppendRequest{run(1, "a"), run(2, "b"), progress(1)}, complete: &success,
-			invariant: "no process ran twice at once"},
+			invariant: invFencing},
 		{name: "write after terminal", index: 0, appends: []procreg.AppendRequest{run(1, "a")}, complete: &success, after: []procreg.AppendRequest{progress(1)},
-			invariant: "no process ran twice at once"},
+			invariant: invFencing},
 		{name: "unfinished", index: 0, appends: []procreg.AppendRequest{run(1, "a")},
 			invariant: "every process reached a terminal state"},
 		{name: "owner-bound rerun elsewhere", index: 3, appends: []procreg.AppendRequest{run(1, "a"), run(2, "b")}, complete: &success,
 			invariant: "owner-bound work never re-run by another owner"},
-		{name: "abandoned while starter alive", index: 3, started: true,
-			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, Owner: &alive, At: time.Now()}},
-			invariant: "abandonment only with evidence"},
+		{name: "abandoned, starter never killed", index: 3, started: true,
+			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, Owner: &alive, At: t0}},
+			invariant: invAbandon},
+		// The sweep saw the starter dead before the parent killed it: the
+		// history the check exists for (a live worker's work abandoned).
+		{name: "abandoned before the kill", index: 3, started: true, kills: map[string]time.Time{alive.IncarnationID: t0.Add(time.Second)},
+			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, Owner: &alive, At: t0}},
+			invariant: invAbandon},
 		{name: "reconciled without request", index: 0,
 			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterReconciledRequest, At: time.Now()}},
-			invariant: "abandonment only with evidence"},
+			invariant: invAbandon},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,7 +90,7 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 			}
 			var out bytes.Buffer
 			d := &demo{cfg: demoConfig{processes: 1}, run: "r", reg: reg, json: true, start: time.Now(),
-				e: &env{stdout: &out, stderr: &out}, sweeper: &sweep.Sweeper{Owner: alive}}
+				e: &env{stdout: &out, stderr: &out}, sweeper: &sweep.Sweeper{Owner: alive}, kills: c.kills}
 			if err := d.finish(ctx); err == nil {
 				t.Fatalf("check passed a bad history:\n%s", out.String())
 			}
@@ -101,5 +108,31 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 			}
 			t.Fatalf("no invariant named %q", c.invariant)
 		})
+	}
+}
+
+// The abandonment check accepts the history a real crash produces: the
+// starter was killed, then the sweep abandoned its work, and rejects the
+// same history with the kill after the evidence time.
+func TestCheckAbandonedUsesKillTimes(t *testing.T) {
+	starter := procreg.LeaseOwner{OwnerID: "worker-0", IncarnationID: "123-456",
+		Liveness: procreg.Liveness{Kind: procreg.LivenessLocalProcess, PID: 123}}
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	rec := procreg.Record{ID: "p", Disposition: procreg.DispositionOwnerBound, FirstStarted: &procreg.Started{Owner: starter, At: at.Add(-time.Second)}}
+	out := &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, Owner: &starter, At: at}}
+	for _, c := range []struct {
+		name   string
+		killed time.Time
+		ok     bool
+	}{
+		{"killed before", at.Add(-200 * time.Millisecond), true},
+		{"killed in the same millisecond", at.Add(500 * time.Microsecond), true},
+		{"killed after", at.Add(2 * time.Millisecond), false},
+	} {
+		var v violations
+		checkAbandoned(rec, out, map[string]time.Time{starter.IncarnationID: c.killed}, &v, map[string]int{})
+		if (v.n == 0) != c.ok {
+			t.Errorf("%s: %d violation(s) %v, want ok=%v", c.name, v.n, v.examples, c.ok)
+		}
 	}
 }

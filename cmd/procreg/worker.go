@@ -24,10 +24,13 @@ const workerCommand = "__worker"
 
 // workerMsg is one line a worker writes to the parent.
 type workerMsg struct {
-	Kind    string         `json:"kind"` // "ready" | "outcome" | "error"
-	PID     int            `json:"pid,omitempty"`
-	Outcome *sweep.Outcome `json:"outcome,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	Kind string `json:"kind"` // "ready" | "outcome" | "error"
+	PID  int    `json:"pid,omitempty"`
+	// Owner is the worker's lease identity (on "ready"), so the parent knows
+	// which incarnation it kills.
+	Owner   *procreg.LeaseOwner `json:"owner,omitempty"`
+	Outcome *sweep.Outcome      `json:"outcome,omitempty"`
+	Error   string              `json:"error,omitempty"`
 }
 
 // errAbandonRequested stops a run whose process an operator asked to
@@ -87,7 +90,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("grant %s: %w", r.ID, err)
 		}
 	}
-	emit(workerMsg{Kind: "ready", PID: os.Getpid()})
+	emit(workerMsg{Kind: "ready", PID: os.Getpid(), Owner: &owner})
 
 	s := &sweep.Sweeper{
 		Registry: reg,
