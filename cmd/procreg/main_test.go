@@ -207,7 +207,7 @@ func TestDemoAndTour(t *testing.T) {
 func TestDemoHumanOutput(t *testing.T) {
 	dir := t.TempDir()
 	out := mustRun(t, dir, "demo", "--dsn", "sqlite:"+filepath.Join(dir, "h.db"), "--processes", "8", "--duration", "1500ms", "--crash-rate", "2", "--stalls", "0")
-	for _, want := range []string{"finished 0/8", "OUTCOME", "completed", "fenced-off stale writes", "throughput", "ok    no process ran twice at once", "all invariants held"} {
+	for _, want := range []string{"finished 0/8", "OUTCOME", "completed", "fenced-off stale writes", "throughput", "ok    "+invFencing, "ok    "+invAbandon, "all invariants held"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
