@@ -169,6 +169,9 @@ func PlanAppend(in AppendInput, req AppendRequest) (AppendPlan, error) {
 		if !json.Valid(req.Payload) || !utf8.Valid(req.Payload) {
 			return AppendPlan{}, fmt.Errorf("%w: append %q to process %q: payload is not valid JSON", ErrInvalid, req.EventType, id)
 		}
+		if err := CheckNumbers(req.Payload); err != nil {
+			return AppendPlan{}, fmt.Errorf("append %q to process %q: payload: %w", req.EventType, id, err)
+		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, req.Payload); err != nil {
 			return AppendPlan{}, fmt.Errorf("%w: append %q to process %q: %v", ErrInvalid, req.EventType, id, err)

@@ -82,6 +82,11 @@
 //     MaxNameBytes (1024) bytes, a scope id ("session:<sid>/frame:<fid>")
 //     included; a wait kind at most MaxWaitKindBytes (64). Longer is
 //     ErrInvalid on every backend (MySQL's columns are that narrow).
+//   - JSON numbers are bounded in every document the registry accepts
+//     (CheckNumbers): a literal is at most MaxNumberBytes (1024) bytes and its
+//     decimal exponent, as written and of the value, within
+//     ±MaxNumberExponent (1000). Beyond is ErrInvalid naming the process, so
+//     schema validation stays cheap (exact rationals) and cannot panic.
 //   - A session id may not contain FrameSeparator ("/frame:"), so each scope
 //     id names one (session, frame) pair; frame ids may contain it.
 //   - A core event type (process.cancel_requested, process.waiting,

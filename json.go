@@ -46,7 +46,8 @@ func encodeJSON(v any) ([]byte, error) {
 // the registration hash, replay and external-ref comparisons and definition
 // filters all use it.
 // JSON text must be UTF-8 (RFC 8259): invalid UTF-8 is ErrInvalid rather
-// than silently replaced by U+FFFD.
+// than silently replaced by U+FFFD. Numbers out of the registry's range
+// (CheckNumbers) are ErrInvalid too.
 func CanonicalJSON(raw []byte) ([]byte, error) {
 	if !utf8.Valid(raw) {
 		return nil, fmt.Errorf("%w: malformed JSON: not valid UTF-8", ErrInvalid)
@@ -54,6 +55,9 @@ func CanonicalJSON(raw []byte) ([]byte, error) {
 	v, err := decodeJSON(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalid, err)
+	}
+	if err := CheckNumbers(raw); err != nil {
+		return nil, err
 	}
 	return encodeJSON(canonicalNumbers(v))
 }

@@ -2,7 +2,9 @@ package procreg
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -89,4 +91,110 @@ func canonicalNumber(s string) string {
 		b.WriteString(e.String())
 	}
 	return b.String()
+}
+
+// MaxNumberBytes is the longest JSON number literal the registry accepts, in
+// bytes (sign, digits, point and exponent). Longer literals are ErrInvalid:
+// the registry never needs them, and bounding them keeps parsing and
+// canonicalizing linear.
+const MaxNumberBytes = 1024
+
+// MaxNumberExponent bounds the decimal exponent of every JSON number the
+// registry accepts, both as written (the e±x part) and of the value in
+// scientific notation (1.5e3 has 3, 0.001 has -3): beyond ±MaxNumberExponent
+// a number is ErrInvalid. JSON Schema validation turns numbers into exact
+// rationals; an exponent of 10^6 and more made the schema library panic, and
+// one near 10^6 cost tens of milliseconds per number. At 10,000 the largest
+// rational is about 33,000 bits, a few microseconds of arithmetic.
+const MaxNumberExponent = 1000
+
+// CheckNumbers reports, as ErrInvalid, the first number literal in the JSON
+// text raw that is longer than MaxNumberBytes or whose decimal exponent is
+// beyond ±MaxNumberExponent, naming its byte offset. It scans the text
+// without decoding it (strings are skipped), so it is cheap enough for every
+// document the registry accepts; raw should be valid JSON, other text is
+// scanned the same way but the answer means little.
+func CheckNumbers(raw []byte) error {
+	for i := 0; i < len(raw); {
+		switch c := raw[i]; {
+		case c == '"':
+			i = skipString(raw, i+1)
+		case c == '-' || ('0' <= c && c <= '9'):
+			j := i + 1
+			for j < len(raw) && isNumberByte(raw[j]) {
+				j++
+			}
+			if err := checkNumber(raw[i:j]); err != nil {
+				return fmt.Errorf("%w: number at byte %d %v", ErrInvalid, i, err)
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	return nil
+}
+
+// skipString returns the index just after the string whose contents start
+// at i.
+func skipString(raw []byte, i int) int {
+	for i < len(raw) {
+		switch raw[i] {
+		case '\\':
+			i += 2
+		case '"':
+			return i + 1
+		default:
+			i++
+		}
+	}
+	return i
+}
+
+func isNumberByte(c byte) bool {
+	return '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+// checkNumber checks one number literal against MaxNumberBytes and
+// MaxNumberExponent; the error completes "number at byte n …".
+func checkNumber(lit []byte) error {
+	if len(lit) > MaxNumberBytes {
+		return fmt.Errorf("(%.20s…) is %d bytes long, longer than %d", lit, len(lit), MaxNumberBytes)
+	}
+	s := strings.TrimPrefix(string(lit), "-")
+	mant, expText, hasExp := strings.Cut(strings.ToLower(s), "e")
+	exp := 0
+	if hasExp {
+		neg := strings.HasPrefix(expText, "-")
+		digits := strings.TrimLeft(strings.TrimLeft(expText, "+-"), "0")
+		// More digits than MaxNumberExponent has is out of range without
+		// parsing (and a parse of a long exponent would be slow).
+		if len(digits) > len(strconv.Itoa(MaxNumberExponent)) {
+			return fmt.Errorf("(%.20s…) has an exponent beyond ±%d", lit, MaxNumberExponent)
+		}
+		if digits != "" {
+			var err error
+			if exp, err = strconv.Atoi(digits); err != nil {
+				return fmt.Errorf("(%.20s…) has a malformed exponent", lit)
+			}
+		}
+		if neg {
+			exp = -exp
+		}
+	}
+	// The value's exponent in scientific notation: the written one moved by
+	// where the first significant digit stands relative to the point.
+	intPart, frac, _ := strings.Cut(mant, ".")
+	value := exp
+	if p := strings.TrimLeft(intPart, "0"); p != "" {
+		value += len(p) - 1
+	} else if f := strings.TrimLeft(frac, "0"); f != "" {
+		value -= len(frac) - len(f) + 1
+	} else {
+		value = 0 // zero: its exponent is meaningless
+	}
+	if exp > MaxNumberExponent || exp < -MaxNumberExponent || value > MaxNumberExponent || value < -MaxNumberExponent {
+		return fmt.Errorf("(%.20s…) is out of range: its decimal exponent is beyond ±%d", lit, MaxNumberExponent)
+	}
+	return nil
 }

@@ -1,6 +1,13 @@
 package procreg
 
-import "testing"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestCanonicalNumber(t *testing.T) {
 	cases := map[string]string{
@@ -47,5 +54,73 @@ func TestJSONEqualNumbersByValue(t *testing.T) {
 	b, _ := DefinitionFingerprint([]byte(`{"v":2.0}`))
 	if a != b {
 		t.Errorf("definition fingerprints of {\"v\":2} and {\"v\":2.0} differ; want equal")
+	}
+}
+
+func TestCheckNumbers(t *testing.T) {
+	long := "0." + strings.Repeat("1", MaxNumberBytes-2) // longest literal
+	wide := strings.Repeat("9", MaxNumberExponent+1)     // largest integer: 1001 digits
+	ok := []string{`1`, `-0`, `0e1000`, `1e1000`, `1E+1000`, `-1e-1000`, `9.99e1000`, `0.001e-997`,
+		`123e998`, `[1, 2.5, {"a": -3e-7}]`, long, wide, `"1e99999999 in a string \" 1e99999999"`, `true`, `null`,
+		`{"e1":1}`}
+	bad := map[string]int{ // text → byte offset of the bad number
+		`1e1001`:              0,
+		`1e-1001`:             0,
+		`0e1001`:              0, // the written exponent counts even for zero
+		`10e1000`:             0, // 1.0e1001
+		`0.01e-999`:           0, // 1e-1001
+		`[1, "x", 1e1000001]`: 9,
+		`{"a":"\"","b":1e+9999999999999999999999}`: 14,
+		long + "1":                             0,
+		wide + "9":                             0,
+		"1e" + strings.Repeat("0", 2000) + "1": 0,
+	}
+	for _, s := range ok {
+		if err := CheckNumbers([]byte(s)); err != nil {
+			t.Errorf("CheckNumbers(%.40s) = %v; want nil", s, err)
+		}
+	}
+	for s, off := range bad {
+		err := CheckNumbers([]byte(s))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("at byte %d ", off)) {
+			t.Errorf("CheckNumbers(%.40s) = %v; want ErrInvalid at byte %d", s, err, off)
+		}
+	}
+}
+
+// TestSchemaPanicIsInvalid: a schema library panic (the v6 big.Rat nil
+// dereference on a huge exponent, which CheckNumbers keeps out of the
+// registry's documents) comes back as ErrInvalid instead.
+func TestSchemaPanicIsInvalid(t *testing.T) {
+	s, err := compileSchema([]byte(`{"maximum":5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = validatePayload(s, json.Number("1e1000001"))
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("validatePayload(1e1000001) = %v; want ErrInvalid", err)
+	}
+}
+
+// BenchmarkHugeNumbersAppend is the review's payload of 100 numbers with the
+// largest exponent in range against {"items":{"type":"integer"}}: the price
+// of validating the worst numbers the registry accepts.
+func BenchmarkHugeNumbersAppend(b *testing.B) {
+	p, err := PrepareRegistration(Registration{ID: "p", Disposition: DispositionExternallyOwned,
+		Input:      ProcessInput{Kind: InputExternal},
+		EventTypes: []EventType{{Name: "x", PayloadSchema: json.RawMessage(`{"items":{"type":"integer","maximum":5,"multipleOf":0.5}}`)}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []string{"1e999999", "1e" + strconv.Itoa(MaxNumberExponent), "1e-" + strconv.Itoa(MaxNumberExponent), "0." + strings.Repeat("3", MaxNumberBytes-2), "1.5"} {
+		payload := "[" + strings.Repeat(n+",", 99) + n + "]"
+		b.Run(n, func(b *testing.B) {
+			for b.Loop() {
+				_, err := PlanAppend(AppendInput{ProcessID: "p", Prepared: p, State: StateRunning}, AppendRequest{EventType: "x", Payload: json.RawMessage(payload)})
+				if !errors.Is(err, ErrInvalid) {
+					b.Fatalf("append: %v; want ErrInvalid", err)
+				}
+			}
+		})
 	}
 }

@@ -24,7 +24,8 @@ const schemaURL = "urn:procreg:payload-schema"
 
 // compileSchema compiles a canonical payload schema (draft 2020-12 unless it
 // names another dialect), validating it against its meta-schema.
-func compileSchema(canonical []byte) (*jsonschema.Schema, error) {
+func compileSchema(canonical []byte) (s *jsonschema.Schema, err error) {
+	defer recoverInvalid("compiling the payload schema", &err)
 	key := sha256Hex(canonical)
 	if s, ok := schemaCache.get(key); ok {
 		return s, nil
@@ -39,7 +40,7 @@ func compileSchema(canonical []byte) (*jsonschema.Schema, error) {
 	if err := c.AddResource(schemaURL, doc); err != nil {
 		return nil, err
 	}
-	s, err := c.Compile(schemaURL)
+	s, err = c.Compile(schemaURL)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +50,8 @@ func compileSchema(canonical []byte) (*jsonschema.Schema, error) {
 
 // validatePayload checks a decoded payload (numbers as json.Number, as
 // jsonschema.UnmarshalJSON would decode them) against a compiled schema.
-func validatePayload(s *jsonschema.Schema, doc any) error {
+func validatePayload(s *jsonschema.Schema, doc any) (err error) {
+	defer recoverInvalid("validating the payload", &err)
 	if err := s.Validate(doc); err != nil {
 		var ve *jsonschema.ValidationError
 		if errors.As(err, &ve) {
@@ -58,4 +60,15 @@ func validatePayload(s *jsonschema.Schema, doc any) error {
 		return err
 	}
 	return nil
+}
+
+// recoverInvalid turns a panic of the schema library into an ErrInvalid
+// error in *err. It is a second line of defence: CheckNumbers already
+// keeps out the numbers known to make v6 panic (a big.Rat it cannot build
+// from a huge exponent), and a panic must not unwind through a storage
+// transaction or take the host process down.
+func recoverInvalid(what string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: JSON Schema library failed while %s: %v", ErrInvalid, what, r)
+	}
 }

@@ -25,6 +25,7 @@ func edgeRules() []rule {
 		{"NamesAtMost1024Bytes", testLongNames},
 		{"SessionIDWithoutFrameSeparator", testFrameSeparator},
 		{"JSONNumbersCompareByValue", testNumbersByValue},
+		{"JSONNumbersInRange", testNumbersInRange},
 	}
 }
 

@@ -25,12 +25,25 @@ func ReadOne(ctx context.Context, name string, t store.Tx, fn func(context.Conte
 // backends), committing when fn returns nil and rolling back otherwise.
 // newTx adapts the transaction to store.Tx (usually NewTx over the gen
 // package's queries bound to it); name prefixes error messages.
+//
+// If fn panics, the transaction is rolled back before the panic goes on:
+// a caller that recovers it (net/http does, per request) must not be left
+// with SQLite's only write connection inside BEGIN IMMEDIATE, or a MySQL
+// row lock held, which would block every later write.
 func InTx(ctx context.Context, name string, db *sql.DB, opts *sql.TxOptions, newTx func(*sql.Tx) store.Tx, fn func(context.Context, store.Tx) error) error {
 	t, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", name, err)
 	}
-	if err := fn(ctx, newTx(t)); err != nil {
+	done := false
+	defer func() {
+		if !done {
+			_ = t.Rollback() // only while panicking; the panic is what matters
+		}
+	}()
+	err = fn(ctx, newTx(t))
+	done = true
+	if err != nil {
 		if rerr := t.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("%s: rollback: %w", name, rerr))
 		}
