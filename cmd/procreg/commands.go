@@ -101,13 +101,14 @@ func runList(ctx context.Context, e *env, args []string) error {
 		}
 		f.Waiting = &b
 	}
-	if *definition != "" {
-		if !json.Valid([]byte(*definition)) {
-			return usageErrorf("--definition %q is not JSON", *definition)
+	if flagSet(fs, "definition") {
+		def, err := definitionFilter(*definition)
+		if err != nil {
+			return err
 		}
-		f.Definition = json.RawMessage(*definition)
+		f.Definition = def
 	}
-	reg, err := open(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.dsn)
 	if err != nil {
 		return err
 	}
@@ -142,6 +143,27 @@ func runList(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// definitionFilter checks an explicit --definition. Any JSON value is a
+// definition, but JSON null (like an empty value) means "no definition
+// filter" to the library, so an explicit null would silently list every
+// process: it is a usage error instead, as is text that is not JSON.
+func definitionFilter(text string) (json.RawMessage, error) {
+	if !json.Valid([]byte(text)) {
+		return nil, usageErrorf("--definition %q is not JSON", text)
+	}
+	if strings.TrimSpace(text) == "null" {
+		return nil, usageErrorf("--definition null would match every process (null means no filter); omit --definition to list all")
+	}
+	return json.RawMessage(text), nil
+}
+
 // showView is the JSON shape of `procreg show`.
 type showView struct {
 	Process procreg.Record        `json:"process"`
@@ -157,7 +179,7 @@ func openForProcess(ctx context.Context, fs *flag.FlagSet, c *common, args []str
 	if err != nil {
 		return nil, "", err
 	}
-	reg, err := open(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.dsn)
 	if err != nil {
 		return nil, "", err
 	}
@@ -386,7 +408,7 @@ func runPrune(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageErrorf("--older-than must be a positive duration (e.g. 24h)")
 	}
-	reg, err := open(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.dsn)
 	if err != nil {
 		return err
 	}
@@ -431,7 +453,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	reg, err := open(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.dsn)
 	if err != nil {
 		return err
 	}

@@ -111,6 +111,9 @@ func run(ctx context.Context, args []string, e *env) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
+		if missingSchema(err) {
+			err = &exitError{code: exitOpen, err: fmt.Errorf("%w (the database lacks the current procreg schema: run procreg migrate)", err)}
+		}
 		code := exitCode(err)
 		fmt.Fprintf(e.stderr, "procreg %s: %v\n", c.name, err)
 		return code
@@ -199,20 +202,27 @@ func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 	return pos, nil
 }
 
-// open opens the registry named by the DSN: a malformed DSN is a usage
-// error, any other failure means the database cannot be opened.
+// open opens the registry named by the DSN, creating and migrating the
+// database as needed (migrate and demo; the other commands use
+// openExisting).
 func open(ctx context.Context, dsn string) (procreg.Registry, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, usageErrorf("empty --dsn")
 	}
 	reg, err := backends.Open(ctx, dsn)
 	if err != nil {
-		if errors.Is(err, procreg.ErrInvalid) {
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("bad DSN %q: %w", redact(dsn), err)}
-		}
-		return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", redact(dsn), err)}
+		return nil, openError(dsn, err)
 	}
 	return reg, nil
+}
+
+// openError maps a failed open: a malformed DSN is a usage error, any other
+// failure means the database cannot be opened.
+func openError(dsn string, err error) error {
+	if errors.Is(err, procreg.ErrInvalid) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("bad DSN %q: %w", redact(dsn), err)}
+	}
+	return &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", redact(dsn), err)}
 }
 
 // redact hides the password of a URL-style DSN for printing.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,7 +208,7 @@ func TestDemoAndTour(t *testing.T) {
 func TestDemoHumanOutput(t *testing.T) {
 	dir := t.TempDir()
 	out := mustRun(t, dir, "demo", "--dsn", "sqlite:"+filepath.Join(dir, "h.db"), "--processes", "8", "--duration", "1500ms", "--crash-rate", "2", "--stalls", "0")
-	for _, want := range []string{"finished 0/8", "OUTCOME", "completed", "fenced-off stale writes", "throughput", "ok    "+invFencing, "ok    "+invAbandon, "all invariants held"} {
+	for _, want := range []string{"finished 0/8", "OUTCOME", "completed", "fenced-off stale writes", "throughput", "ok    " + invFencing, "ok    " + invAbandon, "all invariants held"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -348,6 +349,9 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "garbage.db"), bytes.Repeat([]byte("not a database "), 512), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "empty.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	mustRun(t, dir, "migrate", "--dsn", "ok.db")
 	cases := []struct {
 		name string
@@ -359,7 +363,16 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, exitUsage, "unknown command"},
 		{"unknown flag", []string{"ls", "--frob"}, exitUsage, "frob"},
 		{"bad DSN", []string{"ls", "--dsn", "bogus://x"}, exitUsage, "bad DSN"},
-		{"missing directory", []string{"ls", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitUsage, "does not exist"},
+		{"missing directory", []string{"ls", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitOpen, "no such database file"},
+		{"migrate into missing directory", []string{"migrate", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitUsage, "does not exist"},
+		{"mistyped file ls", []string{"ls", "--dsn", "typo.db"}, exitOpen, "no such database file"},
+		{"mistyped file show", []string{"show", "--dsn", "sqlite:typo.db", "p"}, exitOpen, "no such database file"},
+		{"mistyped file events", []string{"events", "--dsn", "sqlite://typo.db", "p"}, exitOpen, "no such database file"},
+		{"mistyped file sweep", []string{"sweep", "--dsn", "typo.db"}, exitOpen, "no such database file"},
+		{"mistyped file prune", []string{"prune", "--dsn", "typo.db", "--older-than", "1h"}, exitOpen, "no such database file"},
+		{"unmigrated file", []string{"ls", "--dsn", "empty.db"}, exitOpen, "not migrated"},
+		{"definition null", []string{"ls", "--dsn", "ok.db", "--definition", " null "}, exitUsage, "null"},
+		{"definition empty", []string{"ls", "--dsn", "ok.db", "--definition="}, exitUsage, "not JSON"},
 		{"unopenable database", []string{"ls", "--dsn", "garbage.db"}, exitOpen, "cannot open database"},
 		{"unknown process", []string{"show", "--dsn", "ok.db", "no-such-process"}, exitNotFound, "no-such-process"},
 		{"unknown process events", []string{"events", "--dsn", "ok.db", "no-such-process"}, exitNotFound, "no-such-process"},
@@ -376,6 +389,10 @@ func TestExitCodes(t *testing.T) {
 				t.Fatalf("exit %d (want %d), stderr %q (want it to mention %q)", r.code, c.code, r.stderr, c.msg)
 			}
 		})
+	}
+	// Only migrate and demo create a database; the commands above did not.
+	if _, err := os.Stat(filepath.Join(dir, "typo.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a command other than migrate created typo.db: %v", err)
 	}
 	var m struct {
 		Migrated bool   `json:"migrated"`

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/backends/mysql"
+	"github.com/procreg/procreg/backends/postgres"
+	"github.com/procreg/procreg/backends/sqlite"
+)
+
+// openExisting opens the registry for every command but migrate and demo:
+// it neither creates nor migrates a database, so a mistyped SQLite path is
+// "no such database file" (exit 4) instead of a new empty file, and looking
+// at a server database never runs migrations. A database without the
+// current procreg schema fails at its first query, which run maps to exit
+// 4 with a hint to migrate (see missingSchema).
+func openExisting(ctx context.Context, dsn string) (procreg.Registry, error) {
+	var (
+		reg procreg.Registry
+		err error
+	)
+	switch path, isSQLite := sqlitePath(dsn); {
+	case isSQLite && path != "":
+		if _, serr := os.Stat(path); serr != nil {
+			if errors.Is(serr, fs.ErrNotExist) {
+				return nil, &exitError{code: exitOpen, err: fmt.Errorf("no such database file %q (procreg migrate creates one)", path)}
+			}
+			return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", path, serr)}
+		}
+		reg, err = sqlite.Open(ctx, path, sqlite.WithoutMigrations())
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		reg, err = postgres.Open(ctx, dsn, postgres.WithoutMigrations())
+	case strings.HasPrefix(dsn, "mysql://"):
+		reg, err = mysql.Open(ctx, dsn, mysql.WithoutMigrations())
+	default:
+		// memory:, an empty sqlite: path and unknown DSNs: backends.Open
+		// creates nothing for them and says what is wrong.
+		return open(ctx, dsn)
+	}
+	if err != nil {
+		return nil, openError(dsn, fmt.Errorf("%w (if it is a procreg database, procreg migrate brings its schema up to date)", err))
+	}
+	// Server pools connect lazily: one point read proves the server, the
+	// database and the processes table are there, so an unreachable server
+	// or a missing database is exit 4 here rather than a failed query later.
+	if _, err := reg.GetProcess(ctx, "procreg-cli-probe"); err != nil && !errors.Is(err, procreg.ErrNotFound) {
+		reg.Close()
+		return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", redact(dsn), err)}
+	}
+	return reg, nil
+}
+
+// sqlitePath returns the file a SQLite DSN names, with the spellings
+// backends.Open accepts: sqlite:<path>, sqlite://<path>, <path>.db.
+func sqlitePath(dsn string) (string, bool) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"), true
+	case strings.HasSuffix(dsn, ".db") && !strings.Contains(dsn, "://"):
+		return dsn, true
+	}
+	return "", false
+}
+
+// missingSchema reports whether err is a server's "no such table" or "no
+// such column": the database exists but lacks the current procreg schema
+// (never migrated, or migrated by an older binary).
+func missingSchema(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "42P01" || pe.Code == "42703" // undefined_table, undefined_column
+	}
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1146 || me.Number == 1054 // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR
+	}
+	return false
+}
