@@ -101,6 +101,8 @@
 //   - Stored JSON is compact; the spec is stored canonically, so optional
 //     fields read back as nil and other JSON compares equal by meaning.
 //   - A holder is definitely dead only when both owners are local_process
-//     liveness on this very machine (same host and boot id as the caller)
+//     liveness on this very machine and PID namespace (same host and boot id
+//     as the caller; the host id is "<machine id>/pidns:<inode>", so
+//     containers sharing a kernel and /etc/machine-id are still told apart)
 //     and the holder's pid is gone, a zombie, or started at another time.
 package procreg

@@ -18,9 +18,14 @@ func (o LeaseOwner) SameIncarnation(other LeaseOwner) bool {
 
 // IsDefinitelyDeadFor reports whether claimant can prove o dead: both have
 // local_process liveness with the same host id and boot id, that host and
-// boot are this machine's, and o's pid is gone, a zombie, or runs with a
-// different process start time (/proc/<pid>/stat field 22). Opaque
-// liveness, another host or another boot is never dead.
+// boot are the calling process's (the host id names the PID namespace too,
+// see CurrentProcessLiveness), and o's pid is gone, a zombie, or runs with
+// a different process start time (/proc/<pid>/stat field 22). Opaque
+// liveness, another host, another boot or another PID namespace is never
+// dead: a pid from another namespace names some other process, or none,
+// in this one's /proc. Containers on one kernel share the boot id and often
+// /etc/machine-id (baked into the image or bind-mounted for journald), so
+// without the namespace they would judge each other's live workers dead.
 func (o LeaseOwner) IsDefinitelyDeadFor(claimant LeaseOwner) bool {
 	h, c := o.Liveness, claimant.Liveness
 	if h.Kind != LivenessLocalProcess || c.Kind != LivenessLocalProcess {
@@ -49,9 +54,12 @@ func (o LeaseOwner) IsDefinitelyDeadFor(claimant LeaseOwner) bool {
 }
 
 // CurrentProcessLiveness returns local_process liveness for the calling OS
-// process: host id from /etc/machine-id (else the hostname), boot id from
-// /proc/sys/kernel/random/boot_id, the pid, and the process start time
-// (field 22 of /proc/self/stat).
+// process: host id "<machine id>/pidns:<inode>" (the machine id from
+// /etc/machine-id, else the hostname; the inode of the PID namespace from
+// the /proc/self/ns/pid link), boot id from /proc/sys/kernel/random/boot_id,
+// the pid, and the process start time (field 22 of /proc/self/stat). It
+// fails when /proc is not this PID namespace's (its /proc/self is not the
+// calling pid), because pids read there would name other processes.
 func CurrentProcessLiveness() (Liveness, error) {
 	host, boot, err := machineIdentity()
 	if err != nil {
@@ -71,7 +79,35 @@ var machine struct {
 	err        error
 }
 
-// machineIdentity returns this machine's host id and boot id (read once).
+// PIDNamespaceSeparator joins the machine id and the PID namespace inode in
+// a local_process host id (CurrentProcessLiveness).
+const PIDNamespaceSeparator = "/pidns:"
+
+// pidNamespace returns the inode of the calling process's PID namespace
+// ("4026531836" from the link "pid:[4026531836]"), after checking that /proc
+// belongs to that namespace: /proc/self must name the calling pid.
+func pidNamespace() (string, error) {
+	link, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return "", fmt.Errorf("pid namespace: %w", err)
+	}
+	inode, ok := strings.CutPrefix(link, "pid:[")
+	inode, ok2 := strings.CutSuffix(inode, "]")
+	if !ok || !ok2 || inode == "" {
+		return "", fmt.Errorf("pid namespace: unexpected link %q", link)
+	}
+	self, err := os.Readlink("/proc/self")
+	if err != nil {
+		return "", fmt.Errorf("pid namespace: %w", err)
+	}
+	if self != strconv.Itoa(os.Getpid()) {
+		return "", fmt.Errorf("pid namespace: /proc belongs to another PID namespace (/proc/self is %s, this is pid %d)", self, os.Getpid())
+	}
+	return inode, nil
+}
+
+// machineIdentity returns the calling process's host id (machine id and PID
+// namespace) and boot id (read once).
 func machineIdentity() (host, boot string, err error) {
 	machine.once.Do(func() {
 		if b, err := os.ReadFile("/etc/machine-id"); err == nil {
@@ -83,6 +119,12 @@ func machineIdentity() (host, boot string, err error) {
 				return
 			}
 		}
+		ns, err := pidNamespace()
+		if err != nil {
+			machine.err = fmt.Errorf("procreg: host id: %w", err)
+			return
+		}
+		machine.host += PIDNamespaceSeparator + ns
 		b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 		if err != nil {
 			machine.err = fmt.Errorf("procreg: boot id: %w", err)
