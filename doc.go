@@ -91,8 +91,11 @@
 //     id names one (session, frame) pair; frame ids may contain it.
 //   - A core event type (process.cancel_requested, process.waiting,
 //     process.resumed, process.completed|failed|cancelled|abandoned) may be
-//     declared only exactly as built in (then it is the same registration as
-//     leaving it out); any other declaration of a core name is ErrInvalid.
+//     declared only as built in, as MarshalCanonical(CoreEventTypes()) spells
+//     it after normalization (then it is the same registration as leaving it
+//     out); any other declaration of a core name is ErrInvalid.
+//   - A payload schema of {} or true accepts every payload and is stored,
+//     hashed and compared as no schema.
 //   - A negative lease ttl is ErrInvalid; a ttl of 0 yields an expired lease.
 //   - Leases do not bump UpdatedAt: a lease is not a fact about the process.
 //   - Grants are keyed by (SessionScope.ID(), process id); HandleGrant.SessionID

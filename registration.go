@@ -177,8 +177,10 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 		}
 		if want, isCore := core[et.Name]; isCore {
 			// A core type means what the core says (CompleteProcess and
-			// cancellation rely on it): it may only be declared exactly as
-			// built in, and is then the same registration as leaving it out.
+			// cancellation rely on it): it may only be declared as built in
+			// (as MarshalCanonical(CoreEventTypes()) spells it, after the
+			// normalization above, so a payload schema {} or true is no
+			// schema), and is then the same registration as leaving it out.
 			got, err := MarshalCanonical(*et)
 			if err != nil {
 				return nil, fail("%v", err)
@@ -262,6 +264,11 @@ func normalizeEventType(et *EventType) error {
 	var err error
 	if et.PayloadSchema, err = NormalizeOptionalJSON(et.PayloadSchema); err != nil {
 		return fmt.Errorf("event type %q: payload schema: %v", et.Name, err)
+	}
+	// {} and true accept every payload, as no schema does: one spelling
+	// keeps the hash and the core-type comparison from telling them apart.
+	if s := string(et.PayloadSchema); s == "{}" || s == "true" {
+		et.PayloadSchema = nil
 	}
 	if t := et.Terminal; t != nil {
 		switch t.State {

@@ -301,6 +301,15 @@ func testRegisterValidation(t *testing.T, r procreg.Registry) {
 		terminalType("process.completed", procreg.StateCompleted, ptrSel("/await_output")))
 	wantEqual(t, "hash with core types declared identically", mustRegister(t, r, same).RegistrationHash,
 		mustRegister(t, r, toolReg("core-declared", eventType(noteType))).RegistrationHash)
+	// A payload schema of {} or true accepts any payload, like no schema:
+	// a core type declared with one is the built-in type, and the spelling
+	// does not change the registration.
+	for _, anyPayload := range []string{`{}`, `true`, ` { } `} {
+		spelled := toolReg("core-declared", procreg.EventType{Name: noteType, PayloadSchema: raw(anyPayload)},
+			procreg.EventType{Name: "process.cancel_requested", PayloadSchema: raw(anyPayload)})
+		wantEqual(t, "hash with payload schema "+anyPayload+" for none", mustRegister(t, r, spelled).RegistrationHash,
+			mustRegister(t, r, same).RegistrationHash)
+	}
 	max := strings.Repeat("é", 127) + "x" // 255 bytes of valid UTF-8
 	mustRegister(t, r, toolReg(max))
 	wantEqual(t, "255-byte id read back", mustGet(t, r, max).ID, max)
