@@ -46,8 +46,9 @@ func orDash(s string) string {
 	return s
 }
 
-// clip shortens s to n runes for a table cell.
+// clip shortens s to n runes for a table cell, after escaping it (printable).
 func clip(s string, n int) string {
+	s = printable(s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -134,7 +135,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 		if r.Wait != nil {
 			wait = r.Wait.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status.State, r.Disposition, clip(ident, 40), wait, stamp(r.UpdatedAt))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(r.ID), r.Status.State, r.Disposition, clip(ident, 40), printable(wait), stamp(r.UpdatedAt))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -214,7 +215,7 @@ func runShow(ctx context.Context, e *env, args []string) error {
 		return writeJSON(e.stdout, v)
 	}
 	tw := newTable(e.stdout)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, printable(v)) }
 	row("id", rec.ID)
 	row("status", rec.Status.State)
 	if o := rec.Status.AwaitOutput; o != nil {
@@ -344,7 +345,7 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 				}
 				fmt.Fprintf(e.stdout, "%s\n", line)
 			} else {
-				fmt.Fprintf(e.stdout, "%d  %s  %s  %s  %s\n", ev.Sequence, ev.EventType, stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
+				fmt.Fprintf(e.stdout, "%d  %s  %s  %s  %s\n", ev.Sequence, printable(ev.EventType), stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
 			}
 			cursor = ev.Sequence
 		}
@@ -394,7 +395,7 @@ func semantics(ev procreg.Event) string {
 }
 
 func printEventRow(w io.Writer, ev procreg.Event) {
-	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", ev.Sequence, ev.EventType, stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
+	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", ev.Sequence, printable(ev.EventType), stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
 }
 
 // runPrune deletes old terminal processes.
@@ -487,7 +488,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		if o.Error != "" {
 			detail = o.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ProcessID, o.Disposition, o.Action, orDash(detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(o.ProcessID), o.Disposition, o.Action, orDash(printable(detail)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
