@@ -45,6 +45,7 @@ func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string
 	now := e.now()
 	var rep procreg.SessionDeleteReport
 	var ids []string // sorted, the processes the next attempt locks
+	var last error   // why the last attempt had to widen
 	for range maxSessionAttempts {
 		var wider []string
 		err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -53,7 +54,7 @@ func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string
 			return err
 		})
 		if errors.Is(err, errWiden) {
-			ids = wider
+			ids, last = wider, err
 			continue
 		}
 		if err != nil {
@@ -61,8 +62,12 @@ func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string
 		}
 		return rep, nil
 	}
-	return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: gave up after %d attempts: "+
-		"concurrent writes kept adding processes to the session", sessionID, maxSessionAttempts)
+	// Giving up is contention, not a fact about the session or a bad
+	// argument, so no procreg sentinel fits: like a storage retry that ran
+	// out, the error wraps its cause (the last attempt's) and the caller
+	// may try again. Nothing was deleted.
+	return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: gave up after %d attempts, "+
+		"nothing deleted: concurrent writes kept adding processes to the session: %w", sessionID, maxSessionAttempts, last)
 }
 
 // deleteSession is one attempt: lock ids, list what the session touches,
@@ -97,7 +102,8 @@ func deleteSession(ctx context.Context, tx store.Tx, sessionID string, ids []str
 		touched = append(touched, row.ID)
 	}
 	if wider := missing(touched, ids); len(wider) > 0 {
-		return rep, slices.Sorted(maps.Keys(setOf(append(wider, ids...)))), errWiden
+		return rep, slices.Sorted(maps.Keys(setOf(append(wider, ids...)))),
+			fmt.Errorf("%w: %d processes, first %q", errWiden, len(wider), wider[0])
 	}
 	n, err := tx.DeleteGrantsBySession(ctx, sessionID)
 	if err != nil {
