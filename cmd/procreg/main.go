@@ -13,7 +13,9 @@
 //
 // Exit codes: 0 success; 1 the operation failed or a demo invariant was
 // violated; 2 usage error or malformed DSN; 3 process not found; 4 the
-// database cannot be opened.
+// database cannot be opened (for commands other than migrate and demo, which
+// alone create and migrate databases, also: no such SQLite file, or no
+// current procreg schema).
 package main
 
 import (
