@@ -667,6 +667,8 @@ func (d *demo) stopFleet() {
 		case ev := <-d.events:
 			if s := d.slots[ev.slot]; ev.exited && ev.gen == s.gen {
 				s.alive = false
+			} else if !ev.exited && ev.msg != nil && ev.msg.Kind == "ready" && ev.gen == s.gen {
+				s.owner = ev.msg.Owner // so a kill below is recorded
 			} else if !ev.exited && ev.msg != nil && ev.msg.Kind == "outcome" && ev.msg.Outcome != nil && ev.gen == s.gen {
 				d.countOutcome(fmt.Sprintf("worker-%d (pid %d)", ev.slot, s.pid), *ev.msg.Outcome)
 			}
