@@ -303,8 +303,10 @@ func (e *engine) TransferHandleGrants(ctx context.Context, from, to procreg.Sess
 		}
 	}
 	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
-		// Lock every process first, in id order (deadlock-free against
-		// other multi-process writers): grants change only under their
+		// Lock every process first, in id order, the order every other
+		// multi-process writer that waits for locks uses (delete-session;
+		// prune skips locked rows instead of waiting on PostgreSQL and
+		// MySQL, and SQLite has one writer): grants change only under their
 		// process's lock, so a concurrent revoke cannot be undone by the
 		// move and a concurrent prune leaves no process (ErrNotGranted)
 		// rather than a grant insert failing on its foreign key.
@@ -855,6 +857,9 @@ func (e *engine) PruneTerminalProcesses(ctx context.Context, cutoff time.Time) (
 		}
 		rep.PrunedProcesses += int(procs)
 		rep.PrunedEvents += int(events)
+		// A short batch ends the pass, also when it was short because the
+		// server backends skipped rows other transactions held locked (they
+		// are pruned by a later call): the loop never spins on them.
 		if procs < pruneBatch {
 			return rep, nil
 		}

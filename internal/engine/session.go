@@ -25,7 +25,8 @@ var errWiden = errors.New("session touches processes not yet locked")
 //
 // Every process row it reads for the report or writes back is held under
 // its row lock (tx.LockProcess, in id order so that two deletes, or a
-// delete and a multi-process transfer, cannot deadlock) before it is read:
+// delete and a multi-process transfer, cannot deadlock; prune skips locked
+// rows on the servers rather than waiting) before it is read:
 // without the locks, a concurrent append or lease write would be
 // overwritten by the stale row (lost sequence, lease or terminal status).
 // Grants are created, revoked and moved only under their process's lock, so

@@ -50,10 +50,16 @@ ORDER BY sequence DESC
 LIMIT ?;
 
 -- PruneCandidates locks the batch so no append can slip in between the
--- candidate read and the deletes.
+-- candidate read and the deletes. SKIP LOCKED (MySQL 8, MariaDB 10.6+):
+-- a process another transaction holds (a transfer or session delete, which
+-- lock several processes in id order) is left for a later pass instead of
+-- waited for, so prune never waits on a process row and takes no part in
+-- their lock order. (Its child-row deletes still take REPEATABLE READ
+-- next-key locks; a rare conflict there is retried.) A batch cut short by
+-- skipped rows ends the pass.
 -- name: PruneCandidates :many
 SELECT id FROM processes
 WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
   AND updated_at_ms < sqlc.arg(cutoff_ms)
 LIMIT ?
-FOR UPDATE;
+FOR UPDATE SKIP LOCKED;
