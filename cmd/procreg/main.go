@@ -24,9 +24,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -210,6 +212,13 @@ func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 func open(ctx context.Context, dsn string) (procreg.Registry, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, usageErrorf("empty --dsn")
+	}
+	// A well-formed path into a missing directory is a database that cannot
+	// be created (exit 4), not a malformed DSN.
+	if path, ok := sqlitePath(dsn); ok && path != "" {
+		if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
+			return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot create database %q: directory %q does not exist", path, filepath.Dir(path))}
+		}
 	}
 	reg, err := backends.Open(ctx, dsn)
 	if err != nil {

@@ -364,7 +364,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"ls", "--frob"}, exitUsage, "frob"},
 		{"bad DSN", []string{"ls", "--dsn", "bogus://x"}, exitUsage, "bad DSN"},
 		{"missing directory", []string{"ls", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitOpen, "no such database file"},
-		{"migrate into missing directory", []string{"migrate", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitUsage, "does not exist"},
+		{"migrate into missing directory", []string{"migrate", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitOpen, "does not exist"},
 		{"mistyped file ls", []string{"ls", "--dsn", "typo.db"}, exitOpen, "no such database file"},
 		{"mistyped file show", []string{"show", "--dsn", "sqlite:typo.db", "p"}, exitOpen, "no such database file"},
 		{"mistyped file events", []string{"events", "--dsn", "sqlite://typo.db", "p"}, exitOpen, "no such database file"},
