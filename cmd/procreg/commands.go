@@ -90,7 +90,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 	fs, c := newFlags(e, "ls", "")
 	status := fs.String("status", string(procreg.StatusAny), "running | completed | failed | cancelled | abandoned | any")
 	waiting := fs.String("waiting", "", "true: only waiting processes; false: only processes not waiting")
-	definition := fs.String("definition", "", "only processes whose identity definition equals this JSON (by meaning)")
+	definition := fs.String("definition", "", "only processes whose identity definition equals this JSON value (by meaning; null is refused: omit the flag to list all)")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
