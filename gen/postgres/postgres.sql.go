@@ -139,7 +139,7 @@ SELECT id FROM processes
 WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
   AND updated_at_ms < $1
 LIMIT $2
-FOR UPDATE
+FOR UPDATE SKIP LOCKED
 `
 
 type PruneCandidatesParams struct {
@@ -148,7 +148,11 @@ type PruneCandidatesParams struct {
 }
 
 // PruneCandidates locks the batch so no append can slip in between the
-// candidate read and the deletes.
+// candidate read and the deletes. SKIP LOCKED: a process another
+// transaction holds (a transfer or session delete, which lock several
+// processes in id order) is left for a later pass instead of waited for, so
+// prune never waits on a process row and cannot deadlock with them. A
+// batch cut short by skipped rows ends the pass.
 func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, pruneCandidates, arg.CutoffMs, arg.RowLimit)
 	if err != nil {

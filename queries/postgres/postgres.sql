@@ -16,13 +16,17 @@ WHERE id = sqlc.arg(id)
 FOR UPDATE;
 
 -- PruneCandidates locks the batch so no append can slip in between the
--- candidate read and the deletes.
+-- candidate read and the deletes. SKIP LOCKED: a process another
+-- transaction holds (a transfer or session delete, which lock several
+-- processes in id order) is left for a later pass instead of waited for, so
+-- prune never waits on a process row and cannot deadlock with them. A
+-- batch cut short by skipped rows ends the pass.
 -- name: PruneCandidates :many
 SELECT id FROM processes
 WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
   AND updated_at_ms < sqlc.arg(cutoff_ms)
 LIMIT sqlc.arg(row_limit)
-FOR UPDATE;
+FOR UPDATE SKIP LOCKED;
 
 -- name: DeleteEventsOf :execrows
 DELETE FROM events WHERE process_id = ANY(sqlc.arg(ids)::text[]);
