@@ -9,6 +9,18 @@
 // Every wait honours its context: cancellation or a deadline ends it with an
 // error wrapping ctx.Err(). An unknown process ends it with an error wrapping
 // procreg.ErrNotFound (a pruned process is unknown too).
+//
+// # Early wake
+//
+// A Registry that also implements Notifier (the PostgreSQL backend does,
+// through LISTEN/NOTIFY) lets a wait end its sleep as soon as the process
+// may have changed, instead of at the next poll. The wait subscribes before
+// its first read, so a change committed between the read and the sleep is
+// not missed; it sleeps until the earlier of the backoff timer and a wake,
+// and always re-reads after a wake: a notification is a hint, never the
+// fact. Polling with the same backoff stays the fallback: a registry without
+// a Notifier, a subscription that fails, or a notification that is lost
+// (for example while the listener reconnects) only makes the wait slower.
 package await
 
 import (
@@ -65,19 +77,35 @@ func (b *Backoff) Reset() { b.next = 0 }
 // Wait sleeps for the next delay, or returns an error wrapping ctx.Err() when
 // the context ends first.
 func (b *Backoff) Wait(ctx context.Context) error {
+	_, err := b.WaitOrWake(ctx, nil)
+	return err
+}
+
+// WaitOrWake is Wait cut short by a receive on wake: it reports whether the
+// wake ended the sleep (false: the delay ran out). A nil wake never fires.
+// The next delay doubles either way, so a stream of wakes that each turn
+// out to be nothing does not keep the timer at the floor.
+func (b *Backoff) WaitOrWake(ctx context.Context, wake <-chan struct{}) (woken bool, err error) {
 	t := time.NewTimer(b.Next())
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return fmt.Errorf("await: %w", ctx.Err())
+		return false, fmt.Errorf("await: %w", ctx.Err())
 	case <-t.C:
-		return nil
+		return false, nil
+	case <-wake:
+		return true, nil
 	}
 }
 
 // Terminal waits until the process is terminal and returns its await output.
 // It returns at once when the process is already terminal.
 func Terminal(ctx context.Context, reg procreg.Registry, processID string) (procreg.AwaitOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return procreg.AwaitOutput{}, fmt.Errorf("await terminal of process %q: %w", processID, err)
+	}
+	wake, stop := watch(ctx, reg, processID)
+	defer stop()
 	var b Backoff
 	for {
 		if err := ctx.Err(); err != nil {
@@ -96,7 +124,7 @@ func Terminal(ctx context.Context, reg procreg.Registry, processID string) (proc
 			}
 			return *rec.Status.AwaitOutput, nil
 		}
-		if err := b.Wait(ctx); err != nil {
+		if _, err := b.WaitOrWake(ctx, wake); err != nil {
 			return procreg.AwaitOutput{}, fmt.Errorf("await terminal of process %q: %w", processID, err)
 		}
 	}
@@ -111,6 +139,11 @@ func Event(ctx context.Context, reg procreg.Registry, processID, eventType strin
 	if eventType == "" {
 		return procreg.Event{}, fmt.Errorf("await event of process %q: empty event type: %w", processID, procreg.ErrInvalid)
 	}
+	if err := ctx.Err(); err != nil {
+		return procreg.Event{}, fmt.Errorf("await %q event of process %q: %w", eventType, processID, err)
+	}
+	wake, stop := watch(ctx, reg, processID)
+	defer stop()
 	var b Backoff
 	cursor := afterSequence
 	for {
@@ -131,7 +164,7 @@ func Event(ctx context.Context, reg procreg.Registry, processID, eventType strin
 			cursor = events[n-1].Sequence
 			b.Reset()
 		}
-		if err := b.Wait(ctx); err != nil {
+		if _, err := b.WaitOrWake(ctx, wake); err != nil {
 			return procreg.Event{}, fmt.Errorf("await %q event of process %q: %w", eventType, processID, err)
 		}
 	}

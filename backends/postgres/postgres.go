@@ -64,6 +64,26 @@
 //
 // AppendEvent is one transaction of at most four statements, as the issue
 // requires (TestRoundTrips asserts it).
+//
+// # Early wake for waiters
+//
+// A registry from New or Open is an await.Notifier, so await.Terminal and
+// await.Event return as soon as the awaited fact is committed, by any
+// registry on the same database, rather than at their next poll. An AFTER
+// INSERT trigger on events (schema/postgres) sends NOTIFY procreg_events
+// with the process id; it runs inside the INSERT, so it adds no round trip,
+// and NOTIFY is delivered only on commit. The registry keeps one dedicated
+// connection, outside the pool, that LISTENs on that channel: dialled on the
+// first WatchProcess, closed by Close. One goroutine fans notifications out
+// to the watchers of each process id without blocking (coalescing wakes).
+// When the connection drops it reconnects with backoff (50 ms, doubling, up
+// to 5 s); waiters keep polling meanwhile, and every watcher is woken once
+// LISTEN is back, since a commit in the gap went unheard. Stats reports the
+// listener's state (connects, server pid, notifications, wakes).
+//
+// The notification is a hint: waiters always re-read. It costs every event
+// append a NOTIFY at commit, which PostgreSQL serializes across the database
+// cluster (a global lock taken at commit), whether or not anyone listens.
 package postgres
 
 import (
@@ -139,5 +159,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 // the pool if owned.
 func newRegistry(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, pool) }
-	return sqladapter.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
+	reg, err := sqladapter.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The listener dials its own connection with the pool's settings.
+	return &registry{Registry: reg, l: newListener(pool.Config())}, nil
 }

@@ -101,3 +101,21 @@ CREATE TABLE grants (
 CREATE INDEX grants_process_session_scope ON grants (process_id, session_id, scope_id);
 -- Grants of a session in any frame, sorted by process then scope.
 CREATE INDEX grants_session_process_scope ON grants (session_id, process_id, scope_id);
+
+-- Early wake for waiters (package await): every new event notifies channel
+-- procreg_events with its process id (ids are at most 255 bytes, well under
+-- NOTIFY's 8000-byte payload limit). NOTIFY is transactional, so a listener
+-- hears of an event only once it is committed and readable. It runs inside
+-- the INSERT, so AppendEvent sends no extra statement. Listeners
+-- (backends/postgres) treat a notification as a hint to re-read, never as
+-- the fact; polling covers any notification that is lost.
+-- +goose StatementBegin
+CREATE FUNCTION procreg_notify_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('procreg_events', NEW.process_id);
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    FOR EACH ROW EXECUTE FUNCTION procreg_notify_event();
