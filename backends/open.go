@@ -14,6 +14,7 @@ package backends
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/procreg/procreg"
@@ -23,26 +24,64 @@ import (
 	"github.com/procreg/procreg/backends/sqlite"
 )
 
-// Open returns the registry dsn names, with its backend's default options
-// (migrations applied). An empty or unknown DSN is ErrInvalid.
+// Open returns the registry dsn names, with its backend's default options:
+// a SQLite file is created if missing, and migrations are applied. An empty
+// or unknown DSN is ErrInvalid.
 func Open(ctx context.Context, dsn string) (procreg.Registry, error) {
+	return open(ctx, dsn, false)
+}
+
+// OpenExisting opens the registry dsn names without creating or migrating
+// anything, for tools that only look at a registry: a SQLite file must
+// already exist (else an error wrapping fs.ErrNotExist), and a database
+// without the current schema fails at its first query instead of being
+// migrated. A memory: DSN opens a new, empty registry as Open does.
+func OpenExisting(ctx context.Context, dsn string) (procreg.Registry, error) {
+	return open(ctx, dsn, true)
+}
+
+func open(ctx context.Context, dsn string, existing bool) (procreg.Registry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("backends: open %q: %w", dsn, err)
 	}
 	switch {
 	case dsn == "memory:" || dsn == "memory://":
 		return memory.New(), nil
-	case strings.HasPrefix(dsn, "sqlite:"):
-		path := strings.TrimPrefix(dsn, "sqlite:")
-		// sqlite:///abs/path and sqlite://rel/path are the URL spellings.
-		path = strings.TrimPrefix(path, "//")
-		return sqlite.Open(ctx, path)
-	case strings.HasSuffix(dsn, ".db") && !strings.Contains(dsn, "://"):
-		return sqlite.Open(ctx, dsn)
 	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		if existing {
+			return postgres.Open(ctx, dsn, postgres.WithoutMigrations())
+		}
 		return postgres.Open(ctx, dsn)
 	case strings.HasPrefix(dsn, "mysql://"):
+		if existing {
+			return mysql.Open(ctx, dsn, mysql.WithoutMigrations())
+		}
 		return mysql.Open(ctx, dsn)
 	}
-	return nil, fmt.Errorf("%w: backends: unknown DSN %q (want memory:, sqlite:<path>, a path ending in .db, postgres://, postgresql:// or mysql://)", procreg.ErrInvalid, dsn)
+	path, ok := SQLitePath(dsn)
+	if !ok {
+		return nil, fmt.Errorf("%w: backends: unknown DSN %q (want memory:, sqlite:<path>, a path ending in .db, postgres://, postgresql:// or mysql://)", procreg.ErrInvalid, dsn)
+	}
+	if !existing {
+		return sqlite.Open(ctx, path)
+	}
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("backends: open existing SQLite database %q: %w", path, err)
+		}
+	}
+	return sqlite.Open(ctx, path, sqlite.WithoutMigrations())
+}
+
+// SQLitePath returns the file a SQLite DSN names, for the spellings Open
+// accepts: sqlite:<path>, sqlite:///abs/path or sqlite://rel/path, and a
+// path ending in .db. ok is false for any other DSN.
+func SQLitePath(dsn string) (path string, ok bool) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"), true
+	case strings.HasSuffix(dsn, ".db") && !strings.Contains(dsn, "://"):
+		return dsn, true
+	}
+	return "", false
 }

@@ -3,6 +3,8 @@ package backends_test
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -78,5 +80,60 @@ func TestOpenSQLiteMissingDirectory(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "missing", "x.db")
 	if _, err := backends.Open(context.Background(), dsn); !errors.Is(err, procreg.ErrInvalid) {
 		t.Fatalf("Open(%q) = %v, want ErrInvalid", dsn, err)
+	}
+}
+
+func TestOpenExistingNeverCreatesADatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, dsn := range []string{
+		filepath.Join(dir, "typo.db"),
+		"sqlite:" + filepath.Join(dir, "typo.sqlite"),
+	} {
+		reg, err := backends.OpenExisting(ctx, dsn)
+		if !errors.Is(err, fs.ErrNotExist) {
+			if reg != nil {
+				reg.Close()
+			}
+			t.Fatalf("OpenExisting(%q) = %v; want an error wrapping fs.ErrNotExist", dsn, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("OpenExisting left files behind: %v", entries)
+	}
+}
+
+func TestOpenExistingOpensWhatOpenCreated(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "made.db")
+	reg, err := backends.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", dsn, err)
+	}
+	if _, err := reg.RegisterProcess(ctx, procreg.Registration{
+		ID:          "p1",
+		Input:       procreg.ProcessInput{Kind: procreg.InputExternal},
+		Disposition: procreg.DispositionExternallyOwned,
+		Provenance:  procreg.Provenance{Originator: procreg.Originator{Kind: procreg.OriginatorHost}},
+	}); err != nil {
+		t.Fatalf("RegisterProcess: %v", err)
+	}
+	reg.Close()
+
+	again, err := backends.OpenExisting(ctx, dsn)
+	if err != nil {
+		t.Fatalf("OpenExisting(%q): %v", dsn, err)
+	}
+	defer again.Close()
+	if _, err := again.GetProcess(ctx, "p1"); err != nil {
+		t.Errorf("GetProcess after OpenExisting: %v", err)
+	}
+}
+
+func TestOpenMissingDirectoryIsInvalidAndNotExist(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "no", "such", "dir.db")
+	_, err := backends.Open(context.Background(), dsn)
+	if !errors.Is(err, procreg.ErrInvalid) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open(%q) = %v; want ErrInvalid and fs.ErrNotExist", dsn, err)
 	}
 }

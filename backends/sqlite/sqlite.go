@@ -54,6 +54,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -172,7 +173,9 @@ func checkPath(path string) (string, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return "", fmt.Errorf("%w: sqlite: database path %q: directory %q does not exist", procreg.ErrInvalid, path, dir)
+		// Both sentinels: the argument is unusable (ErrInvalid), and a caller
+		// can still tell "nowhere to create it" apart (fs.ErrNotExist).
+		return "", fmt.Errorf("%w: sqlite: database path %q: directory %q does not exist (%w)", procreg.ErrInvalid, path, dir, fs.ErrNotExist)
 	case err != nil:
 		return "", fmt.Errorf("%w: sqlite: database path %q: %v", procreg.ErrInvalid, path, err)
 	case !st.IsDir():

@@ -28,7 +28,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -213,15 +212,13 @@ func open(ctx context.Context, dsn string) (procreg.Registry, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, usageErrorf("empty --dsn")
 	}
-	// A well-formed path into a missing directory is a database that cannot
-	// be created (exit 4), not a malformed DSN.
-	if path, ok := sqlitePath(dsn); ok && path != "" {
-		if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
-			return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot create database %q: directory %q does not exist", path, filepath.Dir(path))}
-		}
-	}
 	reg, err := backends.Open(ctx, dsn)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// A well-formed path into a missing directory is a database that
+		// cannot be created (exit 4), not a malformed DSN.
+		return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot create database %q: %w", redact(dsn), err)}
+	case err != nil:
 		return nil, openError(dsn, err)
 	}
 	return reg, nil

@@ -5,16 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/backends/mysql"
-	"github.com/procreg/procreg/backends/postgres"
-	"github.com/procreg/procreg/backends/sqlite"
+	"github.com/procreg/procreg/backends"
 )
 
 // openExisting opens the registry for every command but migrate and demo:
@@ -24,29 +21,14 @@ import (
 // current procreg schema fails at its first query, which run maps to exit
 // 4 with a hint to migrate (see missingSchema).
 func openExisting(ctx context.Context, dsn string) (procreg.Registry, error) {
-	var (
-		reg procreg.Registry
-		err error
-	)
-	switch path, isSQLite := sqlitePath(dsn); {
-	case isSQLite && path != "":
-		if _, serr := os.Stat(path); serr != nil {
-			if errors.Is(serr, fs.ErrNotExist) {
-				return nil, &exitError{code: exitOpen, err: fmt.Errorf("no such database file %q (procreg migrate creates one)", path)}
-			}
-			return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", path, serr)}
-		}
-		reg, err = sqlite.Open(ctx, path, sqlite.WithoutMigrations())
-	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
-		reg, err = postgres.Open(ctx, dsn, postgres.WithoutMigrations())
-	case strings.HasPrefix(dsn, "mysql://"):
-		reg, err = mysql.Open(ctx, dsn, mysql.WithoutMigrations())
-	default:
-		// memory:, an empty sqlite: path and unknown DSNs: backends.Open
-		// creates nothing for them and says what is wrong.
-		return open(ctx, dsn)
+	if strings.TrimSpace(dsn) == "" {
+		return nil, usageErrorf("empty --dsn")
 	}
-	if err != nil {
+	reg, err := backends.OpenExisting(ctx, dsn)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &exitError{code: exitOpen, err: fmt.Errorf("no such database file %q (procreg migrate creates one): %w", redact(dsn), err)}
+	case err != nil:
 		return nil, openError(dsn, fmt.Errorf("%w (if it is a procreg database, procreg migrate brings its schema up to date)", err))
 	}
 	// Server pools connect lazily: one point read proves the server, the
@@ -57,18 +39,6 @@ func openExisting(ctx context.Context, dsn string) (procreg.Registry, error) {
 		return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", redact(dsn), err)}
 	}
 	return reg, nil
-}
-
-// sqlitePath returns the file a SQLite DSN names, with the spellings
-// backends.Open accepts: sqlite:<path>, sqlite://<path>, <path>.db.
-func sqlitePath(dsn string) (string, bool) {
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"), true
-	case strings.HasSuffix(dsn, ".db") && !strings.Contains(dsn, "://"):
-		return dsn, true
-	}
-	return "", false
 }
 
 // missingSchema reports whether err is a server's "no such table" or "no
