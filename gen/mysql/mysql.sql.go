@@ -129,10 +129,12 @@ type PruneCandidatesParams struct {
 // candidate read and the deletes. SKIP LOCKED (MySQL 8, MariaDB 10.6+):
 // a process another transaction holds (a transfer or session delete, which
 // lock several processes in id order) is left for a later pass instead of
-// waited for, so prune never waits on a process row and takes no part in
-// their lock order. (Its child-row deletes still take REPEATABLE READ
-// next-key locks; a rare conflict there is retried.) A batch cut short by
-// skipped rows ends the pass.
+// waited for, so the candidate read takes no part in their lock order. A
+// batch cut short by skipped rows ends the pass. Not yet deadlock-free on
+// MySQL: when the batch is most of a small table, InnoDB runs the batch's
+// DELETE … IN (ids) as a full scan and locks (under REPEATABLE READ and
+// READ COMMITTED alike) rows it does not delete, such as the ones it
+// skipped here; the deadlock that can follow is retried.
 func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams) ([]string, error) {
 	rows, err := q.db.QueryContext(ctx, pruneCandidates, arg.CutoffMs, arg.RowLimit)
 	if err != nil {
