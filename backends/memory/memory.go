@@ -102,12 +102,20 @@ func (s *memStore) Write(ctx context.Context, fn func(context.Context, store.Tx)
 		return errClosed
 	}
 	t := &tx{s: s, write: true}
-	if err := fn(ctx, t); err != nil {
-		for i := len(t.undo) - 1; i >= 0; i-- {
-			t.undo[i]()
+	committed := false
+	// Roll back on an error and on a panic alike, so a caller that recovers
+	// never sees half a transaction.
+	defer func() {
+		if !committed {
+			for i := len(t.undo) - 1; i >= 0; i-- {
+				t.undo[i]()
+			}
 		}
+	}()
+	if err := fn(ctx, t); err != nil {
 		return err
 	}
+	committed = true
 	return nil
 }
 

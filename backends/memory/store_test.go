@@ -82,6 +82,34 @@ func TestWriteRollsBackEverything(t *testing.T) {
 	}
 }
 
+func TestWriteRollsBackOnPanic(t *testing.T) {
+	s := newStore(time.Now)
+	ctx := context.Background()
+	before := snapshot(t, s)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic did not propagate out of Write")
+			}
+		}()
+		_ = s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+			if err := tx.InsertProcess(ctx, store.ProcessRow{ID: "a", Status: "running"}); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	if after := snapshot(t, s); !reflect.DeepEqual(before, after) {
+		t.Fatalf("a write that panicked left changes behind:\nbefore %#v\nafter  %#v", before, after)
+	}
+	// The lock was released: another write goes through.
+	if err := s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		return tx.InsertProcess(ctx, store.ProcessRow{ID: "b", Status: "running"})
+	}); err != nil {
+		t.Fatalf("write after a recovered panic: %v", err)
+	}
+}
+
 func TestReadIsReadOnly(t *testing.T) {
 	s := newStore(time.Now)
 	err := s.Read(context.Background(), func(ctx context.Context, tx store.Tx) error {

@@ -59,8 +59,8 @@ const maxAttempts = 10
 // Retry runs attempt until it succeeds, fails with an error that is neither
 // ErrRetry nor transient, or maxAttempts is reached, sleeping a short
 // jittered, growing delay between attempts. Deadlocks and serialization
-// failures are rare here (every write locks one process row first), so the
-// delays start at a millisecond.
+// failures are rare here (writes lock process rows first, several of them in
+// id order), so the delays start at a millisecond.
 func Retry(ctx context.Context, transient func(error) bool, attempt func() error) error {
 	delay := time.Millisecond
 	for i := 1; ; i++ {
