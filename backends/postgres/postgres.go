@@ -83,7 +83,11 @@
 //
 // The notification is a hint: waiters always re-read. It costs every event
 // append a NOTIFY at commit, which PostgreSQL serializes across the database
-// cluster (a global lock taken at commit), whether or not anyone listens.
+// cluster (a global lock held through the commit's WAL flush), whether or
+// not anyone listens. Measured on a 2-core machine (PostgreSQL 15, fsync
+// on): BenchmarkBackend/AppendEventParallel median 4,790 → 3,600 appends/s
+// (about −25%), ClaimComplete about −5%; pgbench single-row inserts from 8
+// clients, 12,000 → 5,500 commits/s with the trigger.
 package postgres
 
 import (
