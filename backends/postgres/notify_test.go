@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,8 +54,65 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// readCounter counts a registry's point reads and the wakes its waits
+// take, and keeps its Notifier.
+type readCounter struct {
+	procreg.Registry
+	reads atomic.Int64
+	taken atomic.Int64 // wakes a wait received
+}
+
+func (c *readCounter) GetProcess(ctx context.Context, id string) (procreg.Record, error) {
+	c.reads.Add(1)
+	return c.Registry.GetProcess(ctx, id)
+}
+
+func (c *readCounter) EventsAfter(ctx context.Context, id string, after uint64) ([]procreg.Event, error) {
+	c.reads.Add(1)
+	return c.Registry.EventsAfter(ctx, id, after)
+}
+
+// WatchProcess hands the registry's wakes to the wait through an unbuffered
+// channel, so taken counts only the wakes the wait actually received.
+func (c *readCounter) WatchProcess(ctx context.Context, id string) (<-chan struct{}, func(), error) {
+	inner, stop, err := c.Registry.(await.Notifier).WatchProcess(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-inner:
+			case <-quit:
+				return
+			}
+			select {
+			case out <- struct{}{}:
+				c.taken.Add(1)
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return out, func() { once.Do(func() { close(quit); stop() }) }, nil
+}
+
+// asleep waits until a wait on c has polled six times since reads was
+// `since`: its next poll is then 800 ms away (25 ms floor, doubling), so a
+// commit made now is seen by the notification, not by that poll, unless the
+// machine stalls for most of a second.
+func asleep(t *testing.T, c *readCounter, since int64) {
+	t.Helper()
+	eventually(t, "the wait to back off", func() bool { return c.reads.Load() >= since+6 })
+}
+
 func stats(t *testing.T, r procreg.Registry) postgres.ListenerStats {
 	t.Helper()
+	if c, ok := r.(*readCounter); ok {
+		r = c.Registry
+	}
 	s, ok := postgres.Stats(r)
 	if !ok {
 		t.Fatal("postgres.Stats: not a postgres registry")
@@ -93,10 +152,11 @@ func TestAwaitWakesOnNotification(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dsn := testdb.Postgres(t).DSN
-	waiter, writer := openPG(t, dsn), openPG(t, dsn)
-	if _, ok := waiter.(await.Notifier); !ok {
+	reg, writer := openPG(t, dsn), openPG(t, dsn)
+	if _, ok := reg.(await.Notifier); !ok {
 		t.Fatal("a postgres registry is not an await.Notifier")
 	}
+	waiter := &readCounter{Registry: reg}
 	if s := stats(t, waiter); s.Connects != 0 || s.PID != 0 {
 		t.Fatalf("listener before any wait = %+v; want it not started (lazy)", s)
 	}
@@ -104,6 +164,8 @@ func TestAwaitWakesOnNotification(t *testing.T) {
 
 	done := awaitTerminal(ctx, waiter, "job")
 	listening(t, waiter, 1)
+	asleep(t, waiter, 0)
+	taken := waiter.taken.Load()
 	want := procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`{"ok":true}`)}
 	if _, err := writer.CompleteProcess(ctx, "job", want); err != nil {
 		t.Fatal(err)
@@ -116,6 +178,9 @@ func TestAwaitWakesOnNotification(t *testing.T) {
 	if s.Notifications == 0 || s.Wakes == 0 {
 		t.Fatalf("listener stats %+v: the completion's notification never reached the waiter", s)
 	}
+	if waiter.taken.Load() <= taken {
+		t.Fatal("the wait never received the completion's wake")
+	}
 	if s.Watchers != 0 {
 		t.Fatalf("%d watchers left after the wait returned; want 0", s.Watchers)
 	}
@@ -123,6 +188,7 @@ func TestAwaitWakesOnNotification(t *testing.T) {
 	// Event waits are woken the same way; a watch only hears its process.
 	registerExternal(t, writer, "other")
 	before := stats(t, waiter).Wakes
+	reads := waiter.reads.Load()
 	evDone := make(chan error, 1)
 	go func() {
 		ev, err := await.Event(ctx, waiter, "job", "ready", 0)
@@ -139,13 +205,15 @@ func TestAwaitWakesOnNotification(t *testing.T) {
 	if got := stats(t, waiter).Wakes; got != before {
 		t.Fatalf("a notification for another process woke the waiter (wakes %d → %d)", before, got)
 	}
+	asleep(t, waiter, reads)
+	taken = waiter.taken.Load()
 	if _, err := writer.AppendEvent(ctx, "job", procreg.AppendRequest{EventType: "ready"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-evDone; err != nil {
 		t.Fatalf("Event: %v", err)
 	}
-	if got := stats(t, waiter).Wakes; got <= before {
+	if got := stats(t, waiter).Wakes; got <= before || waiter.taken.Load() <= taken {
 		t.Fatalf("the ready event's notification did not wake the waiter (wakes %d → %d)", before, got)
 	}
 }
@@ -157,7 +225,7 @@ func TestListenerReconnects(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dsn := testdb.Postgres(t).DSN
-	waiter, writer := openPG(t, dsn), openPG(t, dsn)
+	waiter, writer := &readCounter{Registry: openPG(t, dsn)}, openPG(t, dsn)
 	registerExternal(t, writer, "a")
 	registerExternal(t, writer, "b")
 
@@ -175,8 +243,10 @@ func TestListenerReconnects(t *testing.T) {
 		s := stats(t, waiter)
 		return s.Connects >= 2 && s.PID != 0 && s.PID != first.PID
 	})
+	reads := waiter.reads.Load()
 	done = awaitTerminal(ctx, waiter, "b")
 	second := listening(t, waiter, 1)
+	asleep(t, waiter, reads)
 	if _, err := writer.CompleteProcess(ctx, "b", procreg.AwaitOutput{Kind: procreg.OutputSuccess}); err != nil {
 		t.Fatal(err)
 	}
