@@ -16,9 +16,10 @@
 // through LISTEN/NOTIFY) lets a wait end its sleep as soon as the process
 // may have changed, instead of at the next poll. The wait subscribes before
 // its first read, so a change committed between the read and the sleep is
-// not missed; it sleeps until the earlier of the backoff timer and a wake,
-// and always re-reads after a wake: a notification is a hint, never the
-// fact. Polling with the same backoff stays the fallback: a registry without
+// not missed; it sleeps until the earlier of the backoff timer and a wake
+// (but at least the 25 ms floor after its last read, so a process that
+// appends quickly costs a waiter at most 40 reads a second), and always
+// re-reads after a wake: a notification is a hint, never the fact. Polling with the same backoff stays the fallback: a registry without
 // a Notifier, a subscription that fails, or a notification that is lost
 // (for example while the listener reconnects) only makes the wait slower.
 package await
@@ -49,16 +50,7 @@ type Backoff struct {
 
 // Next returns the delay to sleep before the next poll and doubles the one after it.
 func (b *Backoff) Next() time.Duration {
-	lo, hi := b.Min, b.Max
-	if lo <= 0 {
-		lo = Floor
-	}
-	if hi <= 0 {
-		hi = Cap
-	}
-	if hi < lo {
-		hi = lo
-	}
+	lo, hi := b.bounds()
 	d := b.next
 	if d < lo {
 		d = lo
@@ -68,6 +60,18 @@ func (b *Backoff) Next() time.Duration {
 	}
 	b.next = min(d*2, hi)
 	return d
+}
+
+// bounds returns the effective minimum and maximum delays.
+func (b *Backoff) bounds() (lo, hi time.Duration) {
+	lo, hi = b.Min, b.Max
+	if lo <= 0 {
+		lo = Floor
+	}
+	if hi <= 0 {
+		hi = Cap
+	}
+	return lo, max(lo, hi)
 }
 
 // Reset makes the next delay the minimum again; call it when a poll found
@@ -83,9 +87,13 @@ func (b *Backoff) Wait(ctx context.Context) error {
 
 // WaitOrWake is Wait cut short by a receive on wake: it reports whether the
 // wake ended the sleep (false: the delay ran out). A nil wake never fires.
-// The next delay doubles either way, so a stream of wakes that each turn
-// out to be nothing does not keep the timer at the floor.
+// A wake ends the sleep no sooner than the minimum delay after it began, so
+// a storm of wakes (a process appending events quickly) costs at most one
+// poll per minimum delay. The next delay doubles either way, so wakes that
+// each turn out to be nothing do not keep the timer at the floor.
 func (b *Backoff) WaitOrWake(ctx context.Context, wake <-chan struct{}) (woken bool, err error) {
+	lo, _ := b.bounds()
+	start := time.Now()
 	t := time.NewTimer(b.Next())
 	defer t.Stop()
 	select {
@@ -94,8 +102,16 @@ func (b *Backoff) WaitOrWake(ctx context.Context, wake <-chan struct{}) (woken b
 	case <-t.C:
 		return false, nil
 	case <-wake:
-		return true, nil
 	}
+	if rest := lo - time.Since(start); rest > 0 {
+		t.Reset(rest)
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("await: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return true, nil
 }
 
 // Terminal waits until the process is terminal and returns its await output.

@@ -133,10 +133,13 @@ func TestWaitReceivesWakes(t *testing.T) {
 	}
 }
 
-// TestWaitOrWake: a wake ends the sleep early and says so; the timer alone
-// ends it without; cancellation is an error.
+// TestWaitOrWake: a wake ends a long sleep early and says so; the timer
+// alone ends it without; cancellation is an error.
 func TestWaitOrWake(t *testing.T) {
-	b := await.Backoff{Min: time.Hour}
+	b := await.Backoff{Min: time.Millisecond, Max: time.Hour}
+	for range 40 {
+		b.Next() // grow the delay to the hour cap
+	}
 	wake := make(chan struct{}, 1)
 	wake <- struct{}{}
 	if woken, err := b.WaitOrWake(context.Background(), wake); !woken || err != nil {
@@ -150,5 +153,33 @@ func TestWaitOrWake(t *testing.T) {
 	cancel()
 	if _, err := b.WaitOrWake(ctx, make(chan struct{})); !errors.Is(err, context.Canceled) {
 		t.Fatalf("WaitOrWake on a cancelled context: %v", err)
+	}
+}
+
+// TestWakeStormIsRateLimited: a notifier that wakes without pause (a closed
+// channel always receives) costs a wait at most one read per floor, not a
+// busy loop of reads.
+func TestWakeStormIsRateLimited(t *testing.T) {
+	reg := newRegistry(t)
+	register(t, reg, "p")
+	storm := make(chan struct{})
+	close(storm)
+	n := &notifying{Registry: reg, wake: storm}
+	const window = 250 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), window)
+	defer cancel()
+	if _, err := await.Event(ctx, n, "p", "ready", 0); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Event: %v, want the deadline", err)
+	}
+	reads := 0
+	for _, e := range n.entries() {
+		if e == "read" {
+			reads++
+		}
+	}
+	// One read at once, then at most one per floor; a slower machine only
+	// reads less, so this bound cannot flake.
+	if limit := 1 + int(window/await.Floor); reads > limit {
+		t.Fatalf("%d reads in %v under a storm of wakes; want at most %d", reads, window, limit)
 	}
 }
