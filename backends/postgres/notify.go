@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -65,6 +64,9 @@ type ListenerStats struct {
 	Wakes uint64
 	// Watchers is the number of subscriptions open now.
 	Watchers int
+	// LastError is why the listener last lost or failed to get its
+	// connection (nil until then); waits poll until it reconnects.
+	LastError error
 }
 
 // Stats returns the listener statistics of a registry from New or Open, and
@@ -166,10 +168,16 @@ func (l *listener) run() {
 	defer close(l.done)
 	b := await.Backoff{Min: reconnectMin, Max: reconnectMax}
 	for {
-		// The error only decides to retry: waiters poll meanwhile, and the
-		// registry's own queries report a server that stays away.
-		_ = l.listen(&b)
-		if l.ctx.Err() != nil || b.Wait(l.ctx) != nil {
+		// Waiters poll meanwhile, and the registry's own queries report a
+		// server that stays away; Stats shows the listener's error.
+		err := l.listen(&b)
+		if l.ctx.Err() != nil {
+			return
+		}
+		l.mu.Lock()
+		l.st.LastError = err
+		l.mu.Unlock()
+		if b.Wait(l.ctx) != nil {
 			return
 		}
 	}
@@ -182,12 +190,12 @@ func (l *listener) listen(b *await.Backoff) error {
 	if l.cfg.BeforeConnect != nil {
 		// The pool's hook may set fresh credentials (rotated passwords).
 		if err := l.cfg.BeforeConnect(l.ctx, cc); err != nil {
-			return err
+			return fmt.Errorf("postgres: listener: before connect: %w", err)
 		}
 	}
 	conn, err := pgx.ConnectConfig(l.ctx, cc)
 	if err != nil {
-		return err
+		return fmt.Errorf("postgres: listener: connect: %w", err)
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -195,7 +203,7 @@ func (l *listener) listen(b *await.Backoff) error {
 		_ = conn.Close(ctx)
 	}()
 	if _, err := conn.Exec(l.ctx, listenEvents); err != nil {
-		return err
+		return fmt.Errorf("postgres: listener: %s: %w", listenEvents, err)
 	}
 	b.Reset()
 	l.up(conn.PgConn().PID())
@@ -203,7 +211,7 @@ func (l *listener) listen(b *await.Backoff) error {
 	for {
 		n, err := conn.WaitForNotification(l.ctx)
 		if err != nil {
-			return errors.Join(err, l.ctx.Err())
+			return fmt.Errorf("postgres: listener connection lost: %w", err)
 		}
 		l.dispatch(n.Payload)
 	}

@@ -243,6 +243,9 @@ func TestListenerReconnects(t *testing.T) {
 		s := stats(t, waiter)
 		return s.Connects >= 2 && s.PID != 0 && s.PID != first.PID
 	})
+	if s := stats(t, waiter); s.LastError == nil {
+		t.Fatalf("listener stats after the kill = %+v; want the lost connection's error", s)
+	}
 	reads := waiter.reads.Load()
 	done = awaitTerminal(ctx, waiter, "b")
 	second := listening(t, waiter, 1)
