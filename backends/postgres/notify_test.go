@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,15 @@ import (
 	"github.com/procreg/procreg/backends/postgres"
 	"github.com/procreg/procreg/internal/testdb"
 )
+
+// notifyingDSN turns on early-wake notifications for the registry's sessions.
+func notifyingDSN(t testing.TB) string {
+	dsn := testdb.Postgres(t).DSN
+	if strings.Contains(dsn, "?") {
+		return dsn + "&procreg.notify=on"
+	}
+	return dsn + "?procreg.notify=on"
+}
 
 // openPG opens a registry on dsn, closed when the test ends.
 func openPG(t *testing.T, dsn string) procreg.Registry {
@@ -145,13 +155,35 @@ func awaitTerminal(ctx context.Context, r procreg.Registry, id string) <-chan te
 	return ch
 }
 
+// TestNotificationsAreOptIn: a writer whose sessions lack procreg.notify=on
+// sends no notification (appends keep their full speed); the waiter still
+// gets its answer, by polling.
+func TestNotificationsAreOptIn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db := testdb.Postgres(t)
+	waiter, writer := &readCounter{Registry: openPG(t, db.DSN)}, openPG(t, db.DSN)
+	registerExternal(t, writer, "quiet")
+	done := awaitTerminal(ctx, waiter, "quiet")
+	listening(t, waiter, 1)
+	if _, err := writer.CompleteProcess(ctx, "quiet", procreg.AwaitOutput{Kind: procreg.OutputSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-done; res.err != nil || res.out.Kind != procreg.OutputSuccess {
+		t.Fatalf("Terminal = %+v, %v; want success found by polling", res.out, res.err)
+	}
+	if s := stats(t, waiter); s.Notifications != 0 {
+		t.Fatalf("listener stats %+v: a writer without procreg.notify=on sent a notification", s)
+	}
+}
+
 // TestAwaitWakesOnNotification: a waiter on one registry is woken by the
 // notification of an event another registry (another process, in
 // production) commits, and the waiter's result is the re-read record.
 func TestAwaitWakesOnNotification(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dsn := testdb.Postgres(t).DSN
+	dsn := notifyingDSN(t)
 	reg, writer := openPG(t, dsn), openPG(t, dsn)
 	if _, ok := reg.(await.Notifier); !ok {
 		t.Fatal("a postgres registry is not an await.Notifier")
@@ -224,7 +256,7 @@ func TestAwaitWakesOnNotification(t *testing.T) {
 func TestListenerReconnects(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dsn := testdb.Postgres(t).DSN
+	dsn := notifyingDSN(t)
 	waiter, writer := &readCounter{Registry: openPG(t, dsn)}, openPG(t, dsn)
 	registerExternal(t, writer, "a")
 	registerExternal(t, writer, "b")
@@ -284,7 +316,7 @@ func terminateBackend(t *testing.T, ctx context.Context, dsn string, pid uint32)
 func TestCloseStopsListener(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dsn := testdb.Postgres(t).DSN
+	dsn := notifyingDSN(t)
 	baseline := runtime.NumGoroutine()
 
 	r, err := postgres.Open(ctx, dsn)
@@ -323,7 +355,7 @@ func TestCloseStopsListener(t *testing.T) {
 // of polling backoff. Compare with AppendEventParallel's per-append cost.
 func BenchmarkNotifyWake(b *testing.B) {
 	ctx := context.Background()
-	dsn := testdb.Postgres(b).DSN
+	dsn := notifyingDSN(b)
 	open := func() procreg.Registry {
 		r, err := postgres.Open(ctx, dsn)
 		if err != nil {

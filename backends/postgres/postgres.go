@@ -68,26 +68,33 @@
 // # Early wake for waiters
 //
 // A registry from New or Open is an await.Notifier, so await.Terminal and
-// await.Event return as soon as the awaited fact is committed, by any
-// registry on the same database, rather than at their next poll. An AFTER
-// INSERT trigger on events (schema/postgres) sends NOTIFY procreg_events
-// with the process id; it runs inside the INSERT, so it adds no round trip,
-// and NOTIFY is delivered only on commit. The registry keeps one dedicated
-// connection, outside the pool, that LISTENs on that channel: dialled on the
-// first WatchProcess, closed by Close. One goroutine fans notifications out
-// to the watchers of each process id without blocking (coalescing wakes).
-// When the connection drops it reconnects with backoff (50 ms, doubling, up
-// to 5 s); waiters keep polling meanwhile, and every watcher is woken once
-// LISTEN is back, since a commit in the gap went unheard. Stats reports the
-// listener's state (connects, server pid, notifications, wakes).
+// await.Event can return as soon as the awaited fact is committed, by any
+// registry on the same database, rather than at their next poll. It is
+// opt-in on the writers' side: an AFTER INSERT trigger on events
+// (schema/postgres) sends NOTIFY procreg_events with the process id only
+// when the writing session has procreg.notify = on — add procreg.notify=on
+// to the DSN of every registry that appends (pgx sends unknown DSN
+// parameters as session settings), or set it for all writers with ALTER
+// DATABASE … SET procreg.notify = on (or ALTER ROLE). Waiters need nothing:
+// without notifications they simply poll.
 //
-// The notification is a hint: waiters always re-read. It costs every event
-// append a NOTIFY at commit, which PostgreSQL serializes across the database
-// cluster (a global lock held through the commit's WAL flush), whether or
-// not anyone listens. Measured on a 2-core machine (PostgreSQL 15, fsync
-// on): BenchmarkBackend/AppendEventParallel median 4,790 → 3,600 appends/s
-// (about −25%), ClaimComplete about −5%; pgbench single-row inserts from 8
-// clients, 12,000 → 5,500 commits/s with the trigger.
+// The trigger runs inside the INSERT, so it adds no round trip, and NOTIFY
+// is delivered only on commit. The registry keeps one dedicated connection,
+// outside the pool, that LISTENs on that channel: dialled on the first
+// WatchProcess, closed by Close. One goroutine fans notifications out to the
+// watchers of each process id without blocking (coalescing wakes). When the
+// connection drops it reconnects with backoff (50 ms, doubling, up to 5 s);
+// waiters keep polling meanwhile, and every watcher is woken once LISTEN is
+// back, since a commit in the gap went unheard. Stats reports the listener's
+// state (connects, server pid, notifications, wakes).
+//
+// Why it is opt-in: a notifying commit takes PostgreSQL's cluster-wide
+// notify lock through its WAL flush, whether or not anyone listens. Measured
+// on a 2-core machine (PostgreSQL 15, fsync on): with notifications on,
+// BenchmarkBackend/AppendEventParallel went from a median of 4,790 to 3,600
+// appends/s (about −25%), ClaimComplete about −5%, and pgbench single-row
+// inserts from 8 clients from 12,000 to 5,500 commits/s. With the setting
+// off, the trigger only reads one setting.
 package postgres
 
 import (

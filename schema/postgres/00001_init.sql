@@ -102,17 +102,23 @@ CREATE INDEX grants_process_session_scope ON grants (process_id, session_id, sco
 -- Grants of a session in any frame, sorted by process then scope.
 CREATE INDEX grants_session_process_scope ON grants (session_id, process_id, scope_id);
 
--- Early wake for waiters (package await): every new event notifies channel
--- procreg_events with its process id (ids are at most 255 bytes, well under
--- NOTIFY's 8000-byte payload limit). NOTIFY is transactional, so a listener
--- hears of an event only once it is committed and readable. It runs inside
--- the INSERT, so AppendEvent sends no extra statement. Listeners
--- (backends/postgres) treat a notification as a hint to re-read, never as
--- the fact; polling covers any notification that is lost.
+-- Early wake for waiters (package await), opt-in: a new event notifies
+-- channel procreg_events with its process id only when the writing session
+-- has procreg.notify = on (a DSN parameter, or ALTER DATABASE / ROLE … SET
+-- procreg.notify = on for every writer). Off, the trigger costs a setting
+-- lookup; on, every commit that notifies takes PostgreSQL's cluster-wide
+-- notify lock, which is why it is not the default. Ids are at most 255
+-- bytes, well under NOTIFY's 8000-byte payload limit. NOTIFY is
+-- transactional, so a listener hears of an event only once it is committed
+-- and readable; it runs inside the INSERT, so AppendEvent sends no extra
+-- statement. Listeners (backends/postgres) treat a notification as a hint to
+-- re-read, never as the fact; polling covers any notification not sent.
 -- +goose StatementBegin
 CREATE FUNCTION procreg_notify_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('procreg_events', NEW.process_id);
+    IF current_setting('procreg.notify', true) = 'on' THEN
+        PERFORM pg_notify('procreg_events', NEW.process_id);
+    END IF;
     RETURN NULL;
 END;
 $$;
