@@ -13,15 +13,18 @@
 // # Early wake
 //
 // A Registry that also implements Notifier (the PostgreSQL backend does,
-// through LISTEN/NOTIFY) lets a wait end its sleep as soon as the process
+// through LISTEN/NOTIFY, when the writers opt in with procreg.notify=on —
+// see backends/postgres) lets a wait end its sleep as soon as the process
 // may have changed, instead of at the next poll. The wait subscribes before
 // its first read, so a change committed between the read and the sleep is
 // not missed; it sleeps until the earlier of the backoff timer and a wake
 // (but at least the 25 ms floor after its last read, so a process that
 // appends quickly costs a waiter at most 40 reads a second), and always
-// re-reads after a wake: a notification is a hint, never the fact. Polling with the same backoff stays the fallback: a registry without
-// a Notifier, a subscription that fails, or a notification that is lost
-// (for example while the listener reconnects) only makes the wait slower.
+// re-reads after a wake: a notification is a hint, never the fact.
+// Polling with the same backoff stays the fallback: a registry without a
+// Notifier, a subscription that fails, or a notification that is lost or
+// never sent (for example while the listener reconnects) only makes the
+// wait slower.
 package await
 
 import (
