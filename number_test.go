@@ -112,9 +112,15 @@ func BenchmarkHugeNumbersAppend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, n := range []string{"1e999999", "1e" + strconv.Itoa(MaxNumberExponent), "1e-" + strconv.Itoa(MaxNumberExponent), "0." + strings.Repeat("3", MaxNumberBytes-2), "1.5"} {
-		payload := "[" + strings.Repeat(n+",", 99) + n + "]"
-		b.Run(n, func(b *testing.B) {
+	for _, c := range []struct{ name, n string }{
+		{"1e999999", "1e999999"},
+		{"1e+max", "1e" + strconv.Itoa(MaxNumberExponent)},
+		{"1e-max", "1e-" + strconv.Itoa(MaxNumberExponent)},
+		{"longest-decimal", "0." + strings.Repeat("3", MaxNumberBytes-2)},
+		{"1.5", "1.5"},
+	} {
+		payload := "[" + strings.Repeat(c.n+",", 99) + c.n + "]"
+		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				_, err := PlanAppend(AppendInput{ProcessID: "p", Prepared: p, State: StateRunning}, AppendRequest{EventType: "x", Payload: json.RawMessage(payload)})
 				if !errors.Is(err, ErrInvalid) {
