@@ -1,7 +1,7 @@
 # procreg — developer entry points. `make test` is what CI runs (via .ci/run).
 GO ?= go
 
-.PHONY: all test generate generate-check vet fmt-check lint matrix unit bench demo
+.PHONY: all test generate generate-check vet fmt-check lint matrix unit race bench demo
 
 all: test
 
@@ -33,6 +33,10 @@ matrix:
 ## unit: plain go test without the matrix wrapper.
 unit:
 	$(GO) test ./...
+
+## race: every package under the race detector (slower; the server backends need their DSNs as in matrix).
+race:
+	$(GO) test -race -count=1 ./...
 
 ## bench: the Go benchmarks (set PROCREG_POSTGRES_DSN / PROCREG_MYSQL_DSN for the server backends).
 bench:

@@ -29,9 +29,9 @@ func ExampleTerminal() {
 		_, _ = reg.CompleteProcess(ctx, "job-1", procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`{"ok":true}`)})
 	}()
 
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	out, err := await.Terminal(ctx, reg, "job-1")
+	out, err := await.Terminal(waitCtx, reg, "job-1")
 	if err != nil {
 		fmt.Println(err, await.IsTimeout(err))
 		return
