@@ -42,7 +42,8 @@ func OpenExisting(ctx context.Context, dsn string) (procreg.Registry, error) {
 
 func open(ctx context.Context, dsn string, existing bool) (procreg.Registry, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("backends: open %q: %w", dsn, err)
+		// The DSN is not echoed: a server DSN may carry a password.
+		return nil, fmt.Errorf("backends: open: %w", err)
 	}
 	switch {
 	case dsn == "memory:" || dsn == "memory://":
