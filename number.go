@@ -104,8 +104,8 @@ const MaxNumberBytes = 1024
 // scientific notation (1.5e3 has 3, 0.001 has -3): beyond ±MaxNumberExponent
 // a number is ErrInvalid. JSON Schema validation turns numbers into exact
 // rationals; an exponent of 10^6 and more made the schema library panic, and
-// one near 10^6 cost tens of milliseconds per number. At 10,000 the largest
-// rational is about 33,000 bits, a few microseconds of arithmetic.
+// one near 10^6 cost tens of milliseconds per number. At 1,000 the largest
+// rational is about 3,300 bits, microseconds of arithmetic.
 const MaxNumberExponent = 1000
 
 // CheckNumbers reports, as ErrInvalid, the first number literal in the JSON
