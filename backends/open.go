@@ -59,7 +59,7 @@ func open(ctx context.Context, dsn string, existing bool) (procreg.Registry, err
 		}
 		return mysql.Open(ctx, dsn)
 	}
-	path, ok := SQLitePath(dsn)
+	path, ok := sqlitePath(dsn)
 	if !ok {
 		return nil, fmt.Errorf("%w: backends: unknown DSN %q (want memory:, sqlite:<path>, a path ending in .db, postgres://, postgresql:// or mysql://)", procreg.ErrInvalid, dsn)
 	}
@@ -74,10 +74,10 @@ func open(ctx context.Context, dsn string, existing bool) (procreg.Registry, err
 	return sqlite.Open(ctx, path, sqlite.WithoutMigrations())
 }
 
-// SQLitePath returns the file a SQLite DSN names, for the spellings Open
+// sqlitePath returns the file a SQLite DSN names, for the spellings Open
 // accepts: sqlite:<path>, sqlite:///abs/path or sqlite://rel/path, and a
 // path ending in .db. ok is false for any other DSN.
-func SQLitePath(dsn string) (path string, ok bool) {
+func sqlitePath(dsn string) (path string, ok bool) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"), true
