@@ -27,7 +27,7 @@ const postgresLockWait = 10 * time.Minute
 // proceeds the moment the holder unlocks (no polling interval), and the
 // lock dies with the holder's connection, so a crashed migrator never
 // blocks the next.
-func NewPostgresLocker() (lock.SessionLocker, error) { return postgresLocker{}, nil }
+func NewPostgresLocker() lock.SessionLocker { return postgresLocker{} }
 
 type postgresLocker struct{}
 

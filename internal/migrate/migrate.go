@@ -149,11 +149,7 @@ func UpSQLite(ctx context.Context, db *sql.DB, path string) (v int64, err error)
 
 // UpPostgres migrates a PostgreSQL database, serialized by an advisory lock.
 func UpPostgres(ctx context.Context, db *sql.DB) (int64, error) {
-	l, err := NewPostgresLocker()
-	if err != nil {
-		return 0, err
-	}
-	return Up(ctx, db, Postgres, l)
+	return Up(ctx, db, Postgres, NewPostgresLocker())
 }
 
 // UpMySQL migrates a MySQL or MariaDB database, serialized by GET_LOCK.
