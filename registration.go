@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -43,6 +44,21 @@ func CoreEventTypes() []EventType {
 		term(EventAbandoned, StateAbandoned),
 	}
 }
+
+// coreCanonical is the canonical JSON of each core event type by name, the
+// only spelling a registration may declare one with. The core types never
+// change, so they are encoded once, not per registration.
+var coreCanonical = sync.OnceValues(func() (map[string][]byte, error) {
+	core := make(map[string][]byte, 7)
+	for _, et := range CoreEventTypes() {
+		b, err := MarshalCanonical(et)
+		if err != nil {
+			return nil, err
+		}
+		core[et.Name] = b
+	}
+	return core, nil
+})
 
 // Prepared is a validated registration ready to store: core event types
 // added, default identity derived, optional JSON normalized. It carries the
@@ -155,11 +171,9 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 		return nil, fail("wake target has an empty session id")
 	}
 
-	core := make(map[string][]byte, 7)
-	for _, et := range CoreEventTypes() {
-		if core[et.Name], err = MarshalCanonical(et); err != nil {
-			return nil, fail("%v", err)
-		}
+	core, err := coreCanonical()
+	if err != nil {
+		return nil, fail("%v", err)
 	}
 	seen := make(map[string]bool, len(r.EventTypes)+7)
 	declared := r.EventTypes[:0:0]
