@@ -115,7 +115,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		tty:    isTerminal(e.stdout),
 		kills:  map[string]time.Time{},
 	}
-	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: d.mine}
+	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: inDemoRun(d.run)}
 	return d.main(ctx)
 }
 
@@ -152,8 +152,6 @@ type demo struct {
 	counts   map[string]int
 	finished int
 }
-
-func (d *demo) mine(r procreg.Record) bool { return strings.HasPrefix(r.ID, d.run+"-p") }
 
 func (d *demo) main(ctx context.Context) error {
 	d.start = time.Now()

@@ -24,16 +24,11 @@ const (
 // demoProcessID names process i of a demo run.
 func demoProcessID(run string, i int) string { return fmt.Sprintf("%s-p%03d", run, i) }
 
-// demoIndex parses the index back out of a demo process id.
-func demoIndex(run, id string) (int, bool) {
-	var i int
-	if !strings.HasPrefix(id, run+"-p") {
-		return 0, false
-	}
-	if _, err := fmt.Sscanf(strings.TrimPrefix(id, run+"-p"), "%d", &i); err != nil {
-		return 0, false
-	}
-	return i, true
+// inDemoRun returns a filter accepting exactly run's processes (see
+// demoProcessID), for the sweepers of the parent and of the workers.
+func inDemoRun(run string) func(procreg.Record) bool {
+	prefix := run + "-p"
+	return func(r procreg.Record) bool { return strings.HasPrefix(r.ID, prefix) }
 }
 
 // demoDisposition spreads the three dispositions over the processes:

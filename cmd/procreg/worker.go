@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -96,7 +95,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		Registry: reg,
 		Owner:    owner,
 		TTL:      *ttl,
-		Filter:   func(r procreg.Record) bool { return strings.HasPrefix(r.ID, *run+"-p") },
+		Filter:   inDemoRun(*run),
 		Run: func(ctx context.Context, w *sweep.Work) error {
 			return runTask(ctx, reg, w, *steps, *step)
 		},
