@@ -142,8 +142,7 @@ func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) 
 		}
 		if found {
 			if row.RegistrationHash != p.Hash {
-				return fmt.Errorf("%w: process %q is already registered with another spec (hash %s, new %s)",
-					procreg.ErrRegistrationConflict, reg.ID, row.RegistrationHash, p.Hash)
+				return registrationConflict(reg.ID, row.RegistrationHash, p.Hash)
 			}
 		} else {
 			row = newProcessRow(p, now)
@@ -161,13 +160,19 @@ func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) 
 		// conflict.
 		if winner, found := e.registered(ctx, reg.ID); found {
 			if winner.RegistrationHash != p.Hash {
-				return procreg.Record{}, fmt.Errorf("%w: process %q is already registered with another spec (hash %s, new %s)",
-					procreg.ErrRegistrationConflict, reg.ID, winner.RegistrationHash, p.Hash)
+				return procreg.Record{}, registrationConflict(reg.ID, winner.RegistrationHash, p.Hash)
 			}
 			return winner, nil
 		}
 	}
 	return rec, wrap(op, reg.ID, err)
+}
+
+// registrationConflict is the error for registering id again with another
+// spec than the stored one.
+func registrationConflict(id, stored, hash string) error {
+	return fmt.Errorf("%w: process %q is already registered with another spec (hash %s, new %s)",
+		procreg.ErrRegistrationConflict, id, stored, hash)
 }
 
 // registered reads a process after a failed registration write.
