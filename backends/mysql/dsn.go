@@ -30,8 +30,8 @@ func ParseDSN(dsn string) (*driver.Config, error) {
 		params url.Values
 		err    error
 	)
-	if rest, ok := strings.CutPrefix(dsn, "mysql://"); ok {
-		cfg, params, err = parseURL("mysql://" + rest)
+	if strings.HasPrefix(dsn, "mysql://") {
+		cfg, params, err = parseURL(dsn)
 	} else {
 		cfg, err = driver.ParseDSN(dsn)
 		if err == nil {
@@ -67,7 +67,7 @@ func parseURL(dsn string) (*driver.Config, url.Values, error) {
 		return nil, nil, fmt.Errorf("not a mysql:// URL: %w", err)
 	}
 	if u.Host == "" {
-		return nil, nil, fmt.Errorf("%q names no host", redact(u))
+		return nil, nil, fmt.Errorf("%q names no host", u.Redacted())
 	}
 	params, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -87,9 +87,4 @@ func parseURL(dsn string) (*driver.Config, url.Values, error) {
 	}
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	return cfg, params, nil
-}
-
-// redact hides a password before a DSN appears in an error message.
-func redact(u *url.URL) string {
-	return u.Redacted()
 }
