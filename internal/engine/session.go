@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/procreg/procreg"
@@ -103,8 +102,10 @@ func deleteSession(ctx context.Context, tx store.Tx, sessionID string, ids []str
 		touched = append(touched, row.ID)
 	}
 	if wider := missing(touched, ids); len(wider) > 0 {
-		return rep, slices.Sorted(maps.Keys(setOf(append(wider, ids...)))),
-			fmt.Errorf("%w: %d processes, first %q", errWiden, len(wider), wider[0])
+		err := fmt.Errorf("%w: %d processes, first %q", errWiden, len(wider), wider[0])
+		next := append(wider, ids...)
+		slices.Sort(next)
+		return rep, slices.Compact(next), err
 	}
 	n, err := tx.DeleteGrantsBySession(ctx, sessionID)
 	if err != nil {
@@ -154,12 +155,4 @@ func missing(want, have []string) []string {
 		}
 	}
 	return out
-}
-
-func setOf(ids []string) map[string]struct{} {
-	m := make(map[string]struct{}, len(ids))
-	for _, id := range ids {
-		m[id] = struct{}{}
-	}
-	return m
 }
