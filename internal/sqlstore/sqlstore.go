@@ -29,7 +29,8 @@ func Map[S, D any](in []S, f func(S) D) []D {
 
 // Lister answers store.ListQuery with one statement per filter combination,
 // because an optional-filter OR in a single statement defeats the indexes.
-// R is the dialect's generated process model.
+// R is the row type the functions return (store.ProcessRow in
+// internal/sqladapter, which converts the generated models first).
 type Lister[R any] struct {
 	All                    func(ctx context.Context) ([]R, error)
 	ByStatus               func(ctx context.Context, status string) ([]R, error)
