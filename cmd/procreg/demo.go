@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -731,14 +730,4 @@ func (t *tailBuffer) Reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf.Reset()
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

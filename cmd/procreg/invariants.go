@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -246,7 +248,7 @@ func (d *demo) printSummary(s demoSummary) {
 		extra := ""
 		if st == procreg.StateAbandoned && len(s.AbandonedBy) > 0 {
 			var parts []string
-			for _, k := range sortedKeys(s.AbandonedBy) {
+			for _, k := range slices.Sorted(maps.Keys(s.AbandonedBy)) {
 				parts = append(parts, fmt.Sprintf("%s %d", k, s.AbandonedBy[k]))
 			}
 			extra = "(" + strings.Join(parts, ", ") + ")"
