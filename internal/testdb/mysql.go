@@ -36,7 +36,8 @@ func MySQL(t testing.TB) Database {
 		t.Fatal(err)
 	}
 	// DDL with a generated identifier cannot be a parameterized sqlc query,
-	// so these two statements are the one place SQL text lives in Go.
+	// so these two statements are SQL in Go (one of the exceptions listed
+	// in docs/design.md).
 	if err := myAdmin(myServer.adminDSN, name, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("testdb: create MySQL database %s: %v", name, err)
 	}
