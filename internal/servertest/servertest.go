@@ -1,7 +1,9 @@
-// Package servertest holds the checks and benchmarks that the server
-// backends (PostgreSQL, MySQL) share beyond the public conformance suite:
-// the database-clock guarantees of SPEC §5 and the throughput benchmarks.
-// Each backend's tests call them with openers for its own databases.
+// Package servertest holds the tests and benchmarks that the server
+// backends (PostgreSQL, MySQL) share: Backend runs the public and durable
+// conformance suites on fresh databases, the database-clock guarantees of
+// SPEC §5, concurrent first opens, the hot queries' plans (EXPLAIN) and the
+// throughput benchmarks. Each backend's test file fills a Backend with its
+// Open, WithClock and database provisioner.
 package servertest
 
 import (
