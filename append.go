@@ -120,8 +120,6 @@ type AppendInput struct {
 	State string
 	// WakeTarget is the record's current wake target (nil when none).
 	WakeTarget *SessionScope
-	// CausedBy is the process's provenance cause (copied into deliveries).
-	CausedBy json.RawMessage
 	// LastSequence is the highest stored sequence (0 before the first event).
 	LastSequence uint64
 	// Replayed is the event already stored under the request's replay key,
@@ -275,9 +273,10 @@ func delivery(in AppendInput, target *SessionScope, ev Event) (*SessionScope, *W
 	}
 	target = ptr(*target)
 	scopeID := target.ID()
+	// The provenance cause is copied: the Prepared it comes from is shared.
 	var causedBy json.RawMessage
-	if !IsAbsentJSON(in.CausedBy) {
-		causedBy = append(json.RawMessage(nil), in.CausedBy...)
+	if c := in.Prepared.Registration.Provenance.CausedBy; !IsAbsentJSON(c) {
+		causedBy = append(json.RawMessage(nil), c...)
 	}
 	return target, &WakeDelivery{
 		WakeID:          WakeID(scopeID, ev.Wake.DedupeKey),

@@ -340,16 +340,21 @@ func TestReplayRepairsStatus(t *testing.T) {
 }
 
 func TestWakeMaterialization(t *testing.T) {
-	p := prepared(t,
+	reg := toolReg("p",
 		EventType{Name: "ping", Wake: &WakeSpec{When: &Selector{Kind: SelectorPointer, Pointer: "/go"},
 			Input: Selector{Kind: SelectorPointer, Pointer: "/msg"}}},
 		EventType{Name: "sel", Wake: &WakeSpec{Input: Selector{Kind: SelectorConst, Const: json.RawMessage(`{"x":1}`)},
 			DedupeKey: DedupeKey{Kind: DedupeSelector, Selector: &Selector{Kind: SelectorPointer, Pointer: "/k"}}}},
 		EventType{Name: "const", Wake: &WakeSpec{Input: Selector{Kind: SelectorPayload}, DedupeKey: DedupeKey{Kind: DedupeConst, Const: "once"}}},
 	)
+	reg.Provenance.CausedBy = json.RawMessage(`{"by": 1}`)
+	p, err := PrepareRegistration(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	target := &SessionScope{SessionID: "s", AgentFrameID: "f"}
 	in := AppendInput{ProcessID: "p", Prepared: p, State: StateRunning, LastSequence: 6, Now: now,
-		WakeTarget: &SessionScope{SessionID: "rec"}, CausedBy: json.RawMessage(`{"by":1}`)}
+		WakeTarget: &SessionScope{SessionID: "rec"}}
 
 	pl, err := PlanAppend(in, AppendRequest{EventType: "ping", Payload: json.RawMessage(`{"go":0,"msg":"hi"}`), WakeTarget: target})
 	if err != nil {

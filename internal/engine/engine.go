@@ -445,7 +445,6 @@ func (e *engine) appendTx(ctx context.Context, tx store.Tx, processID string, re
 		ProcessID:    processID,
 		Prepared:     p,
 		State:        row.Status,
-		CausedBy:     p.Registration.Provenance.CausedBy,
 		LastSequence: uint64(row.LastSequence),
 		Now:          now,
 	}
