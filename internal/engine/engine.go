@@ -7,9 +7,10 @@
 // read of one statement (GetProcess, GetProcessLease, the process listings,
 // HasHandleGrant, the scope's grant listings) runs in one store ReadOne, one
 // round trip on a server, and a read of several statements (an existence
-// check and then the query) in one store Read, a consistent snapshot. Lease methods take every decision and timestamp from
-// tx.LeaseNow (the database clock where the database has one); every other
-// timestamp comes from Options.Clock, truncated to the millisecond.
+// check and then the query) in one store Read, a consistent snapshot. Lease
+// methods take every decision and timestamp from tx.LeaseNow (the database
+// clock where the database has one); every other timestamp comes from
+// Options.Clock, truncated to the millisecond.
 package engine
 
 import (
