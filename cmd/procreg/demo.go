@@ -59,6 +59,12 @@ type fleetSlot struct {
 	stderr     *tailBuffer
 }
 
+// pickable reports whether the worker may be picked for a crash or a stall:
+// running, registered, not already killed and not frozen.
+func (s *fleetSlot) pickable() bool {
+	return s.alive && s.ready && !s.killed && s.stoppedTil.IsZero()
+}
+
 // fleetEvent is a message from a worker's reader goroutine.
 type fleetEvent struct {
 	slot, gen int
@@ -424,7 +430,7 @@ func (d *demo) crashGap() time.Duration {
 func (d *demo) pickWorker() int {
 	var c []int
 	for i, s := range d.slots {
-		if s.alive && s.ready && !s.killed && s.stoppedTil.IsZero() {
+		if s.pickable() {
 			c = append(c, i)
 		}
 	}
@@ -450,7 +456,7 @@ func (d *demo) ownerBoundWorker(ctx context.Context) int {
 			continue
 		}
 		for i, s := range d.slots {
-			if s.alive && s.ready && !s.killed && s.stoppedTil.IsZero() && s.pid == l.Owner.Liveness.PID {
+			if s.pickable() && s.pid == l.Owner.Liveness.PID {
 				return i
 			}
 		}
