@@ -52,6 +52,8 @@ type tx[Q any] struct {
 }
 
 // fail wraps a storage error with the dialect, the operation and the id.
+// Callers whose op is built (Sprintf, concatenation) call it only on error,
+// so a successful statement allocates no message.
 func (t *tx[Q]) fail(op, id string, err error) error {
 	return fmt.Errorf("%s: %s %q: %w", t.d.Name, op, id, err)
 }
@@ -128,7 +130,10 @@ func (t *tx[Q]) ListProcessesByWakeTargetSession(ctx context.Context, sessionID 
 }
 
 func (t *tx[Q]) InsertEvent(ctx context.Context, row store.EventRow) error {
-	return t.check(fmt.Sprintf("insert event %d of process", row.Sequence), row.ProcessID, t.ops.insertEvent(t.q, ctx, row))
+	if err := t.ops.insertEvent(t.q, ctx, row); err != nil {
+		return t.fail(fmt.Sprintf("insert event %d of process", row.Sequence), row.ProcessID, err)
+	}
+	return nil
 }
 
 func (t *tx[Q]) EventByReplayKey(ctx context.Context, processID, replayKey string) (store.EventRow, bool, error) {
@@ -163,21 +168,32 @@ func (t *tx[Q]) RecentEvents(ctx context.Context, processID string, limit int64)
 }
 
 func (t *tx[Q]) InsertWakeAck(ctx context.Context, processID string, sequence int64) error {
-	return t.check(fmt.Sprintf("ack wake %d of process", sequence), processID, t.ops.insertWakeAck(t.q, ctx, processID, sequence))
+	if err := t.ops.insertWakeAck(t.q, ctx, processID, sequence); err != nil {
+		return t.fail(fmt.Sprintf("ack wake %d of process", sequence), processID, err)
+	}
+	return nil
 }
 
 func (t *tx[Q]) GetGrant(ctx context.Context, scopeID, processID string) (store.GrantRow, bool, error) {
 	row, err := t.ops.getGrant(t.q, ctx, scopeID, processID)
-	ok, err := t.found("read grant of "+scopeID+" for process", processID, err)
-	return row, ok, err
+	if err != nil && !t.d.IsNoRows(err) {
+		return row, false, t.fail("read grant of "+scopeID+" for process", processID, err)
+	}
+	return row, err == nil, nil
 }
 
 func (t *tx[Q]) UpsertGrant(ctx context.Context, row store.GrantRow) error {
-	return t.check("grant "+row.ScopeID+" process", row.ProcessID, t.ops.upsertGrant(t.q, ctx, row))
+	if err := t.ops.upsertGrant(t.q, ctx, row); err != nil {
+		return t.fail("grant "+row.ScopeID+" process", row.ProcessID, err)
+	}
+	return nil
 }
 
 func (t *tx[Q]) DeleteGrant(ctx context.Context, scopeID, processID string) error {
-	return t.check("revoke "+scopeID+" grant of process", processID, t.ops.deleteGrant(t.q, ctx, scopeID, processID))
+	if err := t.ops.deleteGrant(t.q, ctx, scopeID, processID); err != nil {
+		return t.fail("revoke "+scopeID+" grant of process", processID, err)
+	}
+	return nil
 }
 
 func (t *tx[Q]) ListGrantsByScope(ctx context.Context, scopeID string) ([]store.GrantEntryRow, error) {
