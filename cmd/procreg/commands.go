@@ -323,9 +323,9 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 			return writeJSON(e.stdout, events)
 		}
 		tw := newTable(e.stdout)
-		fmt.Fprintln(tw, "SEQ\tTYPE\tOCCURRED\tSEMANTICS\tPAYLOAD")
+		fmt.Fprintln(tw, strings.Join(eventHeader, "\t"))
 		for _, ev := range events {
-			printEventRow(tw, ev)
+			fmt.Fprintln(tw, strings.Join(eventCells(ev), "\t"))
 		}
 		return tw.Flush()
 	}
@@ -334,7 +334,7 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 	var b await.Backoff
 	cursor := *after
 	if !c.json {
-		fmt.Fprintln(e.stdout, "SEQ  TYPE  OCCURRED  SEMANTICS  PAYLOAD")
+		fmt.Fprintln(e.stdout, strings.Join(eventHeader, "  "))
 	}
 	for {
 		for _, ev := range events {
@@ -345,7 +345,7 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 				}
 				fmt.Fprintf(e.stdout, "%s\n", line)
 			} else {
-				fmt.Fprintf(e.stdout, "%d  %s  %s  %s  %s\n", ev.Sequence, printable(ev.EventType), stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
+				fmt.Fprintln(e.stdout, strings.Join(eventCells(ev), "  "))
 			}
 			cursor = ev.Sequence
 		}
@@ -394,8 +394,12 @@ func semantics(ev procreg.Event) string {
 	return strings.Join(s, ",")
 }
 
-func printEventRow(w io.Writer, ev procreg.Event) {
-	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", ev.Sequence, printable(ev.EventType), stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80))
+// eventHeader names the columns of eventCells.
+var eventHeader = []string{"SEQ", "TYPE", "OCCURRED", "SEMANTICS", "PAYLOAD"}
+
+// eventCells formats one event for the events table and for --follow lines.
+func eventCells(ev procreg.Event) []string {
+	return []string{strconv.FormatUint(ev.Sequence, 10), printable(ev.EventType), stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80)}
 }
 
 // runPrune deletes old terminal processes.
