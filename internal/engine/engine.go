@@ -193,7 +193,8 @@ func (e *engine) registered(ctx context.Context, id string) (procreg.Record, boo
 }
 
 // mutate runs fn on a locked process row in one write and returns the
-// resulting record; check is the validation result of fn's other arguments. fn reports whether it changed the row; a changed row is
+// resulting record; check is the validation result of fn's other
+// arguments. fn reports whether it changed the row; a changed row is
 // written back.
 func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func(row *store.ProcessRow) (bool, error)) (procreg.Record, error) {
 	if err := begin(ctx, op, id, check); err != nil {
