@@ -553,7 +553,7 @@ func (e *engine) readEvents(ctx context.Context, op, processID string, check err
 		if err != nil {
 			return err
 		}
-		out, err = toEvents(rows)
+		out, err = mapRows(rows, toEvent)
 		return err
 	})
 	if err != nil {
@@ -708,7 +708,7 @@ func (e *engine) list(ctx context.Context, q store.ListQuery) ([]procreg.Record,
 		if err != nil {
 			return err
 		}
-		out, err = toRecords(rows)
+		out, err = mapRows(rows, toRecord)
 		return err
 	})
 	if err != nil {

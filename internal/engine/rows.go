@@ -127,15 +127,16 @@ func toRecord(row store.ProcessRow) (procreg.Record, error) {
 	return rec, nil
 }
 
-// toRecords maps rows to records (never nil).
-func toRecords(rows []store.ProcessRow) ([]procreg.Record, error) {
-	out := make([]procreg.Record, 0, len(rows))
+// mapRows maps rows with to (a non-nil result, empty when rows is); the
+// first error stops it.
+func mapRows[R, T any](rows []R, to func(R) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
 	for _, row := range rows {
-		r, err := toRecord(row)
+		v, err := to(row)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -223,19 +224,6 @@ func toEvent(row store.EventRow) (procreg.Event, error) {
 		ev.Wake = &procreg.Wake{Input: row.WakeInput, DedupeKey: row.WakeDedupeKey}
 	}
 	return ev, nil
-}
-
-// toEvents maps rows to events (never nil).
-func toEvents(rows []store.EventRow) ([]procreg.Event, error) {
-	out := make([]procreg.Event, 0, len(rows))
-	for _, row := range rows {
-		ev, err := toEvent(row)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, nil
 }
 
 // leaseState reads the lease columns of a row.
