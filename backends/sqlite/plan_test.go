@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,7 +40,6 @@ var wantIndex = map[string]string{
 }
 
 var (
-	nameRe  = regexp.MustCompile(`^--\s*name:\s*(\w+)\s`)
 	argRe   = regexp.MustCompile(`sqlc\.(arg|slice)\(\w+\)`)
 	embedRe = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
 	scanRe  = regexp.MustCompile(`\bSCAN (processes|events|grants|wake_acks)\b`)
@@ -52,45 +50,11 @@ var (
 func sqliteQueries(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	dirs := servertest.QueryDirs(t, "sqlite")
-	for _, dir := range dirs {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var name string
-			var body strings.Builder
-			flush := func() {
-				if name != "" {
-					out[name] = strings.TrimSpace(body.String())
-				}
-				name = ""
-				body.Reset()
-			}
-			for _, line := range strings.Split(string(b), "\n") {
-				if m := nameRe.FindStringSubmatch(line + " "); m != nil {
-					flush()
-					name = m[1]
-					continue
-				}
-				if strings.HasPrefix(strings.TrimSpace(line), "--") {
-					if body.Len() > 0 {
-						flush()
-					}
-					continue
-				}
-				if name != "" {
-					line = embedRe.ReplaceAllString(argRe.ReplaceAllString(line, "?"), "$1.*")
-					body.WriteString(line + "\n")
-				}
-			}
-			flush()
-		}
+	for _, q := range servertest.ReadQueries(t, "sqlite") {
+		out[q.Name] = embedRe.ReplaceAllString(argRe.ReplaceAllString(strings.TrimSpace(q.SQL), "?"), "$1.*")
 	}
 	if len(out) < 20 {
-		t.Fatalf("found only %d queries in %v", len(out), dirs)
+		t.Fatalf("found only %d queries in %v", len(out), servertest.QueryDirs(t, "sqlite"))
 	}
 	return out
 }

@@ -38,12 +38,13 @@ var argValues = map[string]string{
 	"ids": "'seed-0001', 'seed-0002'", "sequence": "3",
 }
 
-// Statement is one named query of the query files, with its parameters bound
-// to literals.
+// Statement is one named query of the query files: from ReadQueries as
+// written (sqlc's macros intact, comment lines dropped), from HotStatements
+// with its parameters bound to literals.
 type Statement struct{ Name, SQL string }
 
 var (
-	nameLine  = regexp.MustCompile(`^-- name: (\w+) `)
+	nameLine  = regexp.MustCompile(`^--\s*name:\s*(\w+)\s`)
 	argRef    = regexp.MustCompile(`sqlc\.(arg|slice)\((\w+)\)`)
 	embedRef  = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
 	pgArray   = regexp.MustCompile(`ANY\(([^)]*?)::text\[\]\)`)
@@ -79,11 +80,11 @@ func QueryDirs(t testing.TB, engine string) []string {
 	return dirs
 }
 
-// HotStatements reads the query directories sqlc.yaml compiles for engine
-// (the sqlc sources, so a new query is checked without being listed here)
-// and returns every statement except notHot, with literal arguments, sorted
-// by name.
-func HotStatements(t testing.TB, engine string) []Statement {
+// ReadQueries returns every named query in the directories sqlc.yaml
+// compiles for engine (the sqlc sources, so a new query is seen without
+// being listed anywhere), in file order; a name declared twice is returned
+// twice.
+func ReadQueries(t testing.TB, engine string) []Statement {
 	t.Helper()
 	var out []Statement
 	for _, dir := range QueryDirs(t, engine) {
@@ -95,11 +96,24 @@ func HotStatements(t testing.TB, engine string) []Statement {
 			out = append(out, parseQueries(t, f)...)
 		}
 	}
+	return out
+}
+
+// HotStatements returns every query of ReadQueries except notHot, with
+// literal arguments, sorted by name.
+func HotStatements(t testing.TB, engine string) []Statement {
+	t.Helper()
+	var out []Statement
+	for _, q := range ReadQueries(t, engine) {
+		if !notHot[q.Name] {
+			out = append(out, Statement{Name: q.Name, SQL: bind(t, q.Name, q.SQL)})
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// parseQueries splits one sqlc query file into bound statements.
+// parseQueries splits one sqlc query file into its named statements.
 func parseQueries(t testing.TB, path string) []Statement {
 	f, err := os.Open(path)
 	if err != nil {
@@ -112,8 +126,8 @@ func parseQueries(t testing.TB, path string) []Statement {
 		body strings.Builder
 	)
 	flush := func() {
-		if name != "" && !notHot[name] {
-			out = append(out, Statement{Name: name, SQL: bind(t, name, body.String())})
+		if name != "" {
+			out = append(out, Statement{Name: name, SQL: body.String()})
 		}
 		name = ""
 		body.Reset()
