@@ -411,25 +411,17 @@ func (e *engine) HasHandleGrant(ctx context.Context, scope procreg.SessionScope,
 }
 
 func (e *engine) HandleGrantsForProcess(ctx context.Context, processID string) ([]procreg.HandleGrant, error) {
-	const op = "list handle grants of"
-	if err := begin(ctx, op, processID); err != nil {
-		return nil, err
-	}
-	out := []procreg.HandleGrant{}
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
-		if _, err := known(ctx, tx, processID); err != nil {
-			return err
-		}
+	return readKnown(ctx, e, "list handle grants of", processID, nil, func(ctx context.Context, tx store.Tx) ([]procreg.HandleGrant, error) {
 		rows, err := tx.ListGrantsByProcess(ctx, processID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]procreg.HandleGrant, 0, len(rows))
 		for _, g := range rows {
 			out = append(out, toGrant(g))
 		}
-		return err
+		return out, nil
 	})
-	if err != nil {
-		return nil, wrap(op, processID, err)
-	}
-	return out, nil
 }
 
 // appendTx runs one append inside a write: lock, replay lookup (only with a
@@ -539,27 +531,38 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 	return rec, wrap(op, processID, err)
 }
 
-// readEvents runs an event query on a known process.
-func (e *engine) readEvents(ctx context.Context, op, processID string, check error, q func(ctx context.Context, tx store.Tx) ([]store.EventRow, error)) ([]procreg.Event, error) {
+// readKnown runs q in one Read after checking that processID is
+// registered (ErrNotFound otherwise), so that the existence check and the
+// query see one snapshot; check is the validation result of q's other
+// arguments.
+func readKnown[T any](ctx context.Context, e *engine, op, processID string, check error, q func(ctx context.Context, tx store.Tx) (T, error)) (T, error) {
+	var out, zero T
 	if err := begin(ctx, op, processID, check); err != nil {
-		return nil, err
+		return zero, err
 	}
-	var out []procreg.Event
 	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
 		if _, err := known(ctx, tx, processID); err != nil {
 			return err
 		}
-		rows, err := q(ctx, tx)
-		if err != nil {
-			return err
-		}
-		out, err = mapRows(rows, toEvent)
+		var err error
+		out, err = q(ctx, tx)
 		return err
 	})
 	if err != nil {
-		return nil, wrap(op, processID, err)
+		return zero, wrap(op, processID, err)
 	}
 	return out, nil
+}
+
+// readEvents runs an event query on a known process.
+func (e *engine) readEvents(ctx context.Context, op, processID string, check error, q func(ctx context.Context, tx store.Tx) ([]store.EventRow, error)) ([]procreg.Event, error) {
+	return readKnown(ctx, e, op, processID, check, func(ctx context.Context, tx store.Tx) ([]procreg.Event, error) {
+		rows, err := q(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		return mapRows(rows, toEvent)
+	})
 }
 
 func (e *engine) EventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
@@ -588,23 +591,11 @@ func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) 
 }
 
 func (e *engine) CountEventsThrough(ctx context.Context, processID, eventType string, upToSequence uint64) (uint64, error) {
-	const op = "count events of"
-	if err := begin(ctx, op, processID, procreg.ValidateName(processID, "event type", eventType)); err != nil {
-		return 0, err
-	}
-	var n int64
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
-		if _, err := known(ctx, tx, processID); err != nil {
-			return err
-		}
-		var err error
-		n, err = tx.CountEventsThrough(ctx, processID, eventType, clampSeq(upToSequence))
-		return err
-	})
-	if err != nil {
-		return 0, wrap(op, processID, err)
-	}
-	return uint64(n), nil
+	n, err := readKnown(ctx, e, "count events of", processID, procreg.ValidateName(processID, "event type", eventType),
+		func(ctx context.Context, tx store.Tx) (int64, error) {
+			return tx.CountEventsThrough(ctx, processID, eventType, clampSeq(upToSequence))
+		})
+	return uint64(n), err
 }
 
 func (e *engine) AckWake(ctx context.Context, processID string, sequence uint64) error {
