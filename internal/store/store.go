@@ -198,6 +198,8 @@ type Tx interface {
 
 	// PruneBatch deletes at most limit terminal processes with UpdatedAtMs <
 	// cutoffMs, with their events, wake acks and grants, and reports how
-	// many processes and events it deleted.
+	// many processes and events it deleted. A backend with row locks skips
+	// the rows other transactions hold locked instead of waiting for them
+	// (SKIP LOCKED), so a batch may come back short while more remain.
 	PruneBatch(ctx context.Context, cutoffMs int64, limit int) (processes, events int64, err error)
 }
