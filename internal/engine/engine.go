@@ -3,8 +3,12 @@
 // (memory, SQLite, PostgreSQL, MySQL) is a store.Store plus a constructor
 // that calls New, so all of them behave the same.
 //
-// Each mutating method runs exactly one store Write (one transaction); a
-// read of one statement (GetProcess, GetProcessLease, the process listings,
+// Each mutating method commits in one store Write (one transaction), with
+// two exceptions: PruneTerminalProcesses commits one Write per batch, and
+// DeleteSessionProcessState rolls an attempt back and tries again, locking
+// more processes, when a concurrent writer touched the session (see
+// there). A RegisterProcess that loses an insert race reads the winner in
+// one ReadOne. A read of one statement (GetProcess, GetProcessLease, the process listings,
 // HasHandleGrant, the scope's grant listings) runs in one store ReadOne, one
 // round trip on a server, and a read of several statements (an existence
 // check and then the query) in one store Read, a consistent snapshot. Lease
