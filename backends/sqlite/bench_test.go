@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/internal/engine"
@@ -20,7 +19,8 @@ var benchSync = flag.String("sqlite.sync", "FULL", "synchronous setting for the 
 
 func benchRegistry(b *testing.B) (procreg.Registry, *sqliteStore) {
 	b.Helper()
-	c := config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: *benchSync}
+	c := defaultConfig()
+	c.synchronous = *benchSync
 	s, err := openStore(context.Background(), filepath.Join(b.TempDir(), "bench.db"), c)
 	if err != nil {
 		b.Fatal(err)

@@ -79,6 +79,11 @@ type config struct {
 	synchronous string
 }
 
+// defaultConfig is Open's configuration before options.
+func defaultConfig() config {
+	return config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: "FULL"}
+}
+
 // WithClock sets the clock for every timestamp and lease decision (default
 // time.Now). Tests use it to move time without sleeping.
 func WithClock(clock func() time.Time) Option {
@@ -122,7 +127,7 @@ func WithSynchronousNormal() Option { return func(c *config) { c.synchronous = "
 // path and, unless WithoutMigrations is given, brings its schema up to date.
 // The directory must exist. Close the registry to release the file.
 func Open(ctx context.Context, path string, opts ...Option) (procreg.Registry, error) {
-	c := config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: "FULL"}
+	c := defaultConfig()
 	for _, o := range opts {
 		o(&c)
 	}
@@ -140,7 +145,7 @@ func Migrate(ctx context.Context, path string) (version int64, err error) {
 	if err != nil {
 		return 0, err
 	}
-	db, err := openDB(abs, config{busyTimeout: 5 * time.Second, synchronous: "FULL"}, true)
+	db, err := openDB(abs, defaultConfig(), true)
 	if err != nil {
 		return 0, err
 	}
