@@ -81,8 +81,8 @@ func (b *Backoff) bounds() (lo, hi time.Duration) {
 // something, so a busy stream is followed closely.
 func (b *Backoff) Reset() { b.next = 0 }
 
-// Wait sleeps for the next delay, or returns an error wrapping ctx.Err() when
-// the context ends first.
+// Wait sleeps for the next delay, or returns ctx.Err() when the context ends
+// first (callers wrap it with what they were waiting for).
 func (b *Backoff) Wait(ctx context.Context) error {
 	_, err := b.WaitOrWake(ctx, nil)
 	return err
@@ -101,7 +101,7 @@ func (b *Backoff) WaitOrWake(ctx context.Context, wake <-chan struct{}) (woken b
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return false, fmt.Errorf("await: %w", ctx.Err())
+		return false, ctx.Err()
 	case <-t.C:
 		return false, nil
 	case <-wake:
@@ -110,7 +110,7 @@ func (b *Backoff) WaitOrWake(ctx context.Context, wake <-chan struct{}) (woken b
 		t.Reset(rest)
 		select {
 		case <-ctx.Done():
-			return false, fmt.Errorf("await: %w", ctx.Err())
+			return false, ctx.Err()
 		case <-t.C:
 		}
 	}
