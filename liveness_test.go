@@ -8,7 +8,7 @@ import (
 
 // TestLivenessPIDNamespace: a pid means something only in its PID
 // namespace, so the host id carries the namespace and a holder recorded in
-// another namespace (or without one, as before) is never provably dead,
+// another namespace (or in a host id without one) is never provably dead,
 // even when machine and boot id match (containers sharing the host's
 // /etc/machine-id and kernel).
 func TestLivenessPIDNamespace(t *testing.T) {

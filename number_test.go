@@ -102,9 +102,10 @@ func TestSchemaPanicIsInvalid(t *testing.T) {
 	}
 }
 
-// BenchmarkHugeNumbersAppend is the review's payload of 100 numbers with the
-// largest exponent in range against {"items":{"type":"integer"}}: the price
-// of validating the worst numbers the registry accepts.
+// BenchmarkHugeNumbersAppend appends payloads of 100 equal numbers (beyond
+// the exponent bound, at either bound, the longest literal, and 1.5 for
+// scale) against an integer schema with maximum and multipleOf, all
+// rejected: the price of checking the worst numbers a caller can send.
 func BenchmarkHugeNumbersAppend(b *testing.B) {
 	p, err := PrepareRegistration(Registration{ID: "p", Disposition: DispositionExternallyOwned,
 		Input:      ProcessInput{Kind: InputExternal},
