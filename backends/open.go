@@ -61,7 +61,7 @@ func open(ctx context.Context, dsn string, existing bool) (procreg.Registry, err
 	}
 	path, ok := sqlitePath(dsn)
 	if !ok {
-		return nil, fmt.Errorf("%w: backends: unknown DSN %q (want memory:, sqlite:<path>, a path ending in .db, postgres://, postgresql:// or mysql://)", procreg.ErrInvalid, dsn)
+		return nil, fmt.Errorf("%w: backends: unknown DSN %q (want memory:, sqlite:<path>, a path ending in .db, postgres://, postgresql:// or mysql://)", procreg.ErrInvalid, quotable(dsn))
 	}
 	if !existing {
 		return sqlite.Open(ctx, path)
@@ -85,4 +85,14 @@ func sqlitePath(dsn string) (path string, ok bool) {
 		return dsn, true
 	}
 	return "", false
+}
+
+// quotable is dsn as an error message may show it: a DSN with an '@' may
+// hold a password (user:pass@host), so everything from its first ':' or
+// '@' on is elided.
+func quotable(dsn string) string {
+	if !strings.Contains(dsn, "@") {
+		return dsn
+	}
+	return dsn[:strings.IndexAny(dsn, ":@")] + "…"
 }

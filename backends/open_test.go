@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/procreg/procreg"
@@ -73,6 +74,15 @@ func TestOpenRejectsUnknownDSN(t *testing.T) {
 			}
 			t.Errorf("Open(%q) = %v, want ErrInvalid", dsn, err)
 		}
+	}
+}
+
+// An unknown DSN is quoted in the error, but never a password it may hold
+// (here the MySQL driver's native form, which Open does not take).
+func TestOpenUnknownDSNErrorHidesPassword(t *testing.T) {
+	_, err := backends.Open(context.Background(), "root:s3cret@tcp(127.0.0.1:3306)/test")
+	if !errors.Is(err, procreg.ErrInvalid) || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("Open(native MySQL DSN) = %v; want ErrInvalid without the password", err)
 	}
 }
 
