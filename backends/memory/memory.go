@@ -17,8 +17,7 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/engine"
-	"github.com/procreg/procreg/internal/store"
+	"github.com/procreg/procreg/driver"
 )
 
 // Option configures a memory registry.
@@ -43,7 +42,7 @@ func New(opts ...Option) procreg.Registry {
 	if c.clock == nil {
 		c.clock = time.Now
 	}
-	return engine.New(newStore(c.clock), engine.Options{Clock: c.clock})
+	return driver.NewRegistry(newStore(c.clock), driver.Options{Clock: c.clock})
 }
 
 // errClosed is returned by every operation after Close.
@@ -51,17 +50,17 @@ var errClosed = errors.New("memory registry is closed")
 
 type grantKey struct{ scopeID, processID string }
 
-// memStore is a store.Store over maps.
+// memStore is a driver.Store over maps.
 type memStore struct {
 	clock func() time.Time
 
 	mu     sync.RWMutex
 	closed bool
-	procs  map[string]store.ProcessRow
-	events map[string][]store.EventRow // by process; index = sequence-1
-	replay map[string]map[string]int64 // process → replay key → sequence
-	acks   map[string]map[int64]bool   // process → acked sequences
-	grants map[grantKey]store.GrantRow
+	procs  map[string]driver.ProcessRow
+	events map[string][]driver.EventRow // by process; index = sequence-1
+	replay map[string]map[string]int64  // process → replay key → sequence
+	acks   map[string]map[int64]bool    // process → acked sequences
+	grants map[grantKey]driver.GrantRow
 	// Grant indexes, so that lookups by scope, process or session do not
 	// scan every grant.
 	byScope, byProcess, bySession map[string]map[grantKey]struct{}
@@ -70,11 +69,11 @@ type memStore struct {
 func newStore(clock func() time.Time) *memStore {
 	return &memStore{
 		clock:  clock,
-		procs:  make(map[string]store.ProcessRow),
-		events: make(map[string][]store.EventRow),
+		procs:  make(map[string]driver.ProcessRow),
+		events: make(map[string][]driver.EventRow),
 		replay: make(map[string]map[string]int64),
 		acks:   make(map[string]map[int64]bool),
-		grants: make(map[grantKey]store.GrantRow),
+		grants: make(map[grantKey]driver.GrantRow),
 
 		byScope:   make(map[string]map[grantKey]struct{}),
 		byProcess: make(map[string]map[grantKey]struct{}),
@@ -92,7 +91,7 @@ func (s *memStore) Close() error {
 }
 
 // Write runs fn under the write lock and undoes every change when fn fails.
-func (s *memStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *memStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func (s *memStore) Write(ctx context.Context, fn func(context.Context, store.Tx)
 }
 
 // Read runs fn under the read lock.
-func (s *memStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *memStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -133,7 +132,7 @@ func (s *memStore) Read(ctx context.Context, fn func(context.Context, store.Tx) 
 }
 
 // ReadOne is Read: a map lookup has no round trip to save.
-func (s *memStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *memStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return s.Read(ctx, fn)
 }
 
@@ -155,18 +154,18 @@ func (t *tx) writable() error {
 
 func (t *tx) LeaseNow(context.Context) (time.Time, error) { return t.s.clock(), nil }
 
-func (t *tx) GetProcess(_ context.Context, id string) (store.ProcessRow, bool, error) {
+func (t *tx) GetProcess(_ context.Context, id string) (driver.ProcessRow, bool, error) {
 	row, ok := t.s.procs[id]
 	return row, ok, nil
 }
 
 // LockProcess needs no row lock: a write transaction holds the store lock.
-func (t *tx) LockProcess(ctx context.Context, id string) (store.ProcessRow, bool, error) {
+func (t *tx) LockProcess(ctx context.Context, id string) (driver.ProcessRow, bool, error) {
 	return t.GetProcess(ctx, id)
 }
 
 // putProcess stores a row, remembering how to undo it.
-func (t *tx) putProcess(row store.ProcessRow) {
+func (t *tx) putProcess(row driver.ProcessRow) {
 	old, existed := t.s.procs[row.ID]
 	t.s.procs[row.ID] = row
 	t.undo = append(t.undo, func() {
@@ -178,7 +177,7 @@ func (t *tx) putProcess(row store.ProcessRow) {
 	})
 }
 
-func (t *tx) InsertProcess(_ context.Context, row store.ProcessRow) error {
+func (t *tx) InsertProcess(_ context.Context, row driver.ProcessRow) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
@@ -189,7 +188,7 @@ func (t *tx) InsertProcess(_ context.Context, row store.ProcessRow) error {
 	return nil
 }
 
-func (t *tx) UpdateProcess(_ context.Context, row store.ProcessRow) error {
+func (t *tx) UpdateProcess(_ context.Context, row driver.ProcessRow) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
@@ -204,14 +203,14 @@ func (t *tx) UpdateProcess(_ context.Context, row store.ProcessRow) error {
 	return nil
 }
 
-func sortedByID(rows []store.ProcessRow) []store.ProcessRow {
-	slices.SortFunc(rows, func(a, b store.ProcessRow) int { return cmp.Compare(a.ID, b.ID) })
+func sortedByID(rows []driver.ProcessRow) []driver.ProcessRow {
+	slices.SortFunc(rows, func(a, b driver.ProcessRow) int { return cmp.Compare(a.ID, b.ID) })
 	return rows
 }
 
-func (t *tx) ListProcesses(_ context.Context, q store.ListQuery) ([]store.ProcessRow, error) {
+func (t *tx) ListProcesses(_ context.Context, q driver.ListQuery) ([]driver.ProcessRow, error) {
 	c := procreg.ListCriteria{State: q.Status, DefinitionFingerprint: q.DefinitionFingerprint, Waiting: q.Waiting}
-	var out []store.ProcessRow
+	var out []driver.ProcessRow
 	for _, row := range t.s.procs {
 		if c.Matches(row.Status, row.DefinitionFingerprint, row.Waiting) {
 			out = append(out, row)
@@ -220,8 +219,8 @@ func (t *tx) ListProcesses(_ context.Context, q store.ListQuery) ([]store.Proces
 	return sortedByID(out), nil
 }
 
-func (t *tx) ListProcessesByWakeTargetSession(_ context.Context, sessionID string) ([]store.ProcessRow, error) {
-	var out []store.ProcessRow
+func (t *tx) ListProcessesByWakeTargetSession(_ context.Context, sessionID string) ([]driver.ProcessRow, error) {
+	var out []driver.ProcessRow
 	for _, row := range t.s.procs {
 		if row.WakeTargetSession == sessionID {
 			out = append(out, row)
@@ -230,7 +229,7 @@ func (t *tx) ListProcessesByWakeTargetSession(_ context.Context, sessionID strin
 	return sortedByID(out), nil
 }
 
-func (t *tx) InsertEvent(_ context.Context, row store.EventRow) error {
+func (t *tx) InsertEvent(_ context.Context, row driver.EventRow) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
@@ -255,19 +254,19 @@ func (t *tx) InsertEvent(_ context.Context, row store.EventRow) error {
 	return nil
 }
 
-func (t *tx) EventByReplayKey(_ context.Context, processID, replayKey string) (store.EventRow, bool, error) {
+func (t *tx) EventByReplayKey(_ context.Context, processID, replayKey string) (driver.EventRow, bool, error) {
 	seq, ok := t.s.replay[processID][replayKey]
 	if !ok {
-		return store.EventRow{}, false, nil
+		return driver.EventRow{}, false, nil
 	}
 	return t.s.events[processID][seq-1], true, nil
 }
 
 // after returns a copy of the events with Sequence > after that pass keep.
-func (t *tx) after(processID string, after int64, keep func(store.EventRow) bool) []store.EventRow {
+func (t *tx) after(processID string, after int64, keep func(driver.EventRow) bool) []driver.EventRow {
 	evs := t.s.events[processID]
 	start := min(max(after, 0), int64(len(evs)))
-	var out []store.EventRow
+	var out []driver.EventRow
 	for _, ev := range evs[start:] {
 		if keep(ev) {
 			out = append(out, ev)
@@ -276,13 +275,13 @@ func (t *tx) after(processID string, after int64, keep func(store.EventRow) bool
 	return out
 }
 
-func (t *tx) EventsAfter(_ context.Context, processID string, after int64) ([]store.EventRow, error) {
-	return t.after(processID, after, func(store.EventRow) bool { return true }), nil
+func (t *tx) EventsAfter(_ context.Context, processID string, after int64) ([]driver.EventRow, error) {
+	return t.after(processID, after, func(driver.EventRow) bool { return true }), nil
 }
 
-func (t *tx) WakeEventsAfter(_ context.Context, processID string, after int64) ([]store.EventRow, error) {
+func (t *tx) WakeEventsAfter(_ context.Context, processID string, after int64) ([]driver.EventRow, error) {
 	acked := t.s.acks[processID]
-	return t.after(processID, after, func(ev store.EventRow) bool { return ev.HasWake && !acked[ev.Sequence] }), nil
+	return t.after(processID, after, func(ev driver.EventRow) bool { return ev.HasWake && !acked[ev.Sequence] }), nil
 }
 
 func (t *tx) CountEventsThrough(_ context.Context, processID, eventType string, upTo int64) (int64, error) {
@@ -298,7 +297,7 @@ func (t *tx) CountEventsThrough(_ context.Context, processID, eventType string, 
 	return n, nil
 }
 
-func (t *tx) RecentEvents(_ context.Context, processID string, limit int64) ([]store.EventRow, error) {
+func (t *tx) RecentEvents(_ context.Context, processID string, limit int64) ([]driver.EventRow, error) {
 	evs := t.s.events[processID]
 	return slices.Clone(evs[max(int64(len(evs))-limit, 0):]), nil
 }
@@ -320,13 +319,13 @@ func (t *tx) InsertWakeAck(_ context.Context, processID string, sequence int64) 
 	return nil
 }
 
-func (t *tx) GetGrant(_ context.Context, scopeID, processID string) (store.GrantRow, bool, error) {
+func (t *tx) GetGrant(_ context.Context, scopeID, processID string) (driver.GrantRow, bool, error) {
 	g, ok := t.s.grants[grantKey{scopeID, processID}]
 	return g, ok, nil
 }
 
 // putGrant stores g under k (nil removes it) and keeps the indexes in step.
-func (s *memStore) putGrant(k grantKey, g *store.GrantRow) {
+func (s *memStore) putGrant(k grantKey, g *driver.GrantRow) {
 	if old, ok := s.grants[k]; ok {
 		unindex(s.byScope, old.ScopeID, k)
 		unindex(s.byProcess, old.ProcessID, k)
@@ -359,7 +358,7 @@ func unindex(m map[string]map[grantKey]struct{}, v string, k grantKey) {
 }
 
 // setGrant stores (or, with del, removes) a grant, remembering how to undo it.
-func (t *tx) setGrant(k grantKey, g store.GrantRow, del bool) {
+func (t *tx) setGrant(k grantKey, g driver.GrantRow, del bool) {
 	old, existed := t.s.grants[k]
 	if del {
 		t.s.putGrant(k, nil)
@@ -375,7 +374,7 @@ func (t *tx) setGrant(k grantKey, g store.GrantRow, del bool) {
 	})
 }
 
-func (t *tx) UpsertGrant(_ context.Context, row store.GrantRow) error {
+func (t *tx) UpsertGrant(_ context.Context, row driver.GrantRow) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
@@ -387,13 +386,13 @@ func (t *tx) DeleteGrant(_ context.Context, scopeID, processID string) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	t.setGrant(grantKey{scopeID, processID}, store.GrantRow{}, true)
+	t.setGrant(grantKey{scopeID, processID}, driver.GrantRow{}, true)
 	return nil
 }
 
 // grantsIn returns copies of the grants in an index set, sorted by cmpFn.
-func (t *tx) grantsIn(set map[grantKey]struct{}, cmpFn func(a, b store.GrantRow) int) []store.GrantRow {
-	out := make([]store.GrantRow, 0, len(set))
+func (t *tx) grantsIn(set map[grantKey]struct{}, cmpFn func(a, b driver.GrantRow) int) []driver.GrantRow {
+	out := make([]driver.GrantRow, 0, len(set))
 	for k := range set {
 		out = append(out, t.s.grants[k])
 	}
@@ -401,29 +400,29 @@ func (t *tx) grantsIn(set map[grantKey]struct{}, cmpFn func(a, b store.GrantRow)
 	return out
 }
 
-func byProcessThenScope(a, b store.GrantRow) int {
+func byProcessThenScope(a, b driver.GrantRow) int {
 	return cmp.Or(cmp.Compare(a.ProcessID, b.ProcessID), cmp.Compare(a.ScopeID, b.ScopeID))
 }
 
-func (t *tx) ListGrantsByScope(_ context.Context, scopeID string) ([]store.GrantEntryRow, error) {
+func (t *tx) ListGrantsByScope(_ context.Context, scopeID string) ([]driver.GrantEntryRow, error) {
 	gs := t.grantsIn(t.s.byScope[scopeID], byProcessThenScope)
-	out := make([]store.GrantEntryRow, 0, len(gs))
+	out := make([]driver.GrantEntryRow, 0, len(gs))
 	for _, g := range gs {
 		if p, ok := t.s.procs[g.ProcessID]; ok {
-			out = append(out, store.GrantEntryRow{Grant: g, Process: p})
+			out = append(out, driver.GrantEntryRow{Grant: g, Process: p})
 		}
 	}
 	return out, nil
 }
 
-func (t *tx) ListGrantsByProcess(_ context.Context, processID string) ([]store.GrantRow, error) {
+func (t *tx) ListGrantsByProcess(_ context.Context, processID string) ([]driver.GrantRow, error) {
 	return t.grantsIn(t.s.byProcess[processID],
-		func(a, b store.GrantRow) int {
+		func(a, b driver.GrantRow) int {
 			return cmp.Or(cmp.Compare(a.SessionID, b.SessionID), cmp.Compare(a.ScopeID, b.ScopeID))
 		}), nil
 }
 
-func (t *tx) ListGrantsBySession(_ context.Context, sessionID string) ([]store.GrantRow, error) {
+func (t *tx) ListGrantsBySession(_ context.Context, sessionID string) ([]driver.GrantRow, error) {
 	return t.grantsIn(t.s.bySession[sessionID], byProcessThenScope), nil
 }
 
@@ -433,7 +432,7 @@ func (t *tx) DeleteGrantsBySession(ctx context.Context, sessionID string) (int64
 	}
 	gs, _ := t.ListGrantsBySession(ctx, sessionID)
 	for _, g := range gs {
-		t.setGrant(grantKey{g.ScopeID, g.ProcessID}, store.GrantRow{}, true)
+		t.setGrant(grantKey{g.ScopeID, g.ProcessID}, driver.GrantRow{}, true)
 	}
 	return int64(len(gs)), nil
 }
@@ -446,7 +445,7 @@ func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, 
 	if err := t.writable(); err != nil {
 		return 0, 0, err
 	}
-	var victims []store.ProcessRow
+	var victims []driver.ProcessRow
 	for _, row := range t.s.procs {
 		if row.Status != procreg.StateRunning && row.UpdatedAtMs < cutoffMs {
 			victims = append(victims, row)
@@ -471,8 +470,12 @@ func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, 
 		})
 		gs := t.grantsIn(t.s.byProcess[id], byProcessThenScope)
 		for _, g := range gs {
-			t.setGrant(grantKey{g.ScopeID, g.ProcessID}, store.GrantRow{}, true)
+			t.setGrant(grantKey{g.ScopeID, g.ProcessID}, driver.GrantRow{}, true)
 		}
 	}
 	return int64(len(victims)), events, nil
 }
+
+// Classify: the memory store's errors are the engine's own or errClosed,
+// none of which a database would raise.
+func (s *memStore) Classify(error) driver.ErrorClass { return driver.ClassOther }

@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/procreg/procreg/internal/store"
+	"github.com/procreg/procreg/driver"
 )
 
 // snapshot reads everything the store holds about processes "a" and "b".
 func snapshot(t *testing.T, s *memStore) map[string]any {
 	t.Helper()
 	out := map[string]any{}
-	err := s.Read(context.Background(), func(ctx context.Context, tx store.Tx) error {
+	err := s.Read(context.Background(), func(ctx context.Context, tx driver.Tx) error {
 		for _, id := range []string{"a", "b"} {
 			row, found, _ := tx.GetProcess(ctx, id)
 			evs, _ := tx.EventsAfter(ctx, id, 0)
@@ -36,31 +36,31 @@ func snapshot(t *testing.T, s *memStore) map[string]any {
 func TestWriteRollsBackEverything(t *testing.T) {
 	s := newStore(time.Now)
 	ctx := context.Background()
-	seed := func(ctx context.Context, tx store.Tx) error {
-		if err := tx.InsertProcess(ctx, store.ProcessRow{ID: "a", Status: "completed", UpdatedAtMs: 1}); err != nil {
+	seed := func(ctx context.Context, tx driver.Tx) error {
+		if err := tx.InsertProcess(ctx, driver.ProcessRow{ID: "a", Status: "completed", UpdatedAtMs: 1}); err != nil {
 			return err
 		}
-		if err := tx.InsertEvent(ctx, store.EventRow{ProcessID: "a", Sequence: 1, EventType: "w", HasWake: true, ReplayKey: "k"}); err != nil {
+		if err := tx.InsertEvent(ctx, driver.EventRow{ProcessID: "a", Sequence: 1, EventType: "w", HasWake: true, ReplayKey: "k"}); err != nil {
 			return err
 		}
-		return tx.UpsertGrant(ctx, store.GrantRow{ScopeID: "session:s", ProcessID: "a", SessionID: "s", DescriptorKind: "k"})
+		return tx.UpsertGrant(ctx, driver.GrantRow{ScopeID: "session:s", ProcessID: "a", SessionID: "s", DescriptorKind: "k"})
 	}
 	if err := s.Write(ctx, seed); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, s)
 	boom := errors.New("boom")
-	err := s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := s.Write(ctx, func(ctx context.Context, tx driver.Tx) error {
 		must := func(err error) {
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		must(tx.InsertProcess(ctx, store.ProcessRow{ID: "b", Status: "running"}))
-		must(tx.InsertEvent(ctx, store.EventRow{ProcessID: "b", Sequence: 1, EventType: "x", ReplayKey: "k"}))
+		must(tx.InsertProcess(ctx, driver.ProcessRow{ID: "b", Status: "running"}))
+		must(tx.InsertEvent(ctx, driver.EventRow{ProcessID: "b", Sequence: 1, EventType: "x", ReplayKey: "k"}))
 		must(tx.InsertWakeAck(ctx, "a", 1))
-		must(tx.UpsertGrant(ctx, store.GrantRow{ScopeID: "session:s", ProcessID: "a", SessionID: "s", DescriptorKind: "changed"}))
-		must(tx.UpsertGrant(ctx, store.GrantRow{ScopeID: "session:s/frame:f", ProcessID: "b", SessionID: "s"}))
+		must(tx.UpsertGrant(ctx, driver.GrantRow{ScopeID: "session:s", ProcessID: "a", SessionID: "s", DescriptorKind: "changed"}))
+		must(tx.UpsertGrant(ctx, driver.GrantRow{ScopeID: "session:s/frame:f", ProcessID: "b", SessionID: "s"}))
 		row, _, _ := tx.GetProcess(ctx, "a")
 		row.Status = "running"
 		must(tx.UpdateProcess(ctx, row))
@@ -92,8 +92,8 @@ func TestWriteRollsBackOnPanic(t *testing.T) {
 				t.Fatal("the panic did not propagate out of Write")
 			}
 		}()
-		_ = s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
-			if err := tx.InsertProcess(ctx, store.ProcessRow{ID: "a", Status: "running"}); err != nil {
+		_ = s.Write(ctx, func(ctx context.Context, tx driver.Tx) error {
+			if err := tx.InsertProcess(ctx, driver.ProcessRow{ID: "a", Status: "running"}); err != nil {
 				return err
 			}
 			panic("boom")
@@ -103,8 +103,8 @@ func TestWriteRollsBackOnPanic(t *testing.T) {
 		t.Fatalf("a write that panicked left changes behind:\nbefore %#v\nafter  %#v", before, after)
 	}
 	// The lock was released: another write goes through.
-	if err := s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
-		return tx.InsertProcess(ctx, store.ProcessRow{ID: "b", Status: "running"})
+	if err := s.Write(ctx, func(ctx context.Context, tx driver.Tx) error {
+		return tx.InsertProcess(ctx, driver.ProcessRow{ID: "b", Status: "running"})
 	}); err != nil {
 		t.Fatalf("write after a recovered panic: %v", err)
 	}
@@ -112,8 +112,8 @@ func TestWriteRollsBackOnPanic(t *testing.T) {
 
 func TestReadIsReadOnly(t *testing.T) {
 	s := newStore(time.Now)
-	err := s.Read(context.Background(), func(ctx context.Context, tx store.Tx) error {
-		return tx.InsertProcess(ctx, store.ProcessRow{ID: "a"})
+	err := s.Read(context.Background(), func(ctx context.Context, tx driver.Tx) error {
+		return tx.InsertProcess(ctx, driver.ProcessRow{ID: "a"})
 	})
 	if err == nil {
 		t.Fatal("insert inside a read transaction succeeded")

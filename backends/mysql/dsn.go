@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	driver "github.com/go-sql-driver/mysql"
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/procreg/procreg"
 )
@@ -24,16 +24,16 @@ import (
 // UTC whatever the server's zone, and interpolateParams=true, so that a
 // parameterized statement costs one round trip instead of three
 // (prepare, execute, close).
-func ParseDSN(dsn string) (*driver.Config, error) {
+func ParseDSN(dsn string) (*mysqldrv.Config, error) {
 	var (
-		cfg    *driver.Config
+		cfg    *mysqldrv.Config
 		params url.Values
 		err    error
 	)
 	if strings.HasPrefix(dsn, "mysql://") {
 		cfg, params, err = parseURL(dsn)
 	} else {
-		cfg, err = driver.ParseDSN(dsn)
+		cfg, err = mysqldrv.ParseDSN(dsn)
 		if err == nil {
 			_, query, _ := strings.Cut(dsn[strings.LastIndex(dsn, "/")+1:], "?")
 			params, err = url.ParseQuery(query)
@@ -56,7 +56,7 @@ func ParseDSN(dsn string) (*driver.Config, error) {
 
 // parseURL reads the URL form. Driver parameters are applied by handing the
 // query to the driver's own parser, so both forms accept the same options.
-func parseURL(dsn string) (*driver.Config, url.Values, error) {
+func parseURL(dsn string) (*mysqldrv.Config, url.Values, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		// url.Error repeats the whole DSN, password included.
@@ -77,7 +77,7 @@ func parseURL(dsn string) (*driver.Config, url.Values, error) {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "3306")
 	}
-	cfg, err := driver.ParseDSN("tcp(" + addr + ")/?" + u.RawQuery)
+	cfg, err := mysqldrv.ParseDSN("tcp(" + addr + ")/?" + u.RawQuery)
 	if err != nil {
 		return nil, nil, err
 	}

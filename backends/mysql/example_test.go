@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log"
 
-	driver "github.com/go-sql-driver/mysql"
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/mysql"
@@ -33,7 +33,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	conn, err := driver.NewConnector(cfg)
+	conn, err := mysqldrv.NewConnector(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -63,7 +63,7 @@ import (
 	"fmt"
 	"time"
 
-	driver "github.com/go-sql-driver/mysql"
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/internal/migrate"
@@ -103,7 +103,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 	if err != nil {
 		return nil, err
 	}
-	conn, err := driver.NewConnector(cfg)
+	conn, err := mysqldrv.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mysql: open: %w", err)
 	}

@@ -5,22 +5,22 @@ import (
 	"database/sql"
 	"errors"
 
-	driver "github.com/go-sql-driver/mysql"
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver"
 	gen "github.com/procreg/procreg/gen/mysql"
 	"github.com/procreg/procreg/internal/sqladapter"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // dialect classifies go-sql-driver errors for the shared adapter.
 var dialect = &sqladapter.Dialect{
 	Name:              "mysql",
-	IsNoRows:          func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
-	IsUniqueViolation: func(err error) bool { return errorNumber(err) == 1062 }, // ER_DUP_ENTRY
+	IsNoRows:          func(err error) bool { return classify(err) == driver.ClassNoRows },
+	IsUniqueViolation: func(err error) bool { return classify(err) == driver.ClassUniqueViolation },
 }
 
-// adapter is the shared store.Tx implementation bound to gen/mysql.
+// adapter is the shared driver.Tx implementation bound to gen/mysql.
 var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
 	gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
 	gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
@@ -30,32 +30,43 @@ var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcess
 	gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32, *gen.Queries,
 ](dialect)
 
-// newTx adapts the generated queries of one transaction to store.Tx.
+// newTx adapts the generated queries of one transaction to driver.Tx.
 // db is a transaction, or the pool for ReadOne.
-func newTx(db gen.DBTX) store.Tx { return adapter.Tx(gen.New(db)) }
+func newTx(db gen.DBTX) driver.Tx { return adapter.Tx(gen.New(db)) }
 
 // errorNumber returns the server error number, 0 for any other error.
 func errorNumber(err error) uint16 {
-	var me *driver.MySQLError
+	var me *mysqldrv.MySQLError
 	if errors.As(err, &me) {
 		return me.Number
 	}
 	return 0
 }
 
-// transient reports errors a fresh attempt of the transaction can cure:
-// deadlocks (1213), lock wait timeouts (1205, after which InnoDB rolls back
-// only the statement, so the whole transaction is rolled back and redone)
-// and MariaDB's "record has changed since last read" (1020).
-func transient(err error) bool {
-	switch errorNumber(err) {
-	case 1213, 1205, 1020:
-		return true
+// classify maps go-sql-driver errors to the engine's error classes.
+// Transient are deadlocks (1213), lock wait timeouts (1205, after which
+// InnoDB rolls back only the statement, so the whole transaction is rolled
+// back and redone) and MariaDB's "record has changed since last read"
+// (1020).
+func classify(err error) driver.ErrorClass {
+	if errors.Is(err, sql.ErrNoRows) {
+		return driver.ClassNoRows
 	}
-	return false
+	switch errorNumber(err) {
+	case 1062: // ER_DUP_ENTRY
+		return driver.ClassUniqueViolation
+	case 1213, 1205, 1020:
+		return driver.ClassTransient
+	case 1146, 1054: // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR
+		return driver.ClassSchemaMissing
+	}
+	return driver.ClassOther
 }
 
-// myStore is store.Store over a database/sql pool. Writes run at the
+// transient reports errors a fresh attempt of the transaction can cure.
+func transient(err error) bool { return classify(err) == driver.ClassTransient }
+
+// myStore is driver.Store over a database/sql pool. Writes run at the
 // server's default isolation (REPEATABLE READ on InnoDB) and serialize per
 // process on the row lock LockProcess takes; reads of several statements run
 // in one READ ONLY transaction, a consistent snapshot, and reads of one
@@ -65,24 +76,27 @@ type myStore struct {
 	owned bool // Close closes the pool only when Open created it
 }
 
-func (s *myStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *myStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.Retry(ctx, transient, func() error { return sqladapter.InTx(ctx, "mysql", s.db, nil, txOn, fn) })
 }
 
-func (s *myStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *myStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.Retry(ctx, transient, func() error {
 		return sqladapter.InTx(ctx, "mysql", s.db, &sql.TxOptions{ReadOnly: true}, txOn, fn)
 	})
 }
 
-func (s *myStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *myStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.ReadOne(ctx, "mysql", newTx(s.db), fn)
 }
 
 // txOn is newTx for InTx.
-func txOn(t *sql.Tx) store.Tx { return newTx(t) }
+func txOn(t *sql.Tx) driver.Tx { return newTx(t) }
 
 func (s *myStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
+
+// Classify maps go-sql-driver errors to the engine's error classes.
+func (s *myStore) Classify(err error) driver.ErrorClass { return classify(err) }
 
 func (s *myStore) Close() error {
 	if s.owned {

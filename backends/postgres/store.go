@@ -9,19 +9,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver"
 	gen "github.com/procreg/procreg/gen/postgres"
 	"github.com/procreg/procreg/internal/sqladapter"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // dialect classifies pgx errors for the shared adapter.
 var dialect = &sqladapter.Dialect{
 	Name:              "postgres",
-	IsNoRows:          func(err error) bool { return errors.Is(err, pgx.ErrNoRows) },
-	IsUniqueViolation: func(err error) bool { return sqlState(err) == "23505" },
+	IsNoRows:          func(err error) bool { return classify(err) == driver.ClassNoRows },
+	IsUniqueViolation: func(err error) bool { return classify(err) == driver.ClassUniqueViolation },
 }
 
-// adapter is the shared store.Tx implementation bound to gen/postgres.
+// adapter is the shared driver.Tx implementation bound to gen/postgres.
 var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
 	gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
 	gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
@@ -31,8 +31,8 @@ var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcess
 	gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32, *gen.Queries,
 ](dialect)
 
-// newTx adapts the generated queries of one transaction to store.Tx.
-func newTx(db gen.DBTX) store.Tx { return adapter.Tx(gen.New(db)) }
+// newTx adapts the generated queries of one transaction to driver.Tx.
+func newTx(db gen.DBTX) driver.Tx { return adapter.Tx(gen.New(db)) }
 
 // sqlState returns the SQLSTATE of a server error, "" for any other error.
 func sqlState(err error) string {
@@ -43,17 +43,10 @@ func sqlState(err error) string {
 	return ""
 }
 
-// transient reports errors a fresh attempt of the transaction can cure:
-// serialization_failure and deadlock_detected.
-func transient(err error) bool {
-	switch sqlState(err) {
-	case "40001", "40P01":
-		return true
-	}
-	return false
-}
+// transient reports errors a fresh attempt of the transaction can cure.
+func transient(err error) bool { return classify(err) == driver.ClassTransient }
 
-// pgStore is store.Store over a pgx pool. Writes run at READ COMMITTED and
+// pgStore is driver.Store over a pgx pool. Writes run at READ COMMITTED and
 // serialize per process on the row lock LockProcess takes; reads of several
 // statements run in a REPEATABLE READ, READ ONLY transaction for a
 // consistent view, and reads of one statement on the pool directly.
@@ -64,23 +57,41 @@ type pgStore struct {
 
 var readOnly = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
-func (s *pgStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *pgStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.Retry(ctx, transient, func() error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, newTx(tx)) })
 	})
 }
 
-func (s *pgStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *pgStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.Retry(ctx, transient, func() error {
 		return pgx.BeginTxFunc(ctx, s.pool, readOnly, func(tx pgx.Tx) error { return fn(ctx, newTx(tx)) })
 	})
 }
 
-func (s *pgStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *pgStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.ReadOne(ctx, "postgres", newTx(s.pool), fn)
 }
 
 func (s *pgStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
+
+// Classify maps pgx errors and SQLSTATEs to the engine's error classes.
+func (s *pgStore) Classify(err error) driver.ErrorClass { return classify(err) }
+
+func classify(err error) driver.ErrorClass {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return driver.ClassNoRows
+	}
+	switch sqlState(err) {
+	case "23505": // unique_violation
+		return driver.ClassUniqueViolation
+	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return driver.ClassTransient
+	case "42P01", "42703": // undefined_table, undefined_column
+		return driver.ClassSchemaMissing
+	}
+	return driver.ClassOther
+}
 
 func (s *pgStore) Close() error {
 	if s.owned {

@@ -9,8 +9,7 @@ import (
 	"testing"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/engine"
-	"github.com/procreg/procreg/internal/store"
+	"github.com/procreg/procreg/driver"
 )
 
 // benchSync lets a run compare synchronous settings:
@@ -25,7 +24,7 @@ func benchRegistry(b *testing.B) (procreg.Registry, *sqliteStore) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg := engine.New(s, engine.Options{Clock: c.clock})
+	reg := driver.NewRegistry(s, driver.Options{Clock: c.clock})
 	b.Cleanup(func() { reg.Close() })
 	return reg, s
 }
@@ -83,8 +82,8 @@ func BenchmarkListWaiting(b *testing.B) {
 	if _, err := reg.RegisterProcess(ctx, ToolRegistration("template")); err != nil {
 		b.Fatal(err)
 	}
-	var tmpl store.ProcessRow
-	err := s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	var tmpl driver.ProcessRow
+	err := s.Read(ctx, func(ctx context.Context, tx driver.Tx) error {
 		var err error
 		tmpl, _, err = tx.GetProcess(ctx, "template")
 		return err
@@ -94,7 +93,7 @@ func BenchmarkListWaiting(b *testing.B) {
 	}
 	const batch = 10_000
 	for start := 1; start < total; start += batch {
-		err := s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		err := s.Write(ctx, func(ctx context.Context, tx driver.Tx) error {
 			for i := start; i < min(start+batch, total); i++ {
 				row := tmpl
 				row.ID = fmt.Sprintf("proc-%09d", i)

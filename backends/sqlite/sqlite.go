@@ -62,7 +62,7 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/engine"
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/internal/migrate"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -135,7 +135,7 @@ func Open(ctx context.Context, path string, opts ...Option) (procreg.Registry, e
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(s, engine.Options{Clock: c.clock}), nil
+	return driver.NewRegistry(s, driver.Options{Clock: c.clock}), nil
 }
 
 // Migrate applies every pending migration to the SQLite file at path

@@ -12,12 +12,12 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver"
 	gen "github.com/procreg/procreg/gen/sqlite"
 	"github.com/procreg/procreg/internal/sqladapter"
-	"github.com/procreg/procreg/internal/store"
 )
 
-// sqliteStore is a store.Store over one SQLite file: a single-connection
+// sqliteStore is a driver.Store over one SQLite file: a single-connection
 // writer pool and a read-only reader pool. Its transactions are the shared
 // SQL adapter (internal/sqladapter) over the prepared gen/sqlite queries.
 type sqliteStore struct {
@@ -78,6 +78,23 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 
 func (s *sqliteStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
 
+// Classify maps modernc errors to the engine's error classes. Writers are
+// serialized by BEGIN IMMEDIATE, so two registrations cannot both miss a
+// row: a duplicate key is an error, not a race to retry, and is not
+// reported as ClassUniqueViolation.
+func (s *sqliteStore) Classify(err error) driver.ErrorClass {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return driver.ClassNoRows
+	case isBusy(err):
+		return driver.ClassTransient
+	case strings.Contains(err.Error(), "no such table"), strings.Contains(err.Error(), "no such column"):
+		// modernc reports both as SQLITE_ERROR; only the message tells.
+		return driver.ClassSchemaMissing
+	}
+	return driver.ClassOther
+}
+
 func (s *sqliteStore) Close() error {
 	var errs []error
 	for _, q := range []*gen.Queries{s.readQ, s.writeQ} {
@@ -88,7 +105,7 @@ func (s *sqliteStore) Close() error {
 	return errors.Join(append(errs, s.reader.Close(), s.writer.Close())...)
 }
 
-func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	// SQLITE_BUSY surfaces only once the busy timeout has been waited out
 	// (another process holds the write lock); a fresh attempt may get it.
 	return sqladapter.Retry(ctx, isBusy, func() error {
@@ -96,20 +113,20 @@ func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, store.
 	})
 }
 
-func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.InTx(ctx, "sqlite", s.reader, &sql.TxOptions{ReadOnly: true}, s.txOn(s.readQ), fn)
 }
 
 // ReadOne runs fn's one statement on the read-only pool without BEGIN: the
 // statement is its own read transaction.
-func (s *sqliteStore) ReadOne(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *sqliteStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	return sqladapter.ReadOne(ctx, "sqlite", s.adapter.Tx(s.readQ), fn)
 }
 
-// txOn adapts a transaction to store.Tx through the statements prepared on
+// txOn adapts a transaction to driver.Tx through the statements prepared on
 // its pool (q).
-func (s *sqliteStore) txOn(q *gen.Queries) func(*sql.Tx) store.Tx {
-	return func(t *sql.Tx) store.Tx { return s.adapter.Tx(q.WithTx(t)) }
+func (s *sqliteStore) txOn(q *gen.Queries) func(*sql.Tx) driver.Tx {
+	return func(t *sql.Tx) driver.Tx { return s.adapter.Tx(q.WithTx(t)) }
 }
 
 // bind instantiates the shared adapter for gen/sqlite with the store's

@@ -33,6 +33,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends"
+	"github.com/procreg/procreg/driver"
 )
 
 // Exit codes (documented in docs/cli.md).
@@ -114,8 +115,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		if missingSchema(err) {
-			err = &exitError{code: exitOpen, err: fmt.Errorf("%w (the database lacks the current procreg schema: run procreg migrate)", err)}
+		if errors.Is(err, driver.ErrSchemaMissing) {
+			err = &exitError{code: exitOpen, err: err}
 		}
 		code := exitCode(err)
 		fmt.Fprintf(e.stderr, "procreg %s: %v\n", c.name, err)

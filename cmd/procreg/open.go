@@ -7,9 +7,6 @@ import (
 	"io/fs"
 	"strings"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends"
 )
@@ -19,7 +16,7 @@ import (
 // "no such database file" (exit 4) instead of a new empty file, and looking
 // at a server database never runs migrations. A database without the
 // current procreg schema fails at its first query, which run maps to exit
-// 4 with a hint to migrate (see missingSchema).
+// 4 with a hint to migrate (the engine wraps driver.ErrSchemaMissing).
 func openExisting(ctx context.Context, dsn string) (procreg.Registry, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, usageErrorf("empty --dsn")
@@ -39,19 +36,4 @@ func openExisting(ctx context.Context, dsn string) (procreg.Registry, error) {
 		return nil, &exitError{code: exitOpen, err: fmt.Errorf("cannot open database %q: %w", redact(dsn), err)}
 	}
 	return reg, nil
-}
-
-// missingSchema reports whether err is a server's "no such table" or "no
-// such column": the database exists but lacks the current procreg schema
-// (never migrated, or migrated by an older binary).
-func missingSchema(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "42P01" || pe.Code == "42703" // undefined_table, undefined_column
-	}
-	var me *mysqldriver.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1146 || me.Number == 1054 // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR
-	}
-	return false
 }

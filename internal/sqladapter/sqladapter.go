@@ -1,5 +1,5 @@
 // Package sqladapter is the one adapter from sqlc-generated queries to
-// store.Tx, shared by every SQL backend (SQLite, PostgreSQL, MySQL).
+// driver.Tx, shared by every SQL backend (SQLite, PostgreSQL, MySQL).
 //
 // sqlc generates, per dialect, a Queries type with the same method names and
 // model/parameter structs of the same shape (same field names, types and
@@ -22,11 +22,11 @@ import (
 	"math"
 	"time"
 
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/internal/sqlstore"
-	"github.com/procreg/procreg/internal/store"
 )
 
-// The shapes of the generated models; they mirror store.ProcessRow, EventRow
+// The shapes of the generated models; they mirror driver.ProcessRow, EventRow
 // and GrantRow field for field (the schema lists the columns in that order).
 type (
 	processShape = struct {
@@ -255,7 +255,7 @@ type Dialect struct {
 // retry it finds the winner's row. Store.Write implementations retry it.
 var ErrRetry = errors.New("transient conflict, retry the transaction")
 
-// Adapter is the shared store.Tx implementation bound to one dialect's
+// Adapter is the shared driver.Tx implementation bound to one dialect's
 // generated code; Q is that gen package's *Queries. Bind builds it once per
 // backend (or store), and Tx wraps each transaction's queries, so a
 // transaction costs one small allocation, not a closure per statement.
@@ -264,8 +264,8 @@ type Adapter[Q any] struct {
 	ops ops[Q]
 }
 
-// Tx adapts one transaction's generated queries to store.Tx.
-func (a *Adapter[Q]) Tx(q Q) store.Tx { return &tx[Q]{d: a.d, ops: &a.ops, q: q} }
+// Tx adapts one transaction's generated queries to driver.Tx.
+func (a *Adapter[Q]) Tx(q Q) driver.Tx { return &tx[Q]{d: a.d, ops: &a.ops, q: q} }
 
 // Bind instantiates the adapter for a dialect: the type arguments are its
 // gen package's models and parameter structs (see Queries), N the integer
@@ -277,74 +277,74 @@ func Bind[
 	SW StatusWaiting, DS DefStatus, DW DefWaiting, DSW DefStatusWaiting, N RowLimit,
 	Q Queries[P, E, G, L, S, IP, UP, IE, UG, RK, EA, WA, CE, RE, AK, GG, DG, PC, SW, DS, DW, DSW],
 ](d *Dialect) *Adapter[Q] {
-	procs := convertAll(func(m P) store.ProcessRow { return store.ProcessRow(m) })
-	events := convertAll(func(m E) store.EventRow { return store.EventRow(m) })
-	grants := convertAll(func(m G) store.GrantRow { return store.GrantRow(m) })
+	procs := convertAll(func(m P) driver.ProcessRow { return driver.ProcessRow(m) })
+	events := convertAll(func(m E) driver.EventRow { return driver.EventRow(m) })
+	grants := convertAll(func(m G) driver.GrantRow { return driver.GrantRow(m) })
 	return &Adapter[Q]{d: d, ops: ops[Q]{
 		databaseNowMs: func(q Q, ctx context.Context) (int64, error) { return q.DatabaseNowMs(ctx) },
-		getProcess: func(q Q, ctx context.Context, id string) (store.ProcessRow, error) {
+		getProcess: func(q Q, ctx context.Context, id string) (driver.ProcessRow, error) {
 			p, err := q.GetProcess(ctx, id)
-			return store.ProcessRow(p), err
+			return driver.ProcessRow(p), err
 		},
-		lockProcess: func(q Q, ctx context.Context, id string) (store.ProcessRow, int64, error) {
+		lockProcess: func(q Q, ctx context.Context, id string) (driver.ProcessRow, int64, error) {
 			l, err := q.LockProcess(ctx, id)
 			row := struct {
 				Process P
 				NowMs   int64
 			}(l)
-			return store.ProcessRow(row.Process), row.NowMs, err
+			return driver.ProcessRow(row.Process), row.NowMs, err
 		},
-		insertProcess: func(q Q, ctx context.Context, r store.ProcessRow) error { return q.InsertProcess(ctx, IP(r)) },
-		updateProcess: func(q Q, ctx context.Context, r store.ProcessRow) error {
+		insertProcess: func(q Q, ctx context.Context, r driver.ProcessRow) error { return q.InsertProcess(ctx, IP(r)) },
+		updateProcess: func(q Q, ctx context.Context, r driver.ProcessRow) error {
 			// The affected-row count is not checked: MySQL reports 0 for an
 			// update that changes nothing, and the row is locked anyway.
 			_, err := q.UpdateProcess(ctx, UP(sqlstore.UpdateOf(r)))
 			return err
 		},
-		lister: func(q Q) sqlstore.Lister[store.ProcessRow] {
-			return sqlstore.Lister[store.ProcessRow]{
-				All: func(ctx context.Context) ([]store.ProcessRow, error) { return procs(q.ListProcessesAll(ctx)) },
-				ByStatus: func(ctx context.Context, s string) ([]store.ProcessRow, error) {
+		lister: func(q Q) sqlstore.Lister[driver.ProcessRow] {
+			return sqlstore.Lister[driver.ProcessRow]{
+				All: func(ctx context.Context) ([]driver.ProcessRow, error) { return procs(q.ListProcessesAll(ctx)) },
+				ByStatus: func(ctx context.Context, s string) ([]driver.ProcessRow, error) {
 					return procs(q.ListProcessesByStatus(ctx, s))
 				},
-				ByStatusWaiting: func(ctx context.Context, s string, w bool) ([]store.ProcessRow, error) {
+				ByStatusWaiting: func(ctx context.Context, s string, w bool) ([]driver.ProcessRow, error) {
 					return procs(q.ListProcessesByStatusWaiting(ctx, SW(statusWaiting{s, w})))
 				},
-				ByWaiting: func(ctx context.Context, w bool) ([]store.ProcessRow, error) {
+				ByWaiting: func(ctx context.Context, w bool) ([]driver.ProcessRow, error) {
 					return procs(q.ListProcessesByWaiting(ctx, w))
 				},
-				ByDefinition: func(ctx context.Context, f string) ([]store.ProcessRow, error) {
+				ByDefinition: func(ctx context.Context, f string) ([]driver.ProcessRow, error) {
 					return procs(q.ListProcessesByDefinition(ctx, f))
 				},
-				ByDefinitionStatus: func(ctx context.Context, f, s string) ([]store.ProcessRow, error) {
+				ByDefinitionStatus: func(ctx context.Context, f, s string) ([]driver.ProcessRow, error) {
 					return procs(q.ListProcessesByDefinitionStatus(ctx, DS(defStatus{f, s})))
 				},
-				ByDefinitionWaiting: func(ctx context.Context, f string, w bool) ([]store.ProcessRow, error) {
+				ByDefinitionWaiting: func(ctx context.Context, f string, w bool) ([]driver.ProcessRow, error) {
 					return procs(q.ListProcessesByDefinitionWaiting(ctx, DW(defWaiting{f, w})))
 				},
-				ByDefinitionStatusWait: func(ctx context.Context, f, s string, w bool) ([]store.ProcessRow, error) {
+				ByDefinitionStatusWait: func(ctx context.Context, f, s string, w bool) ([]driver.ProcessRow, error) {
 					return procs(q.ListProcessesByDefinitionStatusWaiting(ctx, DSW(defStatusWaiting{f, s, w})))
 				},
 			}
 		},
-		listByWakeTargetSession: func(q Q, ctx context.Context, s string) ([]store.ProcessRow, error) {
+		listByWakeTargetSession: func(q Q, ctx context.Context, s string) ([]driver.ProcessRow, error) {
 			return procs(q.ListProcessesByWakeTargetSession(ctx, s))
 		},
-		insertEvent: func(q Q, ctx context.Context, r store.EventRow) error { return q.InsertEvent(ctx, IE(r)) },
-		eventByReplayKey: func(q Q, ctx context.Context, id, key string) (store.EventRow, error) {
+		insertEvent: func(q Q, ctx context.Context, r driver.EventRow) error { return q.InsertEvent(ctx, IE(r)) },
+		eventByReplayKey: func(q Q, ctx context.Context, id, key string) (driver.EventRow, error) {
 			e, err := q.EventByReplayKey(ctx, RK(processKey{id, key}))
-			return store.EventRow(e), err
+			return driver.EventRow(e), err
 		},
-		eventsAfter: func(q Q, ctx context.Context, id string, after int64) ([]store.EventRow, error) {
+		eventsAfter: func(q Q, ctx context.Context, id string, after int64) ([]driver.EventRow, error) {
 			return events(q.EventsAfter(ctx, EA(processSeq{id, after})))
 		},
-		wakeEventsAfter: func(q Q, ctx context.Context, id string, after int64) ([]store.EventRow, error) {
+		wakeEventsAfter: func(q Q, ctx context.Context, id string, after int64) ([]driver.EventRow, error) {
 			return events(q.WakeEventsAfter(ctx, WA(processSeq{id, after})))
 		},
 		countEventsThrough: func(q Q, ctx context.Context, id, typ string, upTo int64) (int64, error) {
 			return q.CountEventsThrough(ctx, CE(countParams{id, typ, upTo}))
 		},
-		recentEventsDesc: func(q Q, ctx context.Context, id string, limit int32) ([]store.EventRow, error) {
+		recentEventsDesc: func(q Q, ctx context.Context, id string, limit int32) ([]driver.EventRow, error) {
 			return events(q.RecentEventsDesc(ctx, RE(struct {
 				ProcessID string
 				RowLimit  N
@@ -353,33 +353,33 @@ func Bind[
 		insertWakeAck: func(q Q, ctx context.Context, id string, seq int64) error {
 			return q.InsertWakeAck(ctx, AK(processAck{id, seq}))
 		},
-		getGrant: func(q Q, ctx context.Context, scope, id string) (store.GrantRow, error) {
+		getGrant: func(q Q, ctx context.Context, scope, id string) (driver.GrantRow, error) {
 			g, err := q.GetGrant(ctx, GG(scopeProc{scope, id}))
-			return store.GrantRow(g), err
+			return driver.GrantRow(g), err
 		},
-		upsertGrant: func(q Q, ctx context.Context, r store.GrantRow) error { return q.UpsertGrant(ctx, UG(r)) },
+		upsertGrant: func(q Q, ctx context.Context, r driver.GrantRow) error { return q.UpsertGrant(ctx, UG(r)) },
 		deleteGrant: func(q Q, ctx context.Context, scope, id string) error {
 			return q.DeleteGrant(ctx, DG(scopeProc{scope, id}))
 		},
-		listGrantsByScope: func(q Q, ctx context.Context, scope string) ([]store.GrantEntryRow, error) {
+		listGrantsByScope: func(q Q, ctx context.Context, scope string) ([]driver.GrantEntryRow, error) {
 			rows, err := q.ListGrantsByScope(ctx, scope)
 			if err != nil {
 				return nil, err
 			}
-			out := make([]store.GrantEntryRow, len(rows))
+			out := make([]driver.GrantEntryRow, len(rows))
 			for i, r := range rows {
 				e := struct {
 					Grant   G
 					Process P
 				}(r)
-				out[i] = store.GrantEntryRow{Grant: store.GrantRow(e.Grant), Process: store.ProcessRow(e.Process)}
+				out[i] = driver.GrantEntryRow{Grant: driver.GrantRow(e.Grant), Process: driver.ProcessRow(e.Process)}
 			}
 			return out, nil
 		},
-		listGrantsByProcess: func(q Q, ctx context.Context, id string) ([]store.GrantRow, error) {
+		listGrantsByProcess: func(q Q, ctx context.Context, id string) ([]driver.GrantRow, error) {
 			return grants(q.ListGrantsByProcess(ctx, id))
 		},
-		listGrantsBySession: func(q Q, ctx context.Context, s string) ([]store.GrantRow, error) {
+		listGrantsBySession: func(q Q, ctx context.Context, s string) ([]driver.GrantRow, error) {
 			return grants(q.ListGrantsBySession(ctx, s))
 		},
 		deleteGrantsBySession: func(q Q, ctx context.Context, s string) (int64, error) {

@@ -6,15 +6,15 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/procreg/procreg/internal/store"
+	"github.com/procreg/procreg/driver"
 )
 
-// ReadOne is store.Store.ReadOne for the SQL stores: t is a store.Tx over
+// ReadOne is driver.Store.ReadOne for the SQL stores: t is a driver.Tx over
 // the pool itself (no BEGIN), so fn's one statement runs in autocommit, one
 // round trip and its own snapshot. The context is checked first so that a
 // cancelled call reports its cancellation whatever the driver would make of
 // it; name prefixes that error.
-func ReadOne(ctx context.Context, name string, t store.Tx, fn func(context.Context, store.Tx) error) error {
+func ReadOne(ctx context.Context, name string, t driver.Tx, fn func(context.Context, driver.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: read: %w", name, err)
 	}
@@ -23,14 +23,14 @@ func ReadOne(ctx context.Context, name string, t store.Tx, fn func(context.Conte
 
 // InTx runs fn in one database/sql transaction on db (the SQLite and MySQL
 // backends), committing when fn returns nil and rolling back otherwise.
-// newTx adapts the transaction to store.Tx (the backend's Adapter.Tx over
+// newTx adapts the transaction to driver.Tx (the backend's Adapter.Tx over
 // its gen package's queries bound to it); name prefixes error messages.
 //
 // If fn panics, the transaction is rolled back before the panic goes on:
 // a caller that recovers it (net/http does, per request) must not be left
 // with SQLite's only write connection inside BEGIN IMMEDIATE, or a MySQL
 // row lock held, which would block every later write.
-func InTx(ctx context.Context, name string, db *sql.DB, opts *sql.TxOptions, newTx func(*sql.Tx) store.Tx, fn func(context.Context, store.Tx) error) error {
+func InTx(ctx context.Context, name string, db *sql.DB, opts *sql.TxOptions, newTx func(*sql.Tx) driver.Tx, fn func(context.Context, driver.Tx) error) error {
 	t, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", name, err)

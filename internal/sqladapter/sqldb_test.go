@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/internal/sqladapter"
-	"github.com/procreg/procreg/internal/store"
 
 	_ "modernc.org/sqlite"
 )
@@ -28,9 +28,9 @@ func TestInTxRollsBackOnPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raw *sql.Tx
-	newTx := func(tx *sql.Tx) store.Tx { raw = tx; return nil }
-	insert := func(v string) func(context.Context, store.Tx) error {
-		return func(ctx context.Context, _ store.Tx) error {
+	newTx := func(tx *sql.Tx) driver.Tx { raw = tx; return nil }
+	insert := func(v string) func(context.Context, driver.Tx) error {
+		return func(ctx context.Context, _ driver.Tx) error {
 			_, err := raw.ExecContext(ctx, `INSERT INTO t (v) VALUES (?)`, v)
 			return err
 		}
@@ -41,7 +41,7 @@ func TestInTxRollsBackOnPanic(t *testing.T) {
 				t.Fatal("InTx swallowed the panic")
 			}
 		}()
-		_ = sqladapter.InTx(t.Context(), "test", db, nil, newTx, func(ctx context.Context, tx store.Tx) error {
+		_ = sqladapter.InTx(t.Context(), "test", db, nil, newTx, func(ctx context.Context, tx driver.Tx) error {
 			if err := insert("lost")(ctx, tx); err != nil {
 				t.Fatal(err)
 			}

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/engine"
-	"github.com/procreg/procreg/internal/store"
+	"github.com/procreg/procreg/driver"
 )
 
 // Options are the settings the server backends share; each backend exposes
@@ -35,7 +34,7 @@ func WithoutMigrations() Option { return func(o *Options) { o.SkipMigrations = t
 // unless migrations are disabled, and returns the engine over s. On error it
 // closes s, which releases the connection pool only when s owns it (Open),
 // never the caller's (New).
-func NewRegistry(ctx context.Context, name string, s store.Store, migrate func(context.Context) (int64, error), opts []Option) (procreg.Registry, error) {
+func NewRegistry(ctx context.Context, name string, s driver.Store, migrate func(context.Context) (int64, error), opts []Option) (procreg.Registry, error) {
 	var o Options
 	for _, opt := range opts {
 		opt(&o)
@@ -49,7 +48,7 @@ func NewRegistry(ctx context.Context, name string, s store.Store, migrate func(c
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	return engine.New(s, engine.Options{Clock: o.Clock}), nil
+	return driver.NewRegistry(s, driver.Options{Clock: o.Clock}), nil
 }
 
 // maxAttempts bounds Retry: a transaction that keeps conflicting this often

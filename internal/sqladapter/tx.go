@@ -8,39 +8,39 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/internal/sqlstore"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // ops are the generated queries with store-row types, bound by Bind; each
 // takes the transaction's queries q.
 type ops[Q any] struct {
 	databaseNowMs           func(Q, context.Context) (int64, error)
-	getProcess              func(Q, context.Context, string) (store.ProcessRow, error)
-	lockProcess             func(Q, context.Context, string) (store.ProcessRow, int64, error)
-	insertProcess           func(Q, context.Context, store.ProcessRow) error
-	updateProcess           func(Q, context.Context, store.ProcessRow) error
-	lister                  func(Q) sqlstore.Lister[store.ProcessRow]
-	listByWakeTargetSession func(Q, context.Context, string) ([]store.ProcessRow, error)
-	insertEvent             func(Q, context.Context, store.EventRow) error
-	eventByReplayKey        func(Q, context.Context, string, string) (store.EventRow, error)
-	eventsAfter             func(Q, context.Context, string, int64) ([]store.EventRow, error)
-	wakeEventsAfter         func(Q, context.Context, string, int64) ([]store.EventRow, error)
+	getProcess              func(Q, context.Context, string) (driver.ProcessRow, error)
+	lockProcess             func(Q, context.Context, string) (driver.ProcessRow, int64, error)
+	insertProcess           func(Q, context.Context, driver.ProcessRow) error
+	updateProcess           func(Q, context.Context, driver.ProcessRow) error
+	lister                  func(Q) sqlstore.Lister[driver.ProcessRow]
+	listByWakeTargetSession func(Q, context.Context, string) ([]driver.ProcessRow, error)
+	insertEvent             func(Q, context.Context, driver.EventRow) error
+	eventByReplayKey        func(Q, context.Context, string, string) (driver.EventRow, error)
+	eventsAfter             func(Q, context.Context, string, int64) ([]driver.EventRow, error)
+	wakeEventsAfter         func(Q, context.Context, string, int64) ([]driver.EventRow, error)
 	countEventsThrough      func(Q, context.Context, string, string, int64) (int64, error)
-	recentEventsDesc        func(Q, context.Context, string, int32) ([]store.EventRow, error)
+	recentEventsDesc        func(Q, context.Context, string, int32) ([]driver.EventRow, error)
 	insertWakeAck           func(Q, context.Context, string, int64) error
-	getGrant                func(Q, context.Context, string, string) (store.GrantRow, error)
-	upsertGrant             func(Q, context.Context, store.GrantRow) error
+	getGrant                func(Q, context.Context, string, string) (driver.GrantRow, error)
+	upsertGrant             func(Q, context.Context, driver.GrantRow) error
 	deleteGrant             func(Q, context.Context, string, string) error
-	listGrantsByScope       func(Q, context.Context, string) ([]store.GrantEntryRow, error)
-	listGrantsByProcess     func(Q, context.Context, string) ([]store.GrantRow, error)
-	listGrantsBySession     func(Q, context.Context, string) ([]store.GrantRow, error)
+	listGrantsByScope       func(Q, context.Context, string) ([]driver.GrantEntryRow, error)
+	listGrantsByProcess     func(Q, context.Context, string) ([]driver.GrantRow, error)
+	listGrantsBySession     func(Q, context.Context, string) ([]driver.GrantRow, error)
 	deleteGrantsBySession   func(Q, context.Context, string) (int64, error)
 	countGrantsForProcess   func(Q, context.Context, string) (int64, error)
 	pruner                  func(Q) sqlstore.Pruner
 }
 
-// tx is store.Tx over one database transaction's queries q.
+// tx is driver.Tx over one database transaction's queries q.
 type tx[Q any] struct {
 	d   *Dialect
 	ops *ops[Q]
@@ -92,13 +92,13 @@ func (t *tx[Q]) LeaseNow(ctx context.Context) (time.Time, error) {
 	return time.UnixMilli(ms).UTC(), nil
 }
 
-func (t *tx[Q]) GetProcess(ctx context.Context, id string) (store.ProcessRow, bool, error) {
+func (t *tx[Q]) GetProcess(ctx context.Context, id string) (driver.ProcessRow, bool, error) {
 	row, err := t.ops.getProcess(t.q, ctx, id)
 	ok, err := t.found("read process", id, err)
 	return row, ok, err
 }
 
-func (t *tx[Q]) LockProcess(ctx context.Context, id string) (store.ProcessRow, bool, error) {
+func (t *tx[Q]) LockProcess(ctx context.Context, id string) (driver.ProcessRow, bool, error) {
 	row, now, err := t.ops.lockProcess(t.q, ctx, id)
 	ok, err := t.found("lock process", id, err)
 	if ok {
@@ -107,7 +107,7 @@ func (t *tx[Q]) LockProcess(ctx context.Context, id string) (store.ProcessRow, b
 	return row, ok, err
 }
 
-func (t *tx[Q]) InsertProcess(ctx context.Context, row store.ProcessRow) error {
+func (t *tx[Q]) InsertProcess(ctx context.Context, row driver.ProcessRow) error {
 	err := t.ops.insertProcess(t.q, ctx, row)
 	if err != nil && t.d.IsUniqueViolation(err) {
 		err = fmt.Errorf("%w: %w", ErrRetry, err)
@@ -115,39 +115,39 @@ func (t *tx[Q]) InsertProcess(ctx context.Context, row store.ProcessRow) error {
 	return t.check("insert process", row.ID, err)
 }
 
-func (t *tx[Q]) UpdateProcess(ctx context.Context, row store.ProcessRow) error {
+func (t *tx[Q]) UpdateProcess(ctx context.Context, row driver.ProcessRow) error {
 	return t.check("update process", row.ID, t.ops.updateProcess(t.q, ctx, row))
 }
 
-func (t *tx[Q]) ListProcesses(ctx context.Context, q store.ListQuery) ([]store.ProcessRow, error) {
+func (t *tx[Q]) ListProcesses(ctx context.Context, q driver.ListQuery) ([]driver.ProcessRow, error) {
 	rows, err := t.ops.lister(t.q).List(ctx, q)
 	return rows, t.check("list processes with status", q.Status, err)
 }
 
-func (t *tx[Q]) ListProcessesByWakeTargetSession(ctx context.Context, sessionID string) ([]store.ProcessRow, error) {
+func (t *tx[Q]) ListProcessesByWakeTargetSession(ctx context.Context, sessionID string) ([]driver.ProcessRow, error) {
 	rows, err := t.ops.listByWakeTargetSession(t.q, ctx, sessionID)
 	return rows, t.check("list processes waking session", sessionID, err)
 }
 
-func (t *tx[Q]) InsertEvent(ctx context.Context, row store.EventRow) error {
+func (t *tx[Q]) InsertEvent(ctx context.Context, row driver.EventRow) error {
 	if err := t.ops.insertEvent(t.q, ctx, row); err != nil {
 		return t.fail(fmt.Sprintf("insert event %d of process", row.Sequence), row.ProcessID, err)
 	}
 	return nil
 }
 
-func (t *tx[Q]) EventByReplayKey(ctx context.Context, processID, replayKey string) (store.EventRow, bool, error) {
+func (t *tx[Q]) EventByReplayKey(ctx context.Context, processID, replayKey string) (driver.EventRow, bool, error) {
 	row, err := t.ops.eventByReplayKey(t.q, ctx, processID, replayKey)
 	ok, err := t.found("find replay key of process", processID, err)
 	return row, ok, err
 }
 
-func (t *tx[Q]) EventsAfter(ctx context.Context, processID string, after int64) ([]store.EventRow, error) {
+func (t *tx[Q]) EventsAfter(ctx context.Context, processID string, after int64) ([]driver.EventRow, error) {
 	rows, err := t.ops.eventsAfter(t.q, ctx, processID, after)
 	return rows, t.check("list events of process", processID, err)
 }
 
-func (t *tx[Q]) WakeEventsAfter(ctx context.Context, processID string, after int64) ([]store.EventRow, error) {
+func (t *tx[Q]) WakeEventsAfter(ctx context.Context, processID string, after int64) ([]driver.EventRow, error) {
 	rows, err := t.ops.wakeEventsAfter(t.q, ctx, processID, after)
 	return rows, t.check("list wake events of process", processID, err)
 }
@@ -157,7 +157,7 @@ func (t *tx[Q]) CountEventsThrough(ctx context.Context, processID, eventType str
 	return n, t.check("count events of process", processID, err)
 }
 
-func (t *tx[Q]) RecentEvents(ctx context.Context, processID string, limit int64) ([]store.EventRow, error) {
+func (t *tx[Q]) RecentEvents(ctx context.Context, processID string, limit int64) ([]driver.EventRow, error) {
 	// A LIMIT beyond int32 would return every event anyway.
 	rows, err := t.ops.recentEventsDesc(t.q, ctx, processID, int32(min(limit, math.MaxInt32)))
 	if err != nil {
@@ -174,7 +174,7 @@ func (t *tx[Q]) InsertWakeAck(ctx context.Context, processID string, sequence in
 	return nil
 }
 
-func (t *tx[Q]) GetGrant(ctx context.Context, scopeID, processID string) (store.GrantRow, bool, error) {
+func (t *tx[Q]) GetGrant(ctx context.Context, scopeID, processID string) (driver.GrantRow, bool, error) {
 	row, err := t.ops.getGrant(t.q, ctx, scopeID, processID)
 	if err != nil && !t.d.IsNoRows(err) {
 		return row, false, t.fail("read grant of "+scopeID+" for process", processID, err)
@@ -182,7 +182,7 @@ func (t *tx[Q]) GetGrant(ctx context.Context, scopeID, processID string) (store.
 	return row, err == nil, nil
 }
 
-func (t *tx[Q]) UpsertGrant(ctx context.Context, row store.GrantRow) error {
+func (t *tx[Q]) UpsertGrant(ctx context.Context, row driver.GrantRow) error {
 	if err := t.ops.upsertGrant(t.q, ctx, row); err != nil {
 		return t.fail("grant "+row.ScopeID+" process", row.ProcessID, err)
 	}
@@ -196,17 +196,17 @@ func (t *tx[Q]) DeleteGrant(ctx context.Context, scopeID, processID string) erro
 	return nil
 }
 
-func (t *tx[Q]) ListGrantsByScope(ctx context.Context, scopeID string) ([]store.GrantEntryRow, error) {
+func (t *tx[Q]) ListGrantsByScope(ctx context.Context, scopeID string) ([]driver.GrantEntryRow, error) {
 	rows, err := t.ops.listGrantsByScope(t.q, ctx, scopeID)
 	return rows, t.check("list grants of scope", scopeID, err)
 }
 
-func (t *tx[Q]) ListGrantsByProcess(ctx context.Context, processID string) ([]store.GrantRow, error) {
+func (t *tx[Q]) ListGrantsByProcess(ctx context.Context, processID string) ([]driver.GrantRow, error) {
 	rows, err := t.ops.listGrantsByProcess(t.q, ctx, processID)
 	return rows, t.check("list grants of process", processID, err)
 }
 
-func (t *tx[Q]) ListGrantsBySession(ctx context.Context, sessionID string) ([]store.GrantRow, error) {
+func (t *tx[Q]) ListGrantsBySession(ctx context.Context, sessionID string) ([]driver.GrantRow, error) {
 	rows, err := t.ops.listGrantsBySession(t.q, ctx, sessionID)
 	return rows, t.check("list grants of session", sessionID, err)
 }

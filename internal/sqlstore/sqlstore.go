@@ -1,17 +1,17 @@
 // Package sqlstore holds the storage compositions that every SQL backend
-// shares: which generated query answers a store.ListQuery, how a prune
+// shares: which generated query answers a driver.ListQuery, how a prune
 // batch deletes a process with its children, which columns UpdateProcess
 // writes (UpdateOf), and the row-slice conversion.
 // internal/sqladapter, the one adapter of every SQL backend, fills the
 // function fields with a dialect's generated queries, so each idea has one
-// home and the adapter is only the mapping from store.Tx to generated calls.
+// home and the adapter is only the mapping from driver.Tx to generated calls.
 package sqlstore
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/procreg/procreg/internal/store"
+	"github.com/procreg/procreg/driver"
 )
 
 // Map converts a slice of generated rows to store rows (usually with a plain
@@ -27,9 +27,9 @@ func Map[S, D any](in []S, f func(S) D) []D {
 	return out
 }
 
-// Lister answers store.ListQuery with one statement per filter combination,
+// Lister answers driver.ListQuery with one statement per filter combination,
 // because an optional-filter OR in a single statement defeats the indexes.
-// R is the row type the functions return (store.ProcessRow in
+// R is the row type the functions return (driver.ProcessRow in
 // internal/sqladapter, which converts the generated models first).
 type Lister[R any] struct {
 	All                    func(ctx context.Context) ([]R, error)
@@ -43,7 +43,7 @@ type Lister[R any] struct {
 }
 
 // List runs the statement that matches q.
-func (l Lister[R]) List(ctx context.Context, q store.ListQuery) ([]R, error) {
+func (l Lister[R]) List(ctx context.Context, q driver.ListQuery) ([]R, error) {
 	status, def, waiting := q.Status, q.DefinitionFingerprint, q.Waiting
 	switch {
 	case def == nil && status == "" && waiting == nil:
@@ -76,7 +76,7 @@ type Pruner struct {
 	DeleteProcesses func(ctx context.Context, ids []string) (int64, error)
 }
 
-// Batch implements store.Tx.PruneBatch.
+// Batch implements driver.Tx.PruneBatch.
 func (p Pruner) Batch(ctx context.Context, cutoffMs int64, limit int) (processes, events int64, err error) {
 	ids, err := p.Candidates(ctx, cutoffMs, limit)
 	if err != nil || len(ids) == 0 {

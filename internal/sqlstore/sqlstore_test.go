@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/internal/sqlstore"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // recordingLister answers every query with its own name and arguments.
@@ -37,17 +37,17 @@ func recordingLister() sqlstore.Lister[string] {
 func TestListerPicksTheStatementForEachFilter(t *testing.T) {
 	def, yes, no := "fp", true, false
 	for _, tc := range []struct {
-		q    store.ListQuery
+		q    driver.ListQuery
 		want string
 	}{
-		{store.ListQuery{}, "All"},
-		{store.ListQuery{Status: "running"}, "ByStatus(running)"},
-		{store.ListQuery{Status: "running", Waiting: &yes}, "ByStatusWaiting(running,true)"},
-		{store.ListQuery{Waiting: &no}, "ByWaiting(false)"},
-		{store.ListQuery{DefinitionFingerprint: &def}, "ByDefinition(fp)"},
-		{store.ListQuery{DefinitionFingerprint: &def, Status: "failed"}, "ByDefinitionStatus(fp,failed)"},
-		{store.ListQuery{DefinitionFingerprint: &def, Waiting: &yes}, "ByDefinitionWaiting(fp,true)"},
-		{store.ListQuery{DefinitionFingerprint: &def, Status: "running", Waiting: &no}, "ByDefinitionStatusWait(fp,running,false)"},
+		{driver.ListQuery{}, "All"},
+		{driver.ListQuery{Status: "running"}, "ByStatus(running)"},
+		{driver.ListQuery{Status: "running", Waiting: &yes}, "ByStatusWaiting(running,true)"},
+		{driver.ListQuery{Waiting: &no}, "ByWaiting(false)"},
+		{driver.ListQuery{DefinitionFingerprint: &def}, "ByDefinition(fp)"},
+		{driver.ListQuery{DefinitionFingerprint: &def, Status: "failed"}, "ByDefinitionStatus(fp,failed)"},
+		{driver.ListQuery{DefinitionFingerprint: &def, Waiting: &yes}, "ByDefinitionWaiting(fp,true)"},
+		{driver.ListQuery{DefinitionFingerprint: &def, Status: "running", Waiting: &no}, "ByDefinitionStatusWait(fp,running,false)"},
 	} {
 		got, err := recordingLister().List(context.Background(), tc.q)
 		if err != nil || len(got) != 1 || got[0] != tc.want {
@@ -114,7 +114,7 @@ func TestMap(t *testing.T) {
 }
 
 func TestUpdateOfKeepsMutableColumns(t *testing.T) {
-	r := store.ProcessRow{ID: "p", Spec: "{}", Status: "failed", LastSequence: 9, LeaseFencingToken: 4, Waiting: true}
+	r := driver.ProcessRow{ID: "p", Spec: "{}", Status: "failed", LastSequence: 9, LeaseFencingToken: 4, Waiting: true}
 	u := sqlstore.UpdateOf(r)
 	if u.ID != "p" || u.Status != "failed" || u.LastSequence != 9 || u.LeaseFencingToken != 4 || !u.Waiting {
 		t.Fatalf("UpdateOf(%+v) = %+v", r, u)

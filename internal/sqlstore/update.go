@@ -1,9 +1,9 @@
 package sqlstore
 
-import "github.com/procreg/procreg/internal/store"
+import "github.com/procreg/procreg/driver"
 
 // ProcessUpdate is the parameter list of the UpdateProcess query: the
-// mutable columns of store.ProcessRow in row order, then the key. Every
+// mutable columns of driver.ProcessRow in row order, then the key. Every
 // dialect's generated UpdateProcessParams has exactly these fields, so an
 // adapter writes gen.UpdateProcessParams(sqlstore.UpdateOf(row)). It is an
 // alias of an unnamed struct so that a type constraint can name it
@@ -44,7 +44,7 @@ type ProcessUpdate = struct {
 // UpdateOf selects the columns UpdateProcess writes: all but ID,
 // RegistrationHash, Disposition, InputKind, IdentityKind,
 // DefinitionFingerprint, Spec and CreatedAtMs, which never change.
-func UpdateOf(r store.ProcessRow) ProcessUpdate {
+func UpdateOf(r driver.ProcessRow) ProcessUpdate {
 	return ProcessUpdate{
 		WakeTargetSession:    r.WakeTargetSession,
 		WakeTargetFrame:      r.WakeTargetFrame,

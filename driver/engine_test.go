@@ -1,4 +1,4 @@
-package engine_test
+package driver_test
 
 import (
 	"context"

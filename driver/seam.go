@@ -1,12 +1,4 @@
-// Package store is the seam between the shared registry engine
-// (internal/engine) and the storage backends. A backend implements Store and
-// Tx over its database, mapping columns to the flat rows below; every rule of
-// the contract lives in the engine and the root package, never here.
-//
-// Row conventions, shared by every backend so that the SQL schema can keep
-// every column NOT NULL: times are epoch milliseconds (UTC); an empty string
-// or a zero flag means "absent"; JSON documents are compact JSON text.
-package store
+package driver
 
 import (
 	"context"
@@ -129,6 +121,11 @@ type Store interface {
 	ReadOne(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Tier reports the durability tier.
 	Tier() procreg.DurabilityTier
+	// Classify says what a storage error returned by this store's
+	// transactions means (see ErrorClass). It is the only place a
+	// database's error codes are interpreted; the engine and every tool
+	// above it ask the store instead of matching driver errors.
+	Classify(err error) ErrorClass
 	// Close releases the store's resources.
 	Close() error
 }

@@ -1,4 +1,4 @@
-package engine
+package driver
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // maxSessionAttempts bounds how often DeleteSessionProcessState widens its
@@ -48,7 +47,7 @@ func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string
 	var last error   // why the last attempt had to widen
 	for range maxSessionAttempts {
 		var wider []string
-		err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		err := e.write(ctx, func(ctx context.Context, tx Tx) error {
 			var err error
 			rep, wider, err = deleteSession(ctx, tx, sessionID, ids, ms(now))
 			return err
@@ -72,9 +71,9 @@ func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string
 
 // deleteSession is one attempt: lock ids, list what the session touches,
 // and either return errWiden with the wider sorted set or delete and report.
-func deleteSession(ctx context.Context, tx store.Tx, sessionID string, ids []string, nowMs int64) (procreg.SessionDeleteReport, []string, error) {
+func deleteSession(ctx context.Context, tx Tx, sessionID string, ids []string, nowMs int64) (procreg.SessionDeleteReport, []string, error) {
 	rep := procreg.SessionDeleteReport{SessionID: sessionID, OrphanedProcessIDs: []string{}, PreservedProcessIDs: []string{}}
-	locked := make(map[string]store.ProcessRow, len(ids))
+	locked := make(map[string]ProcessRow, len(ids))
 	for _, id := range ids {
 		row, found, err := tx.LockProcess(ctx, id)
 		if err != nil {

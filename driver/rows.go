@@ -1,4 +1,4 @@
-package engine
+package driver
 
 import (
 	"encoding/json"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // The lowest time an int64 of epoch milliseconds can hold.
@@ -55,9 +54,9 @@ func rawOrNil(s string) json.RawMessage {
 }
 
 // newProcessRow is the row of a freshly registered process.
-func newProcessRow(p *procreg.Prepared, now time.Time) store.ProcessRow {
+func newProcessRow(p *procreg.Prepared, now time.Time) ProcessRow {
 	r := p.Registration
-	row := store.ProcessRow{
+	row := ProcessRow{
 		ID:                    r.ID,
 		RegistrationHash:      p.Hash,
 		Disposition:           string(r.Disposition),
@@ -77,7 +76,7 @@ func newProcessRow(p *procreg.Prepared, now time.Time) store.ProcessRow {
 }
 
 // toRecord maps a process row to a Record that shares no memory with the row.
-func toRecord(row store.ProcessRow) (procreg.Record, error) {
+func toRecord(row ProcessRow) (procreg.Record, error) {
 	reg, err := procreg.DecodeSpec([]byte(row.Spec))
 	if err != nil {
 		return procreg.Record{}, fmt.Errorf("process %q: %w", row.ID, err)
@@ -142,7 +141,7 @@ func mapRows[R, T any](rows []R, to func(R) (T, error)) ([]T, error) {
 }
 
 // setStatus writes a status into a row; a terminal status clears the wait.
-func setStatus(row *store.ProcessRow, st procreg.Status) error {
+func setStatus(row *ProcessRow, st procreg.Status) error {
 	row.Status = st.State
 	row.AwaitOutput = ""
 	if st.AwaitOutput != nil {
@@ -158,7 +157,7 @@ func setStatus(row *store.ProcessRow, st procreg.Status) error {
 	return nil
 }
 
-func clearWait(row *store.ProcessRow) {
+func clearWait(row *ProcessRow) {
 	row.Waiting = false
 	row.WaitKind, row.WaitName, row.WaitEventType, row.WaitKey = "", "", "", ""
 	row.WaitOrdinal, row.WaitSinceMs = 0, 0
@@ -166,8 +165,8 @@ func clearWait(row *store.ProcessRow) {
 
 // eventRow maps a planned event to its row, with the scope its wake
 // delivery was addressed to (nil: no delivery) so a replay can rebuild it.
-func eventRow(ev procreg.Event, target *procreg.SessionScope) (store.EventRow, error) {
-	row := store.EventRow{
+func eventRow(ev procreg.Event, target *procreg.SessionScope) (EventRow, error) {
+	row := EventRow{
 		ProcessID:    ev.ProcessID,
 		Sequence:     clampSeq(ev.Sequence),
 		EventType:    ev.EventType,
@@ -179,7 +178,7 @@ func eventRow(ev procreg.Event, target *procreg.SessionScope) (store.EventRow, e
 		row.TerminalState = string(ev.Terminal.State)
 		s, err := jsonText(ev.Terminal.AwaitOutput)
 		if err != nil {
-			return store.EventRow{}, fmt.Errorf("process %q: encode await output: %w", ev.ProcessID, err)
+			return EventRow{}, fmt.Errorf("process %q: encode await output: %w", ev.ProcessID, err)
 		}
 		row.AwaitOutput = s
 	}
@@ -196,7 +195,7 @@ func eventRow(ev procreg.Event, target *procreg.SessionScope) (store.EventRow, e
 
 // wakeTarget is the scope an event row's wake delivery was addressed to, or
 // nil when the event produced no delivery.
-func wakeTarget(row store.EventRow) *procreg.SessionScope {
+func wakeTarget(row EventRow) *procreg.SessionScope {
 	if !row.HasWake || row.WakeTargetSession == "" {
 		return nil
 	}
@@ -204,7 +203,7 @@ func wakeTarget(row store.EventRow) *procreg.SessionScope {
 }
 
 // toEvent maps an event row to an Event.
-func toEvent(row store.EventRow) (procreg.Event, error) {
+func toEvent(row EventRow) (procreg.Event, error) {
 	ev := procreg.Event{
 		ProcessID:  row.ProcessID,
 		Sequence:   uint64(row.Sequence),
@@ -227,7 +226,7 @@ func toEvent(row store.EventRow) (procreg.Event, error) {
 }
 
 // leaseState reads the lease columns of a row.
-func leaseState(row store.ProcessRow) (procreg.LeaseState, error) {
+func leaseState(row ProcessRow) (procreg.LeaseState, error) {
 	st := procreg.LeaseState{FencingToken: uint64(row.LeaseFencingToken)}
 	if row.LeaseToken == "" {
 		return st, nil
@@ -245,7 +244,7 @@ func leaseState(row store.ProcessRow) (procreg.LeaseState, error) {
 }
 
 // setLease writes a lease state into the lease columns of a row.
-func setLease(row *store.ProcessRow, st procreg.LeaseState) error {
+func setLease(row *ProcessRow, st procreg.LeaseState) error {
 	row.LeaseFencingToken = clampSeq(st.FencingToken)
 	l := st.Current
 	if l == nil {

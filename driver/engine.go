@@ -1,6 +1,6 @@
 // Package engine implements procreg.Registry once, over the storage seam of
 // internal/store, using the pure rules of the root package. Every backend
-// (memory, SQLite, PostgreSQL, MySQL) is a store.Store plus a constructor
+// (memory, SQLite, PostgreSQL, MySQL) is a Store plus a constructor
 // that calls New, so all of them behave the same.
 //
 // Each mutating method commits in one store Write (one transaction), with
@@ -15,7 +15,7 @@
 // methods take every decision and timestamp from tx.LeaseNow (the database
 // clock where the database has one); every other timestamp comes from
 // Options.Clock, truncated to the millisecond.
-package engine
+package driver
 
 import (
 	"context"
@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // Options configure the engine.
@@ -39,12 +38,12 @@ type Options struct {
 const pruneBatch = 500
 
 type engine struct {
-	s     store.Store
+	s     Store
 	clock func() time.Time
 }
 
-// New returns a Registry over s.
-func New(s store.Store, o Options) procreg.Registry {
+// NewRegistry returns the Registry that runs the contract over s.
+func NewRegistry(s Store, o Options) procreg.Registry {
 	clock := o.Clock
 	if clock == nil {
 		clock = time.Now
@@ -76,11 +75,36 @@ func begin(ctx context.Context, op, id string, checks ...error) error {
 // wrap names the operation and process on errors that do not yet wrap a
 // procreg sentinel (storage and context failures); sentinel errors already
 // say what failed.
-func wrap(op, id string, err error) error {
+func (e *engine) wrap(op, id string, err error) error {
 	if err == nil || isSentinel(err) {
 		return err
 	}
 	return fmt.Errorf("procreg: %s process %q: %w", op, id, err)
+}
+
+// write, read and readOne are the store's Write, Read and ReadOne with the
+// store's error classification applied to what they return (see
+// classified); every storage call of the engine goes through them.
+func (e *engine) write(ctx context.Context, fn func(context.Context, Tx) error) error {
+	return e.classified(e.s.Write(ctx, fn))
+}
+
+func (e *engine) read(ctx context.Context, fn func(context.Context, Tx) error) error {
+	return e.classified(e.s.Read(ctx, fn))
+}
+
+func (e *engine) readOne(ctx context.Context, fn func(context.Context, Tx) error) error {
+	return e.classified(e.s.ReadOne(ctx, fn))
+}
+
+// classified adds ErrSchemaMissing to a storage error the store classifies
+// as ClassSchemaMissing, so callers can tell a database that needs
+// migrating from other failures. Contract errors pass unchanged.
+func (e *engine) classified(err error) error {
+	if err == nil || isSentinel(err) || e.s.Classify(err) != ClassSchemaMissing {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrSchemaMissing, err)
 }
 
 // sentinels are the contract's errors; they already name the process.
@@ -102,7 +126,7 @@ func notFound(id string) error {
 }
 
 // lock reads a process under a row lock, ErrNotFound when absent.
-func lock(ctx context.Context, tx store.Tx, id string) (store.ProcessRow, error) {
+func lock(ctx context.Context, tx Tx, id string) (ProcessRow, error) {
 	row, found, err := tx.LockProcess(ctx, id)
 	if err != nil {
 		return row, err
@@ -114,7 +138,7 @@ func lock(ctx context.Context, tx store.Tx, id string) (store.ProcessRow, error)
 }
 
 // known reads a process, ErrNotFound when absent.
-func known(ctx context.Context, tx store.Tx, id string) (store.ProcessRow, error) {
+func known(ctx context.Context, tx Tx, id string) (ProcessRow, error) {
 	row, found, err := tx.GetProcess(ctx, id)
 	if err != nil {
 		return row, err
@@ -140,7 +164,7 @@ func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) 
 	}
 	now := e.now()
 	var rec procreg.Record
-	err = e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err = e.write(ctx, func(ctx context.Context, tx Tx) error {
 		row, found, err := tx.LockProcess(ctx, reg.ID)
 		if err != nil {
 			return err
@@ -170,7 +194,7 @@ func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) 
 			return winner, nil
 		}
 	}
-	return rec, wrap(op, reg.ID, err)
+	return rec, e.wrap(op, reg.ID, err)
 }
 
 // registrationConflict is the error for registering id again with another
@@ -184,7 +208,7 @@ func registrationConflict(id, stored, hash string) error {
 func (e *engine) registered(ctx context.Context, id string) (procreg.Record, bool) {
 	var rec procreg.Record
 	found := false
-	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.readOne(ctx, func(ctx context.Context, tx Tx) error {
 		row, ok, err := tx.GetProcess(ctx, id)
 		if err != nil || !ok {
 			return err
@@ -200,12 +224,12 @@ func (e *engine) registered(ctx context.Context, id string) (procreg.Record, boo
 // resulting record; check is the validation result of fn's other
 // arguments. fn reports whether it changed the row; a changed row is
 // written back.
-func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func(row *store.ProcessRow) (bool, error)) (procreg.Record, error) {
+func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func(row *ProcessRow) (bool, error)) (procreg.Record, error) {
 	if err := begin(ctx, op, id, check); err != nil {
 		return procreg.Record{}, err
 	}
 	var rec procreg.Record
-	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
 		row, err := lock(ctx, tx, id)
 		if err != nil {
 			return err
@@ -222,7 +246,7 @@ func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func
 		rec, err = toRecord(row)
 		return err
 	})
-	return rec, wrap(op, id, err)
+	return rec, e.wrap(op, id, err)
 }
 
 func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procreg.ExternalRef) (procreg.Record, error) {
@@ -232,7 +256,7 @@ func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procr
 		check = fmt.Errorf("external ref metadata of process %q: %w", processID, err)
 	}
 	now := e.now()
-	return e.mutate(ctx, "set external ref of", processID, check, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "set external ref of", processID, check, func(row *ProcessRow) (bool, error) {
 		if row.ExternalRefBackend == "" {
 			row.ExternalRefBackend, row.ExternalRefID, row.ExternalRefMetadata = ref.Backend, ref.ID, string(meta)
 			row.UpdatedAtMs = ms(now)
@@ -253,16 +277,16 @@ func (e *engine) GrantHandle(ctx context.Context, scope procreg.SessionScope, pr
 		procreg.ValidateDescriptor(processID, d)); err != nil {
 		return procreg.HandleGrant{}, err
 	}
-	g := store.GrantRow{ScopeID: scope.ID(), ProcessID: processID, SessionID: scope.SessionID,
+	g := GrantRow{ScopeID: scope.ID(), ProcessID: processID, SessionID: scope.SessionID,
 		DescriptorKind: d.Kind, DescriptorLabel: d.Label}
-	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
 		if _, err := lock(ctx, tx, processID); err != nil {
 			return err
 		}
 		return tx.UpsertGrant(ctx, g)
 	})
 	if err != nil {
-		return procreg.HandleGrant{}, wrap(op, processID, err)
+		return procreg.HandleGrant{}, e.wrap(op, processID, err)
 	}
 	return toGrant(g), nil
 }
@@ -275,7 +299,7 @@ func scopeCheck(op, processID string, scope procreg.SessionScope) error {
 	return nil
 }
 
-func toGrant(g store.GrantRow) procreg.HandleGrant {
+func toGrant(g GrantRow) procreg.HandleGrant {
 	return procreg.HandleGrant{SessionID: g.SessionID, ProcessID: g.ProcessID,
 		Descriptor: procreg.HandleDescriptor{Kind: g.DescriptorKind, Label: g.DescriptorLabel}}
 }
@@ -285,7 +309,7 @@ func (e *engine) RevokeHandle(ctx context.Context, scope procreg.SessionScope, p
 	if err := begin(ctx, op, processID, scopeCheck(op, processID, scope)); err != nil {
 		return err
 	}
-	return wrap(op, processID, e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	return e.wrap(op, processID, e.write(ctx, func(ctx context.Context, tx Tx) error {
 		// Grants change only under their process's lock, so that a
 		// transfer or a session delete holding it sees a stable set.
 		if _, found, err := tx.LockProcess(ctx, processID); err != nil || !found {
@@ -313,7 +337,7 @@ func (e *engine) TransferHandleGrants(ctx context.Context, from, to procreg.Sess
 			return err
 		}
 	}
-	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
 		// Lock every process first, in id order, the order every other
 		// multi-process writer that waits for locks uses (delete-session;
 		// prune skips locked rows instead of waiting on PostgreSQL and
@@ -329,7 +353,7 @@ func (e *engine) TransferHandleGrants(ctx context.Context, from, to procreg.Sess
 					procreg.ErrNotGranted, id, from.ID())
 			}
 		}
-		grants := make([]store.GrantRow, 0, len(ids))
+		grants := make([]GrantRow, 0, len(ids))
 		for _, id := range ids {
 			g, found, err := tx.GetGrant(ctx, from.ID(), id)
 			if err != nil {
@@ -369,7 +393,7 @@ func (e *engine) listGrants(ctx context.Context, scope procreg.SessionScope, liv
 		return nil, fmt.Errorf("list handle grants: %w", err)
 	}
 	out := []procreg.HandleGrantEntry{}
-	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.readOne(ctx, func(ctx context.Context, tx Tx) error {
 		rows, err := tx.ListGrantsByScope(ctx, scope.ID())
 		if err != nil {
 			return err
@@ -406,16 +430,16 @@ func (e *engine) HasHandleGrant(ctx context.Context, scope procreg.SessionScope,
 		return false, err
 	}
 	var has bool
-	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.readOne(ctx, func(ctx context.Context, tx Tx) error {
 		_, found, err := tx.GetGrant(ctx, scope.ID(), processID)
 		has = found
 		return err
 	})
-	return has, wrap(op, processID, err)
+	return has, e.wrap(op, processID, err)
 }
 
 func (e *engine) HandleGrantsForProcess(ctx context.Context, processID string) ([]procreg.HandleGrant, error) {
-	return readKnown(ctx, e, "list handle grants of", processID, nil, func(ctx context.Context, tx store.Tx) ([]procreg.HandleGrant, error) {
+	return readKnown(ctx, e, "list handle grants of", processID, nil, func(ctx context.Context, tx Tx) ([]procreg.HandleGrant, error) {
 		rows, err := tx.ListGrantsByProcess(ctx, processID)
 		if err != nil {
 			return nil, err
@@ -430,7 +454,7 @@ func (e *engine) HandleGrantsForProcess(ctx context.Context, processID string) (
 
 // appendTx runs one append inside a write: lock, replay lookup (only with a
 // replay key), insert, update. It returns the plan and the updated row.
-func (e *engine) appendTx(ctx context.Context, tx store.Tx, processID string, req procreg.AppendRequest, now time.Time) (procreg.AppendPlan, store.ProcessRow, error) {
+func (e *engine) appendTx(ctx context.Context, tx Tx, processID string, req procreg.AppendRequest, now time.Time) (procreg.AppendPlan, ProcessRow, error) {
 	row, err := lock(ctx, tx, processID)
 	if err != nil {
 		return procreg.AppendPlan{}, row, err
@@ -502,13 +526,13 @@ func (e *engine) AppendEvent(ctx context.Context, processID string, req procreg.
 	}
 	now := e.now()
 	var res procreg.AppendResult
-	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
 		plan, _, err := e.appendTx(ctx, tx, processID, req, now)
 		res = procreg.AppendResult{Event: plan.Event, WakeDelivery: plan.WakeDelivery}
 		return err
 	})
 	if err != nil {
-		return procreg.AppendResult{}, wrap(op, processID, err)
+		return procreg.AppendResult{}, e.wrap(op, processID, err)
 	}
 	return res, nil
 }
@@ -524,7 +548,7 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 	}
 	now := e.now()
 	var rec procreg.Record
-	err = e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err = e.write(ctx, func(ctx context.Context, tx Tx) error {
 		_, row, err := e.appendTx(ctx, tx, processID, req, now)
 		if err != nil {
 			return err
@@ -532,19 +556,19 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 		rec, err = toRecord(row)
 		return err
 	})
-	return rec, wrap(op, processID, err)
+	return rec, e.wrap(op, processID, err)
 }
 
 // readKnown runs q in one Read after checking that processID is
 // registered (ErrNotFound otherwise), so that the existence check and the
 // query see one snapshot; check is the validation result of q's other
 // arguments.
-func readKnown[T any](ctx context.Context, e *engine, op, processID string, check error, q func(ctx context.Context, tx store.Tx) (T, error)) (T, error) {
+func readKnown[T any](ctx context.Context, e *engine, op, processID string, check error, q func(ctx context.Context, tx Tx) (T, error)) (T, error) {
 	var out, zero T
 	if err := begin(ctx, op, processID, check); err != nil {
 		return zero, err
 	}
-	err := e.s.Read(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.read(ctx, func(ctx context.Context, tx Tx) error {
 		if _, err := known(ctx, tx, processID); err != nil {
 			return err
 		}
@@ -553,14 +577,14 @@ func readKnown[T any](ctx context.Context, e *engine, op, processID string, chec
 		return err
 	})
 	if err != nil {
-		return zero, wrap(op, processID, err)
+		return zero, e.wrap(op, processID, err)
 	}
 	return out, nil
 }
 
 // readEvents runs an event query on a known process.
-func (e *engine) readEvents(ctx context.Context, op, processID string, check error, q func(ctx context.Context, tx store.Tx) ([]store.EventRow, error)) ([]procreg.Event, error) {
-	return readKnown(ctx, e, op, processID, check, func(ctx context.Context, tx store.Tx) ([]procreg.Event, error) {
+func (e *engine) readEvents(ctx context.Context, op, processID string, check error, q func(ctx context.Context, tx Tx) ([]EventRow, error)) ([]procreg.Event, error) {
+	return readKnown(ctx, e, op, processID, check, func(ctx context.Context, tx Tx) ([]procreg.Event, error) {
 		rows, err := q(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -570,13 +594,13 @@ func (e *engine) readEvents(ctx context.Context, op, processID string, check err
 }
 
 func (e *engine) EventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
-	return e.readEvents(ctx, "read events of", processID, nil, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+	return e.readEvents(ctx, "read events of", processID, nil, func(ctx context.Context, tx Tx) ([]EventRow, error) {
 		return tx.EventsAfter(ctx, processID, clampSeq(afterSequence))
 	})
 }
 
 func (e *engine) WakeEventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
-	return e.readEvents(ctx, "read wake events of", processID, nil, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+	return e.readEvents(ctx, "read wake events of", processID, nil, func(ctx context.Context, tx Tx) ([]EventRow, error) {
 		return tx.WakeEventsAfter(ctx, processID, clampSeq(afterSequence))
 	})
 }
@@ -586,7 +610,7 @@ func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) 
 	if limit < 0 {
 		check = fmt.Errorf("%w: recent events of process %q: negative limit %d", procreg.ErrInvalid, processID, limit)
 	}
-	return e.readEvents(ctx, "read recent events of", processID, check, func(ctx context.Context, tx store.Tx) ([]store.EventRow, error) {
+	return e.readEvents(ctx, "read recent events of", processID, check, func(ctx context.Context, tx Tx) ([]EventRow, error) {
 		if limit == 0 {
 			return nil, nil
 		}
@@ -596,7 +620,7 @@ func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) 
 
 func (e *engine) CountEventsThrough(ctx context.Context, processID, eventType string, upToSequence uint64) (uint64, error) {
 	n, err := readKnown(ctx, e, "count events of", processID, procreg.ValidateName(processID, "event type", eventType),
-		func(ctx context.Context, tx store.Tx) (int64, error) {
+		func(ctx context.Context, tx Tx) (int64, error) {
 			return tx.CountEventsThrough(ctx, processID, eventType, clampSeq(upToSequence))
 		})
 	return uint64(n), err
@@ -607,7 +631,7 @@ func (e *engine) AckWake(ctx context.Context, processID string, sequence uint64)
 	if err := begin(ctx, op, processID); err != nil {
 		return err
 	}
-	return wrap(op, processID, e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	return e.wrap(op, processID, e.write(ctx, func(ctx context.Context, tx Tx) error {
 		if _, err := lock(ctx, tx, processID); err != nil {
 			return err
 		}
@@ -622,7 +646,7 @@ func (e *engine) RecordFirstStarted(ctx context.Context, processID string, s pro
 		check = fmt.Errorf("%w: first-started owner of process %q: %v", procreg.ErrInvalid, processID, err)
 	}
 	now := e.now()
-	return e.mutate(ctx, "record first start of", processID, check, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "record first start of", processID, check, func(row *ProcessRow) (bool, error) {
 		if row.FirstStartedOwner != "" {
 			return false, nil
 		}
@@ -634,7 +658,7 @@ func (e *engine) RecordFirstStarted(ctx context.Context, processID string, s pro
 
 func (e *engine) RequestProcessAbandon(ctx context.Context, processID string, r procreg.AbandonRequest) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "request abandon of", processID, procreg.ValidateAbandonRequest(processID, r), func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "request abandon of", processID, procreg.ValidateAbandonRequest(processID, r), func(row *ProcessRow) (bool, error) {
 		if row.Status != procreg.StateRunning {
 			return false, fmt.Errorf("%w: process %q is already %s; nothing to abandon", procreg.ErrTerminal, processID, row.Status)
 		}
@@ -650,7 +674,7 @@ func (e *engine) RequestProcessAbandon(ctx context.Context, processID string, r 
 
 func (e *engine) SetProcessWait(ctx context.Context, processID string, w procreg.WaitState) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "set wait of", processID, procreg.ValidateWaitState(processID, w), func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "set wait of", processID, procreg.ValidateWaitState(processID, w), func(row *ProcessRow) (bool, error) {
 		if row.Status != procreg.StateRunning {
 			return false, fmt.Errorf("%w: process %q is already %s; it cannot wait", procreg.ErrTerminal, processID, row.Status)
 		}
@@ -669,7 +693,7 @@ func (e *engine) SetProcessWait(ctx context.Context, processID string, w procreg
 
 func (e *engine) ClearProcessWait(ctx context.Context, processID string) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "clear wait of", processID, nil, func(row *store.ProcessRow) (bool, error) {
+	return e.mutate(ctx, "clear wait of", processID, nil, func(row *ProcessRow) (bool, error) {
 		if !row.Waiting {
 			return false, nil
 		}
@@ -685,7 +709,7 @@ func (e *engine) GetProcess(ctx context.Context, processID string) (procreg.Reco
 		return procreg.Record{}, err
 	}
 	var rec procreg.Record
-	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.readOne(ctx, func(ctx context.Context, tx Tx) error {
 		row, err := known(ctx, tx, processID)
 		if err != nil {
 			return err
@@ -693,12 +717,12 @@ func (e *engine) GetProcess(ctx context.Context, processID string) (procreg.Reco
 		rec, err = toRecord(row)
 		return err
 	})
-	return rec, wrap(op, processID, err)
+	return rec, e.wrap(op, processID, err)
 }
 
-func (e *engine) list(ctx context.Context, q store.ListQuery) ([]procreg.Record, error) {
+func (e *engine) list(ctx context.Context, q ListQuery) ([]procreg.Record, error) {
 	var out []procreg.Record
-	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.readOne(ctx, func(ctx context.Context, tx Tx) error {
 		rows, err := tx.ListProcesses(ctx, q)
 		if err != nil {
 			return err
@@ -720,14 +744,14 @@ func (e *engine) ListProcesses(ctx context.Context, f procreg.ListFilter) ([]pro
 	if err != nil {
 		return nil, err
 	}
-	return e.list(ctx, store.ListQuery{Status: c.State, DefinitionFingerprint: c.DefinitionFingerprint, Waiting: c.Waiting})
+	return e.list(ctx, ListQuery{Status: c.State, DefinitionFingerprint: c.DefinitionFingerprint, Waiting: c.Waiting})
 }
 
 func (e *engine) ListNonTerminal(ctx context.Context) ([]procreg.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("procreg: list non-terminal processes: %w", err)
 	}
-	return e.list(ctx, store.ListQuery{Status: procreg.StateRunning})
+	return e.list(ctx, ListQuery{Status: procreg.StateRunning})
 }
 
 // leaseWrite runs a lease decision on a locked process row in one write,
@@ -741,7 +765,7 @@ func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRu
 		return procreg.LeaseClaim{}, err
 	}
 	var claim procreg.LeaseClaim
-	err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
 		row, found, err := tx.LockProcess(ctx, processID)
 		if err != nil {
 			return err
@@ -774,7 +798,7 @@ func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRu
 		return tx.UpdateProcess(ctx, row)
 	})
 	if err != nil {
-		return procreg.LeaseClaim{}, wrap(op, processID, err)
+		return procreg.LeaseClaim{}, e.wrap(op, processID, err)
 	}
 	return claim, nil
 }
@@ -825,7 +849,7 @@ func (e *engine) GetProcessLease(ctx context.Context, processID string) (*procre
 		return nil, err
 	}
 	var out *procreg.Lease
-	err := e.s.ReadOne(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := e.readOne(ctx, func(ctx context.Context, tx Tx) error {
 		row, found, err := tx.GetProcess(ctx, processID)
 		if err != nil || !found {
 			return err
@@ -835,7 +859,7 @@ func (e *engine) GetProcessLease(ctx context.Context, processID string) (*procre
 		return err
 	})
 	if err != nil {
-		return nil, wrap(op, processID, err)
+		return nil, e.wrap(op, processID, err)
 	}
 	return out, nil
 }
@@ -848,7 +872,7 @@ func (e *engine) PruneTerminalProcesses(ctx context.Context, cutoff time.Time) (
 			return rep, fmt.Errorf("procreg: prune terminal processes: %w", err)
 		}
 		var procs, events int64
-		err := e.s.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		err := e.write(ctx, func(ctx context.Context, tx Tx) error {
 			var err error
 			procs, events, err = tx.PruneBatch(ctx, cutoffMs, pruneBatch)
 			return err

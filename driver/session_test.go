@@ -1,4 +1,4 @@
-package engine
+package driver
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/store"
 )
 
 // growingStore is a store in which every listing of a session's grants names
@@ -16,33 +15,35 @@ import (
 // the session new processes while DeleteSessionProcessState runs. Only the
 // calls an attempt makes before it widens are implemented.
 type growingStore struct {
-	store.Store
+	Store
 	n int
 }
 
-func (s *growingStore) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *growingStore) Write(ctx context.Context, fn func(context.Context, Tx) error) error {
 	return fn(ctx, growingTx{s: s})
 }
 
+func (s *growingStore) Classify(error) ErrorClass { return ClassOther }
+
 type growingTx struct {
-	store.Tx
+	Tx
 	s *growingStore
 }
 
-func (t growingTx) LockProcess(context.Context, string) (store.ProcessRow, bool, error) {
-	return store.ProcessRow{}, false, nil
+func (t growingTx) LockProcess(context.Context, string) (ProcessRow, bool, error) {
+	return ProcessRow{}, false, nil
 }
 
-func (t growingTx) ListGrantsBySession(_ context.Context, sessionID string) ([]store.GrantRow, error) {
+func (t growingTx) ListGrantsBySession(_ context.Context, sessionID string) ([]GrantRow, error) {
 	t.s.n++
-	var rows []store.GrantRow
+	var rows []GrantRow
 	for i := range t.s.n {
-		rows = append(rows, store.GrantRow{ScopeID: "session:" + sessionID, SessionID: sessionID, ProcessID: "p" + strconv.Itoa(i)})
+		rows = append(rows, GrantRow{ScopeID: "session:" + sessionID, SessionID: sessionID, ProcessID: "p" + strconv.Itoa(i)})
 	}
 	return rows, nil
 }
 
-func (t growingTx) ListProcessesByWakeTargetSession(context.Context, string) ([]store.ProcessRow, error) {
+func (t growingTx) ListProcessesByWakeTargetSession(context.Context, string) ([]ProcessRow, error) {
 	return nil, nil
 }
 
@@ -52,7 +53,7 @@ func (t growingTx) ListProcessesByWakeTargetSession(context.Context, string) ([]
 // attempt's cause), and wraps no procreg sentinel: it is contention.
 func TestDeleteSessionGivesUp(t *testing.T) {
 	s := &growingStore{}
-	_, err := New(s, Options{}).DeleteSessionProcessState(t.Context(), "s1")
+	_, err := NewRegistry(s, Options{}).DeleteSessionProcessState(t.Context(), "s1")
 	if err == nil {
 		t.Fatal("DeleteSessionProcessState succeeded; want it to give up")
 	}
