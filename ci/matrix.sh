@@ -2,10 +2,11 @@
 # The database matrix: runs every package's tests, grouped by backend, and
 # prints one table backend × passed / failed / skipped.
 #
-#   memory, sqlite, postgres, mysql  the packages under backends/<name>/
-#                                    (each runs the conformance suite)
-#   core                             every other package (contract, engine,
-#                                    conformance helpers, backends.Open, …)
+#   <dialect>   the packages under backends/<dialect>/, one row for every
+#               dialect directory there (memory, sqlite, postgres, mysql and
+#               any dialect added since: each runs the conformance suite)
+#   core        every other package (contract, engine, conformance helpers,
+#               backends.Open, …)
 #
 # The server backends read PROCREG_POSTGRES_DSN / PROCREG_MYSQL_DSN (see
 # internal/testdb); without them and without Docker their tests skip.
@@ -19,7 +20,7 @@
 # Exit status: ci/tally's: non-zero when anything failed, and when anything
 # was skipped or a backend had no packages while CI=true.
 #
-# Environment: MATRIX_BACKENDS (default "core memory sqlite postgres mysql"),
+# Environment: MATRIX_BACKENDS (default "core" and every dialect directory),
 # MATRIX_PARALLEL (go test -parallel, default 8: the server backends' tests
 # mostly wait on database creation, not on the CPU), GO (default go). Extra
 # arguments go to `go test` (e.g. -race, -run X).
@@ -42,16 +43,20 @@ if [ -z "${PROCREG_MYSQL_DSN:-}" ] && command -v mysqladmin >/dev/null 2>&1 &&
 	export PROCREG_MYSQL_DSN='mysql://root@127.0.0.1:3306/test'
 	echo "matrix: PROCREG_MYSQL_DSN unset; using the local MySQL/MariaDB at 127.0.0.1:3306" >&2
 fi
-backends="${MATRIX_BACKENDS:-core memory sqlite postgres mysql}"
+module="$($GO list -m)" || exit 1
+all_pkgs="$($GO list ./...)" || exit 1
+# Every directory under backends/ is a dialect's package (its conformance
+# run is one row); a new dialect joins the matrix by existing.
+dialects="$(sed -n "s|^${module}/backends/\([a-z][a-z0-9]*\)\$|\1|p" <<<"$all_pkgs" | sort | tr '\n' ' ')"
+dialect_re="$(tr ' ' '|' <<<"${dialects% }")"
+
+backends="${MATRIX_BACKENDS:-core $dialects}"
 parallel="${MATRIX_PARALLEL:-8}"
 logdir="$(mktemp -d "${TMPDIR:-/tmp}/procreg-matrix.XXXXXX")"
 
-module="$($GO list -m)" || exit 1
-all_pkgs="$($GO list ./...)" || exit 1
-
 packages_for() {
 	case "$1" in
-	core) grep -Ev "^${module}/backends/(memory|sqlite|postgres|mysql)(/|\$)" <<<"$all_pkgs" ;;
+	core) grep -Ev "^${module}/backends/(${dialect_re})(/|\$)" <<<"$all_pkgs" ;;
 	*) grep -E "^${module}/backends/$1(/|\$)" <<<"$all_pkgs" ;;
 	esac
 }

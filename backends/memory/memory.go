@@ -35,6 +35,20 @@ func WithClock(clock func() time.Time) Option {
 
 // New returns an empty in-memory registry.
 func New(opts ...Option) procreg.Registry {
+	c := newConfig(opts)
+	return driver.NewRegistry(newStore(c.clock), driver.Options{Clock: c.clock})
+}
+
+// NewStore returns the empty in-memory store that New runs the engine
+// over, for code that builds on the driver seam: a store that decorates
+// another (fault injection, tracing of storage calls) or a test of a
+// dialect registration. driver.NewRegistry(NewStore(), driver.Options{})
+// behaves as New().
+func NewStore(opts ...Option) driver.Store {
+	return newStore(newConfig(opts).clock)
+}
+
+func newConfig(opts []Option) config {
 	c := config{clock: time.Now}
 	for _, o := range opts {
 		o(&c)
@@ -42,7 +56,7 @@ func New(opts ...Option) procreg.Registry {
 	if c.clock == nil {
 		c.clock = time.Now
 	}
-	return driver.NewRegistry(newStore(c.clock), driver.Options{Clock: c.clock})
+	return c
 }
 
 // errClosed is returned by every operation after Close.

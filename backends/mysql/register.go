@@ -1,0 +1,20 @@
+package mysql
+
+import (
+	"context"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver"
+)
+
+// The mysql dialect serves "mysql://user:pass@host:port/db" (see ParseDSN).
+func init() {
+	driver.Register(driver.Dialect{Name: "mysql", Schemes: []string{"mysql"}, Open: openDSN})
+}
+
+func openDSN(ctx context.Context, dsn string, o driver.OpenOptions) (procreg.Registry, error) {
+	if o.Existing {
+		return Open(ctx, dsn, WithoutMigrations())
+	}
+	return Open(ctx, dsn)
+}
