@@ -1,20 +1,3 @@
-// Package engine implements procreg.Registry once, over the storage seam of
-// internal/store, using the pure rules of the root package. Every backend
-// (memory, SQLite, PostgreSQL, MySQL) is a Store plus a constructor
-// that calls New, so all of them behave the same.
-//
-// Each mutating method commits in one store Write (one transaction), with
-// two exceptions: PruneTerminalProcesses commits one Write per batch, and
-// DeleteSessionProcessState rolls an attempt back and tries again, locking
-// more processes, when a concurrent writer touched the session (see
-// there). A RegisterProcess that loses an insert race reads the winner in
-// one ReadOne. A read of one statement (GetProcess, GetProcessLease, the process listings,
-// HasHandleGrant, the scope's grant listings) runs in one store ReadOne, one
-// round trip on a server, and a read of several statements (an existence
-// check and then the query) in one store Read, a consistent snapshot. Lease
-// methods take every decision and timestamp from tx.LeaseNow (the database
-// clock where the database has one); every other timestamp comes from
-// Options.Clock, truncated to the millisecond.
 package driver
 
 import (
@@ -26,6 +9,23 @@ import (
 
 	"github.com/procreg/procreg"
 )
+
+// The engine implements procreg.Registry once, over a Store, using the
+// pure rules of internal/core. Every backend is a Store plus a constructor
+// that calls NewRegistry, so all of them behave the same.
+//
+// Each mutating method commits in one store Write (one transaction), with
+// two exceptions: PruneTerminalProcesses commits one Write per batch, and
+// DeleteSessionProcessState rolls an attempt back and tries again, locking
+// more processes, when a concurrent writer touched the session (see
+// there). A RegisterProcess that loses an insert race reads the winner in
+// one ReadOne. A read of one statement (GetProcess, GetProcessLease, the
+// process listings, HasHandleGrant, the scope's grant listings) runs in
+// one store ReadOne, one round trip on a server, and a read of several
+// statements (an existence check and then the query) in one store Read, a
+// consistent snapshot. Lease methods take every decision and timestamp
+// from tx.LeaseNow (the database clock where the database has one); every
+// other timestamp comes from Options.Clock, truncated to the millisecond.
 
 // Options configure the engine.
 type Options struct {

@@ -1,0 +1,58 @@
+// Package driver is the seam between procreg's engine and its storage
+// backends: what a backend implements (Store and Tx over flat rows), the
+// constructor that turns a Store into a procreg.Registry (NewRegistry),
+// the classes of storage errors (ErrorClass), and the registry of dialects
+// that backends.Open selects by DSN (Register).
+//
+// # Experimental
+//
+// This package is for backend authors, not for users of a registry, and
+// it is experimental: its interfaces may change in any minor release as
+// the engine gains operations shaped for fewer round trips, the way River
+// marks riverdriver. A user of procreg needs only the root package and a
+// backend's constructor (or backends.Open).
+//
+// # The division of work
+//
+// Every rule of the contract (validation, registration hashing, event
+// planning, terminal and wake semantics, lease decisions, replay) is
+// implemented once, by the engine behind NewRegistry. A backend stores and
+// fetches rows and nothing else: it never decides whether a lease is live
+// or an event is allowed. What differs between databases stays in the
+// backend's package: how rows map to columns, how a row is locked, which
+// clock decides leases (Tx.LeaseNow), which errors mean what
+// (Store.Classify) and how a transaction is retried.
+//
+// # Writing a backend
+//
+//  1. Implement Store: Write (one read-write transaction; the backend may
+//     run fn again after a transient conflict, so fn keeps no state
+//     between attempts), Read (a consistent read-only view), ReadOne (one
+//     statement without BEGIN/COMMIT), Tier, Classify and Close.
+//  2. Implement Tx over your database: every method is one statement (or
+//     a fixed few), with the row conventions below. LockProcess must hold
+//     a write lock on the row until the transaction ends, so that
+//     concurrent appends to one process serialize; LeaseNow is the clock
+//     every lease decision uses (a database's own clock where it has one,
+//     read in the same statement as LockProcess where possible).
+//  3. Give the backend a constructor that returns
+//     NewRegistry(store, Options{Clock: …}), and register a Dialect with
+//     its DSN schemes from an init function, so backends.Open and the
+//     procreg command find it.
+//  4. Prove it: conformance.Run(t, open) runs every rule of the contract
+//     against fresh registries; a durable backend adds
+//     conformance.RunDurable (reopen checks and races across
+//     connections).
+//
+// A SQL dialect needs less: its schema and queries, compiled by sqlc, and
+// the adapter and registration that procreg's generator writes (see
+// docs/design.md, "Adding a dialect", and the built-in sqlite, postgres and
+// mysql backends). The memory backend (backends/memory) is the smallest
+// complete Store to read.
+//
+// # Row conventions
+//
+// The rows are flat and every SQL column can be NOT NULL: times are epoch
+// milliseconds (UTC); an empty string or a zero flag means "absent"; JSON
+// documents are compact JSON text; ids, names and keys compare byte-wise.
+package driver
