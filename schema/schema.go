@@ -1,9 +1,10 @@
 // Package schema embeds procreg's versioned database migrations, one
-// directory per dialect (sqlite, postgres, mysql). The files are goose
+// directory per SQL dialect (schema/<dialect>/). The files are goose
 // migrations (a "-- +goose Up" section and no Down: migrations are
 // forward-only) and are also the schema sqlc compiles the queries against,
 // so the tables the code expects and the tables it creates cannot drift.
-// Every dialect uses the same version numbers for the same change.
+// Every dialect uses the same version numbers for the same change; a new
+// dialect's directory is embedded by existing.
 package schema
 
 import (
@@ -11,25 +12,19 @@ import (
 	"io/fs"
 )
 
-// FS holds every dialect's migrations under sqlite/, postgres/ and mysql/.
+// FS holds every dialect's migrations, each under its dialect's directory.
 //
-//go:embed sqlite/*.sql postgres/*.sql mysql/*.sql
+//go:embed */*.sql
 var FS embed.FS
 
-// SQLite returns the SQLite migrations, rooted at their directory.
-func SQLite() fs.FS { return sub("sqlite") }
-
-// Postgres returns the PostgreSQL migrations, rooted at their directory.
-func Postgres() fs.FS { return sub("postgres") }
-
-// MySQL returns the MySQL/MariaDB migrations, rooted at their directory.
-func MySQL() fs.FS { return sub("mysql") }
-
-func sub(dir string) fs.FS {
-	f, err := fs.Sub(FS, dir)
-	if err != nil {
-		// fs.Sub fails only for an invalid path; dir is a constant above.
-		panic("schema: " + err.Error())
+// Dialects lists the dialects that have migrations, in name order.
+func Dialects() []string {
+	entries, _ := fs.ReadDir(FS, ".") // the embedded root always reads
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
 	}
-	return f
+	return out
 }

@@ -66,7 +66,6 @@ import (
 	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/migrate"
 	"github.com/procreg/procreg/internal/sqladapter"
 )
 
@@ -115,11 +114,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 // Migrate applies the pending embedded migrations to db's database and
 // returns the schema version. It is safe to run concurrently.
 func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
-	v, err := migrate.UpMySQL(ctx, db)
-	if err != nil {
-		return 0, fmt.Errorf("mysql: %w", err)
-	}
-	return v, nil
+	return migrateDB(ctx, db)
 }
 
 // newRegistry is New and Open once the pool exists; on error it closes

@@ -107,7 +107,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/migrate"
 	"github.com/procreg/procreg/internal/sqladapter"
 )
 
@@ -159,11 +158,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	// for the lock while goose works on others), so tell database/sql the
 	// pgx pool's real limit.
 	db.SetMaxOpenConns(int(pool.Config().MaxConns))
-	v, err := migrate.UpPostgres(ctx, db)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
-	}
-	return v, nil
+	return migrateDB(ctx, db)
 }
 
 // newRegistry is New and Open once the pool exists; on error it closes

@@ -63,7 +63,6 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
-	"github.com/procreg/procreg/internal/migrate"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -151,14 +150,6 @@ func Migrate(ctx context.Context, path string) (version int64, err error) {
 	}
 	defer db.Close()
 	return migrateDB(ctx, db, abs)
-}
-
-func migrateDB(ctx context.Context, db *sql.DB, abs string) (int64, error) {
-	v, err := migrate.UpSQLite(ctx, db, abs)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: migrate %s: %w", abs, err)
-	}
-	return v, nil
 }
 
 // checkPath validates path and returns it absolute. Bad paths are

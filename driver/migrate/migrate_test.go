@@ -11,50 +11,68 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite"
 
-	"github.com/procreg/procreg/internal/migrate"
+	"github.com/procreg/procreg/backends/mysql"
+	"github.com/procreg/procreg/backends/postgres"
+	"github.com/procreg/procreg/backends/sqlite"
+	"github.com/procreg/procreg/driver/migrate"
 	"github.com/procreg/procreg/internal/testdb"
+	"github.com/procreg/procreg/schema"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
 // target is one fresh database of a dialect: connect opens a new *sql.DB
 // on it (each migrator gets its own pool, like separate processes), up
-// migrates it with the dialect's lock.
+// migrates it through the backend's public Migrate, under the dialect's
+// own lock.
 type target struct {
-	dialect migrate.Dialect
+	src     migrate.Source
 	connect func(t *testing.T) *sql.DB
 	up      func(ctx context.Context, db *sql.DB) (int64, error)
+}
+
+func source(dialect string, g goose.Dialect) migrate.Source {
+	return migrate.Source{Dialect: dialect, FS: schema.FS, Dir: dialect, Goose: g}
 }
 
 func sqliteTarget(t *testing.T) target {
 	path := filepath.Join(t.TempDir(), "procreg.db")
 	return target{
-		dialect: migrate.SQLite,
+		src: source("sqlite", goose.DialectSQLite3),
 		connect: func(t *testing.T) *sql.DB {
 			return openDB(t, "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
 		},
-		up: func(ctx context.Context, db *sql.DB) (int64, error) { return migrate.UpSQLite(ctx, db, path) },
+		up: func(ctx context.Context, _ *sql.DB) (int64, error) { return sqlite.Migrate(ctx, path) },
 	}
 }
 
 func postgresTarget(t *testing.T) target {
 	d := testdb.Postgres(t)
 	return target{
-		dialect: migrate.Postgres,
+		src:     source("postgres", goose.DialectPostgres),
 		connect: func(t *testing.T) *sql.DB { return openDB(t, "pgx", d.DSN) },
-		up:      migrate.UpPostgres,
+		up: func(ctx context.Context, _ *sql.DB) (int64, error) {
+			pool, err := pgxpool.New(ctx, d.DSN)
+			if err != nil {
+				return 0, err
+			}
+			defer pool.Close()
+			return postgres.Migrate(ctx, pool)
+		},
 	}
 }
 
 func mysqlTarget(t *testing.T) target {
 	d := testdb.MySQL(t)
 	return target{
-		dialect: migrate.MySQL,
+		src:     source("mysql", goose.DialectMySQL),
 		connect: func(t *testing.T) *sql.DB { return openDB(t, "mysql", d.DSN) },
-		up:      migrate.UpMySQL,
+		up:      mysql.Migrate,
 	}
 }
 
@@ -83,11 +101,11 @@ func forEachDialect(t *testing.T, test func(t *testing.T, tg target)) {
 	}
 }
 
-func latest(t *testing.T, d migrate.Dialect) int64 {
+func latest(t *testing.T, src migrate.Source) int64 {
 	t.Helper()
-	v, err := migrate.Latest(d)
+	v, err := migrate.Latest(src)
 	if err != nil || v < 1 {
-		t.Fatalf("Latest(%s) = %d, %v", d, v, err)
+		t.Fatalf("Latest(%s) = %d, %v", src.Dialect, v, err)
 	}
 	return v
 }
@@ -109,7 +127,7 @@ func TestFreshApplyThenIdempotentReapply(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, tg target) {
 		ctx := context.Background()
 		db := tg.connect(t)
-		want := latest(t, tg.dialect)
+		want := latest(t, tg.src)
 		v, err := tg.up(ctx, db)
 		if err != nil || v != want {
 			t.Fatalf("first Up = %d, %v; want %d", v, err, want)
@@ -135,7 +153,7 @@ func TestConcurrentMigratorsApplyOnce(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, tg target) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		want := latest(t, tg.dialect)
+		want := latest(t, tg.src)
 		const migrators = 4
 		dbs := make([]*sql.DB, migrators)
 		for i := range dbs {
@@ -178,32 +196,16 @@ func TestCancelledContextWritesNothing(t *testing.T) {
 	}
 }
 
-func TestFileLockWaitHonoursContext(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.lock")
-	holder := migrate.NewFileLocker(path)
-	if err := holder.SessionLock(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := migrate.NewFileLocker(path).SessionLock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("second locker while the first holds the lock: %v, want a deadline error", err)
-	}
-	if err := holder.SessionUnlock(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	next := migrate.NewFileLocker(path)
-	if err := next.SessionLock(context.Background(), nil); err != nil {
-		t.Fatalf("lock after release: %v", err)
-	}
-	next.SessionUnlock(context.Background(), nil)
-}
-
-func TestUnknownDialect(t *testing.T) {
-	if _, err := migrate.Latest("oracle"); err == nil {
-		t.Fatal("Latest accepted an unknown dialect")
-	}
-	if _, err := migrate.Up(context.Background(), nil, "oracle", nil); err == nil {
-		t.Fatal("Up accepted an unknown dialect")
+func TestMissingMigrationsAreAnError(t *testing.T) {
+	for _, src := range []migrate.Source{
+		{Dialect: "oracle", FS: schema.FS, Dir: "oracle", Goose: goose.DialectPostgres},
+		{Dialect: "none"},
+	} {
+		if _, err := migrate.Latest(src); err == nil {
+			t.Errorf("Latest(%s) accepted a source without migrations", src.Dialect)
+		}
+		if _, err := migrate.Up(context.Background(), nil, src, nil); err == nil {
+			t.Errorf("Up(%s) accepted a source without migrations", src.Dialect)
+		}
 	}
 }
