@@ -4,14 +4,47 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/backends"
 	"github.com/procreg/procreg/backends/memory"
 )
 
+// The quick start of the package documentation.
+func Example() {
+	ctx := context.Background()
+	reg, err := backends.Open(ctx, "memory:") // or "sqlite:jobs.db", "postgres://…", "mysql://…"
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+
+	_, err = reg.RegisterProcess(ctx, procreg.Registration{
+		ID:          "job-1",
+		Input:       procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{"cmd":"make test"}`)},
+		Disposition: procreg.DispositionRerunnable,
+		EnvRef:      "env:ci",
+		EventTypes:  []procreg.EventType{{Name: "progress"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := reg.AppendEvent(ctx, "job-1", procreg.AppendRequest{EventType: "progress", Payload: json.RawMessage(`{"pct":40}`)}); err != nil {
+		log.Fatal(err)
+	}
+	rec, err := reg.CompleteProcess(ctx, "job-1", procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`"all green"`)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	events, _ := reg.EventsAfter(ctx, "job-1", 0)
+	fmt.Println(rec.Status.State, string(rec.Status.AwaitOutput.Value), len(events))
+	// Output: completed "all green" 2
+}
+
 // A session starts a job, is woken by its progress, asks for cancellation,
 // and the worker reports the cancellation as the job's outcome.
-func Example() {
+func Example_sessionWake() {
 	ctx := context.Background()
 	reg := memory.New()
 	defer reg.Close()
@@ -57,31 +90,6 @@ func Example() {
 	// cancelled stopped
 	// true
 	// 0
-}
-
-// The registration hash identifies a registration by meaning: core event
-// types are added, and JSON compares by value.
-func ExamplePrepareRegistration() {
-	reg := procreg.Registration{
-		ID:          "job-1",
-		Input:       procreg.ProcessInput{Kind: procreg.InputExternal, Payload: json.RawMessage(`{"title":"Nightly","retries":1.0}`)},
-		Disposition: procreg.DispositionExternallyOwned,
-	}
-	p, err := procreg.PrepareRegistration(reg)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	reg.Input.Payload = json.RawMessage(`{ "retries": 1, "title": "Nightly" }`)
-	q, _ := procreg.PrepareRegistration(reg)
-	fmt.Println(p.Hash == q.Hash, p.Registration.Identity.Label, len(p.Registration.EventTypes))
-	// Output: true Nightly 7
-}
-
-func ExampleCanonicalJSON() {
-	c, _ := procreg.CanonicalJSON([]byte(`{"b": [1.50, 1e2, 12345678901234567890], "a": "<x>"}`))
-	fmt.Println(string(c))
-	// Output: {"a":"<x>","b":[1.5,100,12345678901234567890]}
 }
 
 func ExampleSessionScope_ID() {

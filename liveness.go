@@ -79,9 +79,9 @@ var machine struct {
 	err        error
 }
 
-// PIDNamespaceSeparator joins the machine id and the PID namespace inode in
+// pidNamespaceSeparator joins the machine id and the PID namespace inode in
 // a local_process host id (CurrentProcessLiveness).
-const PIDNamespaceSeparator = "/pidns:"
+const pidNamespaceSeparator = "/pidns:"
 
 // pidNamespace returns the inode of the calling process's PID namespace
 // ("4026531836" from the link "pid:[4026531836]"), after checking that /proc
@@ -124,7 +124,7 @@ func machineIdentity() (host, boot string, err error) {
 			machine.err = fmt.Errorf("procreg: host id: %w", err)
 			return
 		}
-		machine.host += PIDNamespaceSeparator + ns
+		machine.host += pidNamespaceSeparator + ns
 		b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 		if err != nil {
 			machine.err = fmt.Errorf("procreg: boot id: %w", err)

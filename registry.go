@@ -12,7 +12,7 @@ import (
 // Every method that takes a process id rejects a malformed one (empty or
 // only white space, over MaxIDBytes, invalid UTF-8, containing U+0000) with
 // ErrInvalid, and strings stored as columns or keys must be valid UTF-8
-// without U+0000 (ValidateText); see the package documentation.
+// without U+0000; see docs/design.md for the full rules.
 type Registry interface {
 	// DurabilityTier says whether facts survive a restart.
 	DurabilityTier() DurabilityTier

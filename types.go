@@ -150,6 +150,17 @@ const (
 	OriginatorSession = "session"
 )
 
+// Core event type names. Registration adds each one the spec lacks.
+const (
+	EventCancelRequested = "process.cancel_requested"
+	EventWaiting         = "process.waiting"
+	EventResumed         = "process.resumed"
+	EventCompleted       = "process.completed"
+	EventFailed          = "process.failed"
+	EventCancelled       = "process.cancelled"
+	EventAbandoned       = "process.abandoned"
+)
+
 // WaitSignal is the only wait kind (WaitState.Kind).
 const WaitSignal = "signal"
 
@@ -388,6 +399,19 @@ type AppendRequest struct {
 	WakeTarget *SessionScope `json:"wake_target,omitempty"`
 }
 
+// CancelRequested builds the request that records a cancellation request:
+// event type process.cancel_requested, payload {"reason": reason} and the
+// deterministic replay key "process:<id>:cancel_requested", so a repeated
+// request with the same reason is idempotent.
+func CancelRequested(processID, reason string) AppendRequest {
+	payload, _ := json.Marshal(map[string]string{"reason": reason})
+	return AppendRequest{
+		EventType: EventCancelRequested,
+		Payload:   payload,
+		ReplayKey: "process:" + processID + ":cancel_requested",
+	}
+}
+
 // Event is one entry of a process's append-only log.
 type Event struct {
 	ProcessID  string             `json:"process_id"`
@@ -458,6 +482,12 @@ type Lease struct {
 	FencingToken uint64     `json:"fencing_token"`
 	ClaimedAt    time.Time  `json:"claimed_at"`
 	ExpiresAt    time.Time  `json:"expires_at"`
+}
+
+// IsLive reports whether a lease is live at now: it has a token and expires
+// after now.
+func (l *Lease) IsLive(now time.Time) bool {
+	return l != nil && l.Token != "" && l.ExpiresAt.After(now)
 }
 
 // LeaseClaim is the outcome of a claim. When Acquired is false, Lease is the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/core"
 )
 
 // The engine implements procreg.Registry once, over a Store, using the
@@ -51,7 +52,7 @@ func NewRegistry(s Store, o Options) procreg.Registry {
 	return &engine{s: s, clock: clock}
 }
 
-func (e *engine) now() time.Time { return procreg.TruncateTime(e.clock()) }
+func (e *engine) now() time.Time { return core.TruncateTime(e.clock()) }
 
 // begin checks, before any storage work and in this order, the context,
 // the process id and then the other arguments' validation results (checks,
@@ -61,7 +62,7 @@ func begin(ctx context.Context, op, id string, checks ...error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("procreg: %s process %q: %w", op, id, err)
 	}
-	if err := procreg.ValidateProcessID(id); err != nil {
+	if err := core.ValidateProcessID(id); err != nil {
 		return err
 	}
 	for _, err := range checks {
@@ -158,7 +159,7 @@ func (e *engine) RegisterProcess(ctx context.Context, reg procreg.Registration) 
 	if err := begin(ctx, op, reg.ID); err != nil {
 		return procreg.Record{}, err
 	}
-	p, err := procreg.PrepareRegistration(reg)
+	p, err := core.PrepareRegistration(reg)
 	if err != nil {
 		return procreg.Record{}, err
 	}
@@ -250,8 +251,8 @@ func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func
 }
 
 func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procreg.ExternalRef) (procreg.Record, error) {
-	check := procreg.ValidateExternalRef(processID, ref)
-	meta, err := procreg.NormalizeOptionalJSON(ref.Metadata)
+	check := core.ValidateExternalRef(processID, ref)
+	meta, err := core.NormalizeOptionalJSON(ref.Metadata)
 	if err != nil && check == nil {
 		check = fmt.Errorf("external ref metadata of process %q: %w", processID, err)
 	}
@@ -263,7 +264,7 @@ func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procr
 			return true, nil
 		}
 		if row.ExternalRefBackend == ref.Backend && row.ExternalRefID == ref.ID &&
-			procreg.JSONEqual([]byte(row.ExternalRefMetadata), meta) {
+			core.JSONEqual([]byte(row.ExternalRefMetadata), meta) {
 			return false, nil
 		}
 		return false, fmt.Errorf("%w: process %q already has external ref %s/%s", procreg.ErrExternalRefConflict,
@@ -274,7 +275,7 @@ func (e *engine) SetExternalRef(ctx context.Context, processID string, ref procr
 func (e *engine) GrantHandle(ctx context.Context, scope procreg.SessionScope, processID string, d procreg.HandleDescriptor) (procreg.HandleGrant, error) {
 	const op = "grant handle to"
 	if err := begin(ctx, op, processID, scopeCheck(op, processID, scope),
-		procreg.ValidateDescriptor(processID, d)); err != nil {
+		core.ValidateDescriptor(processID, d)); err != nil {
 		return procreg.HandleGrant{}, err
 	}
 	g := GrantRow{ScopeID: scope.ID(), ProcessID: processID, SessionID: scope.SessionID,
@@ -293,7 +294,7 @@ func (e *engine) GrantHandle(ctx context.Context, scope procreg.SessionScope, pr
 
 // scopeCheck validates the scope argument of a grant operation on processID.
 func scopeCheck(op, processID string, scope procreg.SessionScope) error {
-	if err := procreg.ValidateScope(scope); err != nil {
+	if err := core.ValidateScope(scope); err != nil {
 		return fmt.Errorf("%s process %q: %w", op, processID, err)
 	}
 	return nil
@@ -323,17 +324,17 @@ func (e *engine) TransferHandleGrants(ctx context.Context, from, to procreg.Sess
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("procreg: transfer handle grants from %q: %w", from.ID(), err)
 	}
-	if err := procreg.ValidateScope(from); err != nil {
+	if err := core.ValidateScope(from); err != nil {
 		return fmt.Errorf("transfer handle grants: %w", err)
 	}
-	if err := procreg.ValidateScope(to); err != nil {
+	if err := core.ValidateScope(to); err != nil {
 		return fmt.Errorf("transfer handle grants: %w", err)
 	}
 	ids := slices.Clone(processIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	for _, id := range ids {
-		if err := procreg.ValidateProcessID(id); err != nil {
+		if err := core.ValidateProcessID(id); err != nil {
 			return err
 		}
 	}
@@ -389,7 +390,7 @@ func (e *engine) listGrants(ctx context.Context, scope procreg.SessionScope, liv
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("procreg: list handle grants of %s: %w", scope.ID(), err)
 	}
-	if err := procreg.ValidateScope(scope); err != nil {
+	if err := core.ValidateScope(scope); err != nil {
 		return nil, fmt.Errorf("list handle grants: %w", err)
 	}
 	out := []procreg.HandleGrantEntry{}
@@ -454,16 +455,16 @@ func (e *engine) HandleGrantsForProcess(ctx context.Context, processID string) (
 
 // appendTx runs one append inside a write: lock, replay lookup (only with a
 // replay key), insert, update. It returns the plan and the updated row.
-func (e *engine) appendTx(ctx context.Context, tx Tx, processID string, req procreg.AppendRequest, now time.Time) (procreg.AppendPlan, ProcessRow, error) {
+func (e *engine) appendTx(ctx context.Context, tx Tx, processID string, req procreg.AppendRequest, now time.Time) (core.AppendPlan, ProcessRow, error) {
 	row, err := lock(ctx, tx, processID)
 	if err != nil {
-		return procreg.AppendPlan{}, row, err
+		return core.AppendPlan{}, row, err
 	}
-	p, err := procreg.LoadPrepared(row.RegistrationHash, []byte(row.Spec))
+	p, err := core.LoadPrepared(row.RegistrationHash, []byte(row.Spec))
 	if err != nil {
-		return procreg.AppendPlan{}, row, err
+		return core.AppendPlan{}, row, err
 	}
-	in := procreg.AppendInput{
+	in := core.AppendInput{
 		ProcessID:    processID,
 		Prepared:     p,
 		State:        row.Status,
@@ -476,18 +477,18 @@ func (e *engine) appendTx(ctx context.Context, tx Tx, processID string, req proc
 	if req.ReplayKey != "" {
 		evRow, found, err := tx.EventByReplayKey(ctx, processID, req.ReplayKey)
 		if err != nil {
-			return procreg.AppendPlan{}, row, err
+			return core.AppendPlan{}, row, err
 		}
 		if found {
 			ev, err := toEvent(evRow)
 			if err != nil {
-				return procreg.AppendPlan{}, row, err
+				return core.AppendPlan{}, row, err
 			}
 			in.Replayed = &ev
 			in.ReplayedWakeTarget = wakeTarget(evRow)
 		}
 	}
-	plan, err := procreg.PlanAppend(in, req)
+	plan, err := core.PlanAppend(in, req)
 	if err != nil {
 		return plan, row, err
 	}
@@ -521,7 +522,7 @@ func (e *engine) appendTx(ctx context.Context, tx Tx, processID string, req proc
 func (e *engine) AppendEvent(ctx context.Context, processID string, req procreg.AppendRequest) (procreg.AppendResult, error) {
 	const op = "append event to"
 	// The request's strings are checked before the replay-key lookup uses them.
-	if err := begin(ctx, op, processID, procreg.ValidateAppendRequest(processID, req)); err != nil {
+	if err := begin(ctx, op, processID, core.ValidateAppendRequest(processID, req)); err != nil {
 		return procreg.AppendResult{}, err
 	}
 	now := e.now()
@@ -542,7 +543,7 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 	if err := begin(ctx, op, processID); err != nil {
 		return procreg.Record{}, err
 	}
-	req, err := procreg.CompletionRequest(processID, out)
+	req, err := core.CompletionRequest(processID, out)
 	if err != nil {
 		return procreg.Record{}, err
 	}
@@ -619,7 +620,7 @@ func (e *engine) RecentEvents(ctx context.Context, processID string, limit int) 
 }
 
 func (e *engine) CountEventsThrough(ctx context.Context, processID, eventType string, upToSequence uint64) (uint64, error) {
-	n, err := readKnown(ctx, e, "count events of", processID, procreg.ValidateName(processID, "event type", eventType),
+	n, err := readKnown(ctx, e, "count events of", processID, core.ValidateName(processID, "event type", eventType),
 		func(ctx context.Context, tx Tx) (int64, error) {
 			return tx.CountEventsThrough(ctx, processID, eventType, clampSeq(upToSequence))
 		})
@@ -640,7 +641,7 @@ func (e *engine) AckWake(ctx context.Context, processID string, sequence uint64)
 }
 
 func (e *engine) RecordFirstStarted(ctx context.Context, processID string, s procreg.Started) (procreg.Record, error) {
-	check := procreg.ValidateStarted(processID, s)
+	check := core.ValidateStarted(processID, s)
 	owner, err := jsonText(s.Owner)
 	if err != nil && check == nil {
 		check = fmt.Errorf("%w: first-started owner of process %q: %v", procreg.ErrInvalid, processID, err)
@@ -658,7 +659,7 @@ func (e *engine) RecordFirstStarted(ctx context.Context, processID string, s pro
 
 func (e *engine) RequestProcessAbandon(ctx context.Context, processID string, r procreg.AbandonRequest) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "request abandon of", processID, procreg.ValidateAbandonRequest(processID, r), func(row *ProcessRow) (bool, error) {
+	return e.mutate(ctx, "request abandon of", processID, core.ValidateAbandonRequest(processID, r), func(row *ProcessRow) (bool, error) {
 		if row.Status != procreg.StateRunning {
 			return false, fmt.Errorf("%w: process %q is already %s; nothing to abandon", procreg.ErrTerminal, processID, row.Status)
 		}
@@ -674,7 +675,7 @@ func (e *engine) RequestProcessAbandon(ctx context.Context, processID string, r 
 
 func (e *engine) SetProcessWait(ctx context.Context, processID string, w procreg.WaitState) (procreg.Record, error) {
 	now := e.now()
-	return e.mutate(ctx, "set wait of", processID, procreg.ValidateWaitState(processID, w), func(row *ProcessRow) (bool, error) {
+	return e.mutate(ctx, "set wait of", processID, core.ValidateWaitState(processID, w), func(row *ProcessRow) (bool, error) {
 		if row.Status != procreg.StateRunning {
 			return false, fmt.Errorf("%w: process %q is already %s; it cannot wait", procreg.ErrTerminal, processID, row.Status)
 		}
@@ -740,7 +741,7 @@ func (e *engine) ListProcesses(ctx context.Context, f procreg.ListFilter) ([]pro
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("procreg: list processes: %w", err)
 	}
-	c, err := f.Criteria()
+	c, err := core.Criteria(f)
 	if err != nil {
 		return nil, err
 	}
@@ -760,7 +761,7 @@ func (e *engine) ListNonTerminal(ctx context.Context) ([]procreg.Record, error) 
 // is the validation result of the other arguments, reported before any
 // lookup so that a bad owner is ErrInvalid even for an unknown process.
 func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRunning bool, missing, check error,
-	decide func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error)) (procreg.LeaseClaim, error) {
+	decide func(st core.LeaseState, now time.Time) (core.LeaseDecision, error)) (procreg.LeaseClaim, error) {
 	if err := begin(ctx, op, processID, check); err != nil {
 		return procreg.LeaseClaim{}, err
 	}
@@ -806,39 +807,39 @@ func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRu
 // ownerCheck validates a claimant and ttl before any lookup (the lease
 // decisions check them again, as pure functions must).
 func ownerCheck(processID string, owner procreg.LeaseOwner, ttl time.Duration) error {
-	if err := procreg.ValidateLeaseOwner(processID, owner); err != nil {
+	if err := core.ValidateLeaseOwner(processID, owner); err != nil {
 		return err
 	}
-	_, err := procreg.LeaseExpiry(processID, time.Time{}, ttl)
+	_, err := core.LeaseExpiry(processID, time.Time{}, ttl)
 	return err
 }
 
 func (e *engine) ClaimProcessLease(ctx context.Context, processID string, owner procreg.LeaseOwner, ttl time.Duration) (procreg.LeaseClaim, error) {
 	return e.leaseWrite(ctx, "claim lease of", processID, true, notFound(processID), ownerCheck(processID, owner, ttl),
-		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
-			return procreg.DecideClaim(processID, st, owner, ttl, now)
+		func(st core.LeaseState, now time.Time) (core.LeaseDecision, error) {
+			return core.DecideClaim(processID, st, owner, ttl, now)
 		})
 }
 
 func (e *engine) ReclaimProcessLease(ctx context.Context, processID string, owner procreg.LeaseOwner, observed procreg.Lease, ttl time.Duration) (procreg.LeaseClaim, error) {
 	return e.leaseWrite(ctx, "reclaim lease of", processID, true, notFound(processID), ownerCheck(processID, owner, ttl),
-		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
-			return procreg.DecideReclaim(processID, st, owner, observed, ttl, now)
+		func(st core.LeaseState, now time.Time) (core.LeaseDecision, error) {
+			return core.DecideReclaim(processID, st, owner, observed, ttl, now)
 		})
 }
 
 func (e *engine) RenewProcessLease(ctx context.Context, l procreg.Lease, ttl time.Duration) (procreg.Lease, error) {
-	claim, err := e.leaseWrite(ctx, "renew lease of", l.ProcessID, false, procreg.LeaseLost(l.ProcessID), nil,
-		func(st procreg.LeaseState, now time.Time) (procreg.LeaseDecision, error) {
-			return procreg.DecideRenew(st, l, ttl, now)
+	claim, err := e.leaseWrite(ctx, "renew lease of", l.ProcessID, false, core.LeaseLost(l.ProcessID), nil,
+		func(st core.LeaseState, now time.Time) (core.LeaseDecision, error) {
+			return core.DecideRenew(st, l, ttl, now)
 		})
 	return claim.Lease, err
 }
 
 func (e *engine) CompleteProcessLease(ctx context.Context, c procreg.LeaseCompletion) error {
 	_, err := e.leaseWrite(ctx, "release lease of", c.ProcessID, false, nil, nil,
-		func(st procreg.LeaseState, _ time.Time) (procreg.LeaseDecision, error) {
-			return procreg.DecideRelease(st, c.Token), nil
+		func(st core.LeaseState, _ time.Time) (core.LeaseDecision, error) {
+			return core.DecideRelease(st, c.Token), nil
 		})
 	return err
 }

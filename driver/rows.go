@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/core"
 )
 
 // The lowest time an int64 of epoch milliseconds can hold.
@@ -47,14 +48,14 @@ func jsonText(v any) (string, error) {
 
 // rawOrNil returns stored JSON text as a RawMessage, nil when absent.
 func rawOrNil(s string) json.RawMessage {
-	if procreg.IsAbsentJSON([]byte(s)) {
+	if core.IsAbsentJSON([]byte(s)) {
 		return nil
 	}
 	return json.RawMessage(s)
 }
 
 // newProcessRow is the row of a freshly registered process.
-func newProcessRow(p *procreg.Prepared, now time.Time) ProcessRow {
+func newProcessRow(p *core.Prepared, now time.Time) ProcessRow {
 	r := p.Registration
 	row := ProcessRow{
 		ID:                    r.ID,
@@ -77,7 +78,7 @@ func newProcessRow(p *procreg.Prepared, now time.Time) ProcessRow {
 
 // toRecord maps a process row to a Record that shares no memory with the row.
 func toRecord(row ProcessRow) (procreg.Record, error) {
-	reg, err := procreg.DecodeSpec([]byte(row.Spec))
+	reg, err := core.DecodeSpec([]byte(row.Spec))
 	if err != nil {
 		return procreg.Record{}, fmt.Errorf("process %q: %w", row.ID, err)
 	}
@@ -226,8 +227,8 @@ func toEvent(row EventRow) (procreg.Event, error) {
 }
 
 // leaseState reads the lease columns of a row.
-func leaseState(row ProcessRow) (procreg.LeaseState, error) {
-	st := procreg.LeaseState{FencingToken: uint64(row.LeaseFencingToken)}
+func leaseState(row ProcessRow) (core.LeaseState, error) {
+	st := core.LeaseState{FencingToken: uint64(row.LeaseFencingToken)}
 	if row.LeaseToken == "" {
 		return st, nil
 	}
@@ -244,7 +245,7 @@ func leaseState(row ProcessRow) (procreg.LeaseState, error) {
 }
 
 // setLease writes a lease state into the lease columns of a row.
-func setLease(row *ProcessRow, st procreg.LeaseState) error {
+func setLease(row *ProcessRow, st core.LeaseState) error {
 	row.LeaseFencingToken = clampSeq(st.FencingToken)
 	l := st.Current
 	if l == nil {

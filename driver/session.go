@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/core"
 )
 
 // maxSessionAttempts bounds how often DeleteSessionProcessState widens its
@@ -38,7 +39,7 @@ func (e *engine) DeleteSessionProcessState(ctx context.Context, sessionID string
 	if err := ctx.Err(); err != nil {
 		return procreg.SessionDeleteReport{}, fmt.Errorf("procreg: delete state of session %q: %w", sessionID, err)
 	}
-	if err := procreg.ValidateSessionID(sessionID); err != nil {
+	if err := core.ValidateSessionID(sessionID); err != nil {
 		return procreg.SessionDeleteReport{}, fmt.Errorf("delete session state: %w", err)
 	}
 	now := e.now()

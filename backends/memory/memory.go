@@ -18,6 +18,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/internal/core"
 )
 
 // Option configures a memory registry.
@@ -223,7 +224,7 @@ func sortedByID(rows []driver.ProcessRow) []driver.ProcessRow {
 }
 
 func (t *tx) ListProcesses(_ context.Context, q driver.ListQuery) ([]driver.ProcessRow, error) {
-	c := procreg.ListCriteria{State: q.Status, DefinitionFingerprint: q.DefinitionFingerprint, Waiting: q.Waiting}
+	c := core.ListCriteria{State: q.Status, DefinitionFingerprint: q.DefinitionFingerprint, Waiting: q.Waiting}
 	var out []driver.ProcessRow
 	for _, row := range t.s.procs {
 		if c.Matches(row.Status, row.DefinitionFingerprint, row.Waiting) {

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/internal/core"
 	"github.com/procreg/procreg/internal/sqlstore"
 )
 
@@ -80,7 +80,7 @@ func (t *tx[Q]) found(op, id string, err error) (bool, error) {
 
 func (t *tx[Q]) LeaseNow(ctx context.Context) (time.Time, error) {
 	if t.d.LeaseClock != nil {
-		return procreg.TruncateTime(t.d.LeaseClock()), nil
+		return core.TruncateTime(t.d.LeaseClock()), nil
 	}
 	if t.haveNow {
 		return time.UnixMilli(t.nowMs).UTC(), nil

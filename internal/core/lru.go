@@ -1,4 +1,4 @@
-package procreg
+package core
 
 import (
 	"container/list"

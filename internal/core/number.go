@@ -1,4 +1,4 @@
-package procreg
+package core
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/procreg/procreg"
 )
 
 // canonicalNumbers replaces, in place, every json.Number in a decoded value
@@ -93,21 +95,6 @@ func canonicalNumber(s string) string {
 	return b.String()
 }
 
-// MaxNumberBytes is the longest JSON number literal the registry accepts, in
-// bytes (sign, digits, point and exponent). Longer literals are ErrInvalid:
-// the registry never needs them, and bounding them keeps parsing and
-// canonicalizing linear.
-const MaxNumberBytes = 1024
-
-// MaxNumberExponent bounds the decimal exponent of every JSON number the
-// registry accepts, both as written (the e±x part) and of the value in
-// scientific notation (1.5e3 has 3, 0.001 has -3): beyond ±MaxNumberExponent
-// a number is ErrInvalid. JSON Schema validation turns numbers into exact
-// rationals; an exponent of 10^6 and more made the schema library panic, and
-// one near 10^6 cost tens of milliseconds per number. At 1,000 the largest
-// rational is about 3,300 bits, microseconds of arithmetic.
-const MaxNumberExponent = 1000
-
 // CheckNumbers reports, as ErrInvalid, the first number literal in the JSON
 // text raw that is longer than MaxNumberBytes or whose decimal exponent is
 // beyond ±MaxNumberExponent, naming its byte offset. It scans the text
@@ -125,7 +112,7 @@ func CheckNumbers(raw []byte) error {
 				j++
 			}
 			if err := checkNumber(raw[i:j]); err != nil {
-				return fmt.Errorf("%w: number at byte %d %v", ErrInvalid, i, err)
+				return fmt.Errorf("%w: number at byte %d %v", procreg.ErrInvalid, i, err)
 			}
 			i = j
 		default:
@@ -158,8 +145,8 @@ func isNumberByte(c byte) bool {
 // checkNumber checks one number literal against MaxNumberBytes and
 // MaxNumberExponent; the error completes "number at byte n …".
 func checkNumber(lit []byte) error {
-	if len(lit) > MaxNumberBytes {
-		return fmt.Errorf("(%.20s…) is %d bytes long, longer than %d", lit, len(lit), MaxNumberBytes)
+	if len(lit) > procreg.MaxNumberBytes {
+		return fmt.Errorf("(%.20s…) is %d bytes long, longer than %d", lit, len(lit), procreg.MaxNumberBytes)
 	}
 	s := strings.TrimPrefix(string(lit), "-")
 	mant, expText, hasExp := strings.Cut(strings.ToLower(s), "e")
@@ -169,8 +156,8 @@ func checkNumber(lit []byte) error {
 		digits := strings.TrimLeft(strings.TrimLeft(expText, "+-"), "0")
 		// More digits than MaxNumberExponent has is out of range without
 		// parsing (and a parse of a long exponent would be slow).
-		if len(digits) > len(strconv.Itoa(MaxNumberExponent)) {
-			return fmt.Errorf("(%.20s…) has an exponent beyond ±%d", lit, MaxNumberExponent)
+		if len(digits) > len(strconv.Itoa(procreg.MaxNumberExponent)) {
+			return fmt.Errorf("(%.20s…) has an exponent beyond ±%d", lit, procreg.MaxNumberExponent)
 		}
 		if digits != "" {
 			var err error
@@ -193,8 +180,8 @@ func checkNumber(lit []byte) error {
 	} else {
 		value = 0 // zero: its exponent is meaningless
 	}
-	if exp > MaxNumberExponent || exp < -MaxNumberExponent || value > MaxNumberExponent || value < -MaxNumberExponent {
-		return fmt.Errorf("(%.20s…) is out of range: its decimal exponent is beyond ±%d", lit, MaxNumberExponent)
+	if exp > procreg.MaxNumberExponent || exp < -procreg.MaxNumberExponent || value > procreg.MaxNumberExponent || value < -procreg.MaxNumberExponent {
+		return fmt.Errorf("(%.20s…) is out of range: its decimal exponent is beyond ±%d", lit, procreg.MaxNumberExponent)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package procreg
+package core
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/procreg/procreg"
 )
 
 // parsePointer splits an RFC 6901 JSON pointer into unescaped reference
@@ -74,20 +76,20 @@ func lookupPointer(doc any, tokens []string) (any, bool) {
 // validateSelector checks that a selector is well formed: a known kind, a
 // valid pointer for pointer/present, valid JSON for const and well-formed
 // template fields.
-func validateSelector(s Selector, where string) error {
+func validateSelector(s procreg.Selector, where string) error {
 	switch s.Kind {
-	case SelectorPayload:
-	case SelectorPointer, SelectorPresent:
+	case procreg.SelectorPayload:
+	case procreg.SelectorPointer, procreg.SelectorPresent:
 		if _, err := parsePointer(s.Pointer); err != nil {
 			return fmt.Errorf("%s: %v", where, err)
 		}
-	case SelectorConst:
+	case procreg.SelectorConst:
 		if len(s.Const) > 0 {
 			if _, err := decodeJSON(s.Const); err != nil {
 				return fmt.Errorf("%s: const is not valid JSON: %v", where, err)
 			}
 		}
-	case SelectorTemplate:
+	case procreg.SelectorTemplate:
 		for name, f := range s.Fields {
 			if err := validateSelector(f, where+" field "+strconv.Quote(name)); err != nil {
 				return err
@@ -105,11 +107,11 @@ func validateSelector(s Selector, where string) error {
 var errSelectorMissing = errors.New("selector pointer not found in payload")
 
 // evalSelector applies a selector to a decoded payload.
-func evalSelector(s Selector, payload any) (any, error) {
+func evalSelector(s procreg.Selector, payload any) (any, error) {
 	switch s.Kind {
-	case SelectorPayload:
+	case procreg.SelectorPayload:
 		return payload, nil
-	case SelectorPointer:
+	case procreg.SelectorPointer:
 		toks, err := parsePointer(s.Pointer)
 		if err != nil {
 			return nil, err
@@ -119,19 +121,19 @@ func evalSelector(s Selector, payload any) (any, error) {
 			return nil, fmt.Errorf("%w: %q", errSelectorMissing, s.Pointer)
 		}
 		return v, nil
-	case SelectorPresent:
+	case procreg.SelectorPresent:
 		toks, err := parsePointer(s.Pointer)
 		if err != nil {
 			return nil, err
 		}
 		_, ok := lookupPointer(payload, toks)
 		return ok, nil
-	case SelectorConst:
+	case procreg.SelectorConst:
 		if len(s.Const) == 0 {
 			return nil, nil
 		}
 		return decodeJSON(s.Const)
-	case SelectorTemplate:
+	case procreg.SelectorTemplate:
 		return evalTemplate(s, payload)
 	default:
 		return nil, fmt.Errorf("unknown selector kind %q", s.Kind)
@@ -140,7 +142,7 @@ func evalSelector(s Selector, payload any) (any, error) {
 
 // evalTemplate replaces every "{name}" whose name is a field with that
 // field's value as a string; other text is kept as written.
-func evalTemplate(s Selector, payload any) (string, error) {
+func evalTemplate(s procreg.Selector, payload any) (string, error) {
 	var b strings.Builder
 	t := s.Template
 	for {
@@ -210,14 +212,14 @@ func truthy(v any) bool {
 // SelectString applies a selector to a JSON payload and returns the selected
 // value as a string (a JSON string unquoted, anything else compact JSON).
 // A pointer that finds nothing is ErrInvalid.
-func SelectString(s Selector, payload json.RawMessage) (string, error) {
+func SelectString(s procreg.Selector, payload json.RawMessage) (string, error) {
 	doc, err := decodePayload(payload)
 	if err != nil {
 		return "", err
 	}
 	v, err := evalSelector(s, doc)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
+		return "", fmt.Errorf("%w: %v", procreg.ErrInvalid, err)
 	}
 	return valueString(v)
 }
@@ -236,7 +238,7 @@ func decodePayload(payload json.RawMessage) (any, error) {
 	}
 	v, err := decodeJSON(payload)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not valid JSON: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: payload is not valid JSON: %v", procreg.ErrInvalid, err)
 	}
 	return v, nil
 }

@@ -1,10 +1,11 @@
-package procreg
+package core
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 
+	"github.com/procreg/procreg"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -69,6 +70,6 @@ func validatePayload(s *jsonschema.Schema, doc any) (err error) {
 // transaction or take the host process down.
 func recoverInvalid(what string, err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%w: JSON Schema library failed while %s: %v", ErrInvalid, what, r)
+		*err = fmt.Errorf("%w: JSON Schema library failed while %s: %v", procreg.ErrInvalid, what, r)
 	}
 }

@@ -1,4 +1,4 @@
-package procreg
+package core
 
 import (
 	"encoding/json"
@@ -6,21 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/procreg/procreg"
 	"github.com/santhosh-tekuri/jsonschema/v6"
-)
-
-// MaxIDBytes is the longest process id, in bytes.
-const MaxIDBytes = 255
-
-// Core event type names. Registration adds each one the spec lacks.
-const (
-	EventCancelRequested = "process.cancel_requested"
-	EventWaiting         = "process.waiting"
-	EventResumed         = "process.resumed"
-	EventCompleted       = "process.completed"
-	EventFailed          = "process.failed"
-	EventCancelled       = "process.cancelled"
-	EventAbandoned       = "process.abandoned"
 )
 
 // AwaitOutputPointer is the pointer the core terminal types select their
@@ -29,19 +16,19 @@ const AwaitOutputPointer = "/await_output"
 
 // CoreEventTypes returns the core event types, in the order registration
 // appends them.
-func CoreEventTypes() []EventType {
-	term := func(name string, st TerminalState) EventType {
-		return EventType{Name: name, Terminal: &TerminalSpec{State: st,
-			AwaitOutput: &Selector{Kind: SelectorPointer, Pointer: AwaitOutputPointer}}}
+func CoreEventTypes() []procreg.EventType {
+	term := func(name string, st procreg.TerminalState) procreg.EventType {
+		return procreg.EventType{Name: name, Terminal: &procreg.TerminalSpec{State: st,
+			AwaitOutput: &procreg.Selector{Kind: procreg.SelectorPointer, Pointer: AwaitOutputPointer}}}
 	}
-	return []EventType{
-		{Name: EventCancelRequested},
-		{Name: EventWaiting},
-		{Name: EventResumed},
-		term(EventCompleted, StateCompleted),
-		term(EventFailed, StateFailed),
-		term(EventCancelled, StateCancelled),
-		term(EventAbandoned, StateAbandoned),
+	return []procreg.EventType{
+		{Name: procreg.EventCancelRequested},
+		{Name: procreg.EventWaiting},
+		{Name: procreg.EventResumed},
+		term(procreg.EventCompleted, procreg.StateCompleted),
+		term(procreg.EventFailed, procreg.StateFailed),
+		term(procreg.EventCancelled, procreg.StateCancelled),
+		term(procreg.EventAbandoned, procreg.StateAbandoned),
 	}
 }
 
@@ -66,7 +53,7 @@ var coreCanonical = sync.OnceValues(func() (map[string][]byte, error) {
 // schemas. A Prepared is immutable and safe to share.
 type Prepared struct {
 	// Registration is the normalized registration. Do not modify it.
-	Registration Registration
+	Registration procreg.Registration
 	// Spec is the canonical JSON of Registration; it is what is hashed and
 	// what backends store as the process spec.
 	Spec []byte
@@ -81,10 +68,10 @@ type Prepared struct {
 }
 
 // EventType returns the declared event type with the given name.
-func (p *Prepared) EventType(name string) (EventType, bool) {
+func (p *Prepared) EventType(name string) (procreg.EventType, bool) {
 	i, ok := p.types[name]
 	if !ok {
-		return EventType{}, false
+		return procreg.EventType{}, false
 	}
 	return p.Registration.EventTypes[i], true
 }
@@ -95,7 +82,7 @@ var preparedCache = newLRU[string, *Prepared](1024)
 
 // PrepareRegistration validates a registration and prepares it for storage
 // (see Prepared). Every rule violation is ErrInvalid naming the process.
-func PrepareRegistration(reg Registration) (*Prepared, error) {
+func PrepareRegistration(reg procreg.Registration) (*Prepared, error) {
 	if err := ValidateProcessID(reg.ID); err != nil {
 		return nil, err
 	}
@@ -103,7 +90,7 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 		return nil, err
 	}
 	fail := func(format string, a ...any) error {
-		return fmt.Errorf("%w: registration of process %q: %s", ErrInvalid, reg.ID, fmt.Sprintf(format, a...))
+		return fmt.Errorf("%w: registration of process %q: %s", procreg.ErrInvalid, reg.ID, fmt.Sprintf(format, a...))
 	}
 	// A JSON round trip deep-copies the caller's registration and rejects
 	// malformed JSON fields in one step.
@@ -111,27 +98,27 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 	if err != nil {
 		return nil, fail("malformed JSON field: %v", err)
 	}
-	var r Registration
+	var r procreg.Registration
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fail("%v", err)
 	}
 	r.ID = reg.ID
 
 	switch r.Disposition {
-	case DispositionRerunnable, DispositionOwnerBound, DispositionExternallyOwned:
+	case procreg.DispositionRerunnable, procreg.DispositionOwnerBound, procreg.DispositionExternallyOwned:
 	case "":
 		return nil, fail("disposition is required")
 	default:
 		return nil, fail("unknown disposition %q", r.Disposition)
 	}
 	switch r.Input.Kind {
-	case InputTool, InputEngine, InputSessionTurn, InputExternal:
+	case procreg.InputTool, procreg.InputEngine, procreg.InputSessionTurn, procreg.InputExternal:
 	case "":
 		return nil, fail("input kind is required")
 	default:
 		return nil, fail("unknown input kind %q", r.Input.Kind)
 	}
-	if r.Input.Kind == InputEngine {
+	if r.Input.Kind == procreg.InputEngine {
 		if strings.TrimSpace(r.Input.EngineKind) == "" {
 			return nil, fail("engine input needs an engine_kind")
 		}
@@ -139,7 +126,7 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 		return nil, fail("engine_kind %q is only allowed for engine input", r.Input.EngineKind)
 	}
 	switch r.Input.Kind {
-	case InputTool, InputEngine:
+	case procreg.InputTool, procreg.InputEngine:
 		if strings.TrimSpace(r.EnvRef) == "" {
 			return nil, fail("%s input needs an env_ref", r.Input.Kind)
 		}
@@ -163,7 +150,7 @@ func PrepareRegistration(reg Registration) (*Prepared, error) {
 		return nil, fail("provenance caused_by: %v", err)
 	}
 	switch r.Provenance.Originator.Kind {
-	case "", OriginatorHost, OriginatorSession:
+	case "", procreg.OriginatorHost, procreg.OriginatorSession:
 	default:
 		return nil, fail("unknown originator kind %q", r.Provenance.Originator.Kind)
 	}
@@ -240,15 +227,15 @@ func LoadPrepared(hash string, spec []byte) (*Prepared, error) {
 
 // DecodeSpec decodes a stored spec (Prepared.Spec) into a fresh Registration
 // that shares no memory with anything else.
-func DecodeSpec(spec []byte) (Registration, error) {
-	var r Registration
+func DecodeSpec(spec []byte) (procreg.Registration, error) {
+	var r procreg.Registration
 	if err := json.Unmarshal(spec, &r); err != nil {
-		return Registration{}, fmt.Errorf("decode stored process spec: %w", err)
+		return procreg.Registration{}, fmt.Errorf("decode stored process spec: %w", err)
 	}
 	return r, nil
 }
 
-func newPrepared(r Registration, spec []byte, hash string) (*Prepared, error) {
+func newPrepared(r procreg.Registration, spec []byte, hash string) (*Prepared, error) {
 	fp, err := DefinitionFingerprint(r.Identity.Definition)
 	if err != nil {
 		return nil, err
@@ -274,7 +261,7 @@ func newPrepared(r Registration, spec []byte, hash string) (*Prepared, error) {
 
 // normalizeEventType validates one declared event type and canonicalizes its
 // JSON fields in place.
-func normalizeEventType(et *EventType) error {
+func normalizeEventType(et *procreg.EventType) error {
 	var err error
 	if et.PayloadSchema, err = NormalizeOptionalJSON(et.PayloadSchema); err != nil {
 		return fmt.Errorf("event type %q: payload schema: %v", et.Name, err)
@@ -286,11 +273,11 @@ func normalizeEventType(et *EventType) error {
 	}
 	if t := et.Terminal; t != nil {
 		switch t.State {
-		case StateCompleted, StateFailed, StateCancelled, StateAbandoned:
+		case procreg.StateCompleted, procreg.StateFailed, procreg.StateCancelled, procreg.StateAbandoned:
 		default:
 			return fmt.Errorf("event type %q: unknown terminal state %q", et.Name, t.State)
 		}
-		if t.AwaitOutput == nil && t.State != StateCompleted {
+		if t.AwaitOutput == nil && t.State != procreg.StateCompleted {
 			return fmt.Errorf("event type %q: a %s terminal type must declare an await_output selector", et.Name, t.State)
 		}
 		if t.AwaitOutput != nil {
@@ -310,8 +297,8 @@ func normalizeEventType(et *EventType) error {
 			return err
 		}
 		switch w.DedupeKey.Kind {
-		case "", DedupeEventIdentity, DedupeConst:
-		case DedupeSelector:
+		case "", procreg.DedupeEventIdentity, procreg.DedupeConst:
+		case procreg.DedupeSelector:
 			if w.DedupeKey.Selector == nil {
 				return fmt.Errorf("%s: a selector dedupe key needs a selector", where)
 			}
@@ -326,7 +313,7 @@ func normalizeEventType(et *EventType) error {
 }
 
 // normalizeSelector validates a selector and canonicalizes its constants.
-func normalizeSelector(s *Selector, where string) error {
+func normalizeSelector(s *procreg.Selector, where string) error {
 	if err := validateSelector(*s, where); err != nil {
 		return err
 	}
@@ -348,14 +335,14 @@ func normalizeSelector(s *Selector, where string) error {
 
 // defaultIdentity derives the identity kind (and, for external input, the
 // label) from the input. A label the caller set is kept.
-func defaultIdentity(in ProcessInput, label string) (kind, outLabel string) {
+func defaultIdentity(in procreg.ProcessInput, label string) (kind, outLabel string) {
 	switch in.Kind {
-	case InputEngine:
+	case procreg.InputEngine:
 		kind = in.EngineKind
 	default:
 		kind = string(in.Kind)
 	}
-	if label != "" || in.Kind != InputExternal || IsAbsentJSON(in.Payload) {
+	if label != "" || in.Kind != procreg.InputExternal || IsAbsentJSON(in.Payload) {
 		return kind, label
 	}
 	var obj map[string]any

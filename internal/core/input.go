@@ -1,9 +1,11 @@
-package procreg
+package core
 
 import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/procreg/procreg"
 )
 
 // This file holds the argument rules every backend shares. Their one rule
@@ -31,34 +33,20 @@ func textProblem(s string) string {
 // the strings it stores.
 func ValidateText(processID, field, s string) error {
 	if p := textProblem(s); p != "" {
-		return fmt.Errorf("%w: process %q: %s %q %s", ErrInvalid, processID, field, s, p)
+		return fmt.Errorf("%w: process %q: %s %q %s", procreg.ErrInvalid, processID, field, s, p)
 	}
 	return nil
 }
 
-// MaxNameBytes is the longest name, key or id other than a process id that
-// the registry stores in an indexed column: session and frame ids (the whole
-// scope id, "session:<sid>/frame:<fid>", is at most this long), event type
-// names, replay keys, wait names, keys and event types, lease owner and
-// incarnation ids, external ref backend and id, handle descriptor kinds,
-// abandon requested_by, identity and engine kinds. It is the narrowest
-// column any backend gives them (MySQL VARBINARY(1024)), so the same call is
-// ErrInvalid on every backend rather than a storage error on one.
-const MaxNameBytes = 1024
-
-// MaxWaitKindBytes is the longest wait kind (a short tag; MySQL
-// VARBINARY(64)).
-const MaxWaitKindBytes = 64
-
 // ValidateName checks a stored name, key or id (see MaxNameBytes): stored
 // text (ValidateText) of at most MaxNameBytes bytes.
 func ValidateName(processID, field, s string) error {
-	return validateBounded(processID, field, s, MaxNameBytes)
+	return validateBounded(processID, field, s, procreg.MaxNameBytes)
 }
 
 func validateBounded(processID, field, s string, max int) error {
 	if len(s) > max {
-		return fmt.Errorf("%w: process %q: %s %.40q… is %d bytes, longer than %d", ErrInvalid, processID, field, s, len(s), max)
+		return fmt.Errorf("%w: process %q: %s %.40q… is %d bytes, longer than %d", procreg.ErrInvalid, processID, field, s, len(s), max)
 	}
 	return ValidateText(processID, field, s)
 }
@@ -90,40 +78,33 @@ func validateTexts(processID string, pairs ...string) error {
 // rejects it the same way instead of reporting it unknown.
 func ValidateProcessID(id string) error {
 	if strings.TrimSpace(id) == "" {
-		return fmt.Errorf("%w: process id %q is empty", ErrInvalid, id)
+		return fmt.Errorf("%w: process id %q is empty", procreg.ErrInvalid, id)
 	}
-	if len(id) > MaxIDBytes {
-		return fmt.Errorf("%w: process id %.40q… is %d bytes, longer than %d", ErrInvalid, id, len(id), MaxIDBytes)
+	if len(id) > procreg.MaxIDBytes {
+		return fmt.Errorf("%w: process id %.40q… is %d bytes, longer than %d", procreg.ErrInvalid, id, len(id), procreg.MaxIDBytes)
 	}
 	if p := textProblem(id); p != "" {
-		return fmt.Errorf("%w: process id %q %s", ErrInvalid, id, p)
+		return fmt.Errorf("%w: process id %q %s", procreg.ErrInvalid, id, p)
 	}
 	return nil
 }
 
-// FrameSeparator joins a session id and an agent frame id in a scope id
-// (SessionScope.ID). A session id may not contain it, so that every scope id
-// names exactly one (session, frame) pair: otherwise session "x/frame:y" and
-// session "x" with frame "y" would share grants and wake ids. Frame ids may
-// contain it (the first separator in a scope id ends the session id).
-const FrameSeparator = "/frame:"
-
 // ValidateScope checks a session scope: its session id must not be blank or
 // contain FrameSeparator, both ids are stored text (see ValidateText), and
 // its scope id (SessionScope.ID) is at most MaxNameBytes long.
-func ValidateScope(s SessionScope) error {
+func ValidateScope(s procreg.SessionScope) error {
 	if strings.TrimSpace(s.SessionID) == "" {
-		return fmt.Errorf("%w: session scope %q has an empty session id", ErrInvalid, s.ID())
+		return fmt.Errorf("%w: session scope %q has an empty session id", procreg.ErrInvalid, s.ID())
 	}
-	if strings.Contains(s.SessionID, FrameSeparator) {
-		return fmt.Errorf("%w: session id %q contains %q, which separates session and frame in scope ids", ErrInvalid, s.SessionID, FrameSeparator)
+	if strings.Contains(s.SessionID, procreg.FrameSeparator) {
+		return fmt.Errorf("%w: session id %q contains %q, which separates session and frame in scope ids", procreg.ErrInvalid, s.SessionID, procreg.FrameSeparator)
 	}
-	if id := s.ID(); len(id) > MaxNameBytes {
-		return fmt.Errorf("%w: session scope %.40q… is %d bytes, longer than %d", ErrInvalid, id, len(id), MaxNameBytes)
+	if id := s.ID(); len(id) > procreg.MaxNameBytes {
+		return fmt.Errorf("%w: session scope %.40q… is %d bytes, longer than %d", procreg.ErrInvalid, id, len(id), procreg.MaxNameBytes)
 	}
 	for _, f := range [...]struct{ name, v string }{{"session id", s.SessionID}, {"agent frame id", s.AgentFrameID}} {
 		if p := textProblem(f.v); p != "" {
-			return fmt.Errorf("%w: session scope %q: %s %s", ErrInvalid, s.ID(), f.name, p)
+			return fmt.Errorf("%w: session scope %q: %s %s", procreg.ErrInvalid, s.ID(), f.name, p)
 		}
 	}
 	return nil
@@ -132,11 +113,11 @@ func ValidateScope(s SessionScope) error {
 // ValidateSessionID checks the session id of DeleteSessionProcessState: not
 // blank, stored text.
 func ValidateSessionID(sessionID string) error {
-	return ValidateScope(SessionScope{SessionID: sessionID})
+	return ValidateScope(procreg.SessionScope{SessionID: sessionID})
 }
 
 // validateScopeOf checks a scope an argument of processID carries.
-func validateScopeOf(processID, what string, s SessionScope) error {
+func validateScopeOf(processID, what string, s procreg.SessionScope) error {
 	if err := ValidateScope(s); err != nil {
 		return fmt.Errorf("process %q: %s: %w", processID, what, err)
 	}
@@ -146,7 +127,7 @@ func validateScopeOf(processID, what string, s SessionScope) error {
 // ValidateOwnerText checks that every string of a lease owner is stored
 // text: owner and incarnation ids are columns, the liveness strings are
 // compared as keys.
-func ValidateOwnerText(processID string, o LeaseOwner) error {
+func ValidateOwnerText(processID string, o procreg.LeaseOwner) error {
 	if err := validateNames(processID, "lease owner id", o.OwnerID, "lease incarnation id", o.IncarnationID); err != nil {
 		return err
 	}
@@ -159,15 +140,15 @@ func ValidateOwnerText(processID string, o LeaseOwner) error {
 
 // ValidateExternalRef checks an external ref: a backend and an id, both
 // stored text. Its metadata is a JSON document (checked when normalized).
-func ValidateExternalRef(processID string, ref ExternalRef) error {
+func ValidateExternalRef(processID string, ref procreg.ExternalRef) error {
 	if ref.Backend == "" || ref.ID == "" {
-		return fmt.Errorf("%w: external ref of process %q needs a backend and an id", ErrInvalid, processID)
+		return fmt.Errorf("%w: external ref of process %q needs a backend and an id", procreg.ErrInvalid, processID)
 	}
 	return validateNames(processID, "external ref backend", ref.Backend, "external ref id", ref.ID)
 }
 
 // ValidateDescriptor checks a handle descriptor: kind and label are stored text.
-func ValidateDescriptor(processID string, d HandleDescriptor) error {
+func ValidateDescriptor(processID string, d procreg.HandleDescriptor) error {
 	if err := ValidateName(processID, "handle descriptor kind", d.Kind); err != nil {
 		return err
 	}
@@ -176,7 +157,7 @@ func ValidateDescriptor(processID string, d HandleDescriptor) error {
 
 // ValidateAbandonRequest checks an abandon request: requested_by and reason
 // are stored text.
-func ValidateAbandonRequest(processID string, r AbandonRequest) error {
+func ValidateAbandonRequest(processID string, r procreg.AbandonRequest) error {
 	if err := ValidateName(processID, "abandon requested_by", r.RequestedBy); err != nil {
 		return err
 	}
@@ -185,8 +166,8 @@ func ValidateAbandonRequest(processID string, r AbandonRequest) error {
 
 // ValidateWaitState checks a wait state: kind, name, event type and key are
 // stored text.
-func ValidateWaitState(processID string, w WaitState) error {
-	if err := validateBounded(processID, "wait kind", w.Kind, MaxWaitKindBytes); err != nil {
+func ValidateWaitState(processID string, w procreg.WaitState) error {
+	if err := validateBounded(processID, "wait kind", w.Kind, procreg.MaxWaitKindBytes); err != nil {
 		return err
 	}
 	return validateNames(processID, "wait name", w.Name, "wait event type", w.EventType, "wait key", w.Key)
@@ -194,14 +175,14 @@ func ValidateWaitState(processID string, w WaitState) error {
 
 // ValidateStarted checks a first-started fact: its owner's strings are
 // stored text.
-func ValidateStarted(processID string, s Started) error {
+func ValidateStarted(processID string, s procreg.Started) error {
 	return ValidateOwnerText(processID, s.Owner)
 }
 
 // ValidateAppendRequest checks the strings of an append before anything is
 // looked up: event type and replay key are stored text, and a wake target
 // needs a session id. The payload is checked by PlanAppend.
-func ValidateAppendRequest(processID string, req AppendRequest) error {
+func ValidateAppendRequest(processID string, req procreg.AppendRequest) error {
 	if err := validateNames(processID, "event type", req.EventType, "replay key", req.ReplayKey); err != nil {
 		return err
 	}
@@ -216,7 +197,7 @@ func ValidateAppendRequest(processID string, req AppendRequest) error {
 // ref, identity kind and label, scopes, event type names and const dedupe
 // keys. It runs on the caller's registration, before the JSON round trip
 // that would silently replace invalid UTF-8.
-func validateRegistrationText(reg Registration) error {
+func validateRegistrationText(reg procreg.Registration) error {
 	id := reg.ID
 	if err := validateNames(id, "engine kind", reg.Input.EngineKind, "identity kind", reg.Identity.Kind); err != nil {
 		return err

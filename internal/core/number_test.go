@@ -1,4 +1,4 @@
-package procreg
+package core
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/procreg/procreg"
 )
 
 func TestCanonicalNumber(t *testing.T) {
@@ -58,8 +60,8 @@ func TestJSONEqualNumbersByValue(t *testing.T) {
 }
 
 func TestCheckNumbers(t *testing.T) {
-	long := "0." + strings.Repeat("1", MaxNumberBytes-2) // longest literal
-	wide := strings.Repeat("9", MaxNumberExponent+1)     // largest integer: 1001 digits
+	long := "0." + strings.Repeat("1", procreg.MaxNumberBytes-2) // longest literal
+	wide := strings.Repeat("9", procreg.MaxNumberExponent+1)     // largest integer: 1001 digits
 	ok := []string{`1`, `-0`, `0e1000`, `1e1000`, `1E+1000`, `-1e-1000`, `9.99e1000`, `0.001e-997`,
 		`123e998`, `[1, 2.5, {"a": -3e-7}]`, long, wide, `"1e99999999 in a string \" 1e99999999"`, `true`, `null`,
 		`{"e1":1}`}
@@ -82,7 +84,7 @@ func TestCheckNumbers(t *testing.T) {
 	}
 	for s, off := range bad {
 		err := CheckNumbers([]byte(s))
-		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("at byte %d ", off)) {
+		if !errors.Is(err, procreg.ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("at byte %d ", off)) {
 			t.Errorf("CheckNumbers(%.40s) = %v; want ErrInvalid at byte %d", s, err, off)
 		}
 	}
@@ -97,7 +99,7 @@ func TestSchemaPanicIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = validatePayload(s, json.Number("1e1000001"))
-	if !errors.Is(err, ErrInvalid) {
+	if !errors.Is(err, procreg.ErrInvalid) {
 		t.Fatalf("validatePayload(1e1000001) = %v; want ErrInvalid", err)
 	}
 }
@@ -107,24 +109,24 @@ func TestSchemaPanicIsInvalid(t *testing.T) {
 // scale) against an integer schema with maximum and multipleOf, all
 // rejected: the price of checking the worst numbers a caller can send.
 func BenchmarkHugeNumbersAppend(b *testing.B) {
-	p, err := PrepareRegistration(Registration{ID: "p", Disposition: DispositionExternallyOwned,
-		Input:      ProcessInput{Kind: InputExternal},
-		EventTypes: []EventType{{Name: "x", PayloadSchema: json.RawMessage(`{"items":{"type":"integer","maximum":5,"multipleOf":0.5}}`)}}})
+	p, err := PrepareRegistration(procreg.Registration{ID: "p", Disposition: procreg.DispositionExternallyOwned,
+		Input:      procreg.ProcessInput{Kind: procreg.InputExternal},
+		EventTypes: []procreg.EventType{{Name: "x", PayloadSchema: json.RawMessage(`{"items":{"type":"integer","maximum":5,"multipleOf":0.5}}`)}}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, c := range []struct{ name, n string }{
 		{"1e999999", "1e999999"},
-		{"1e+max", "1e" + strconv.Itoa(MaxNumberExponent)},
-		{"1e-max", "1e-" + strconv.Itoa(MaxNumberExponent)},
-		{"longest-decimal", "0." + strings.Repeat("3", MaxNumberBytes-2)},
+		{"1e+max", "1e" + strconv.Itoa(procreg.MaxNumberExponent)},
+		{"1e-max", "1e-" + strconv.Itoa(procreg.MaxNumberExponent)},
+		{"longest-decimal", "0." + strings.Repeat("3", procreg.MaxNumberBytes-2)},
 		{"1.5", "1.5"},
 	} {
 		payload := "[" + strings.Repeat(c.n+",", 99) + c.n + "]"
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				_, err := PlanAppend(AppendInput{ProcessID: "p", Prepared: p, State: StateRunning}, AppendRequest{EventType: "x", Payload: json.RawMessage(payload)})
-				if !errors.Is(err, ErrInvalid) {
+				_, err := PlanAppend(AppendInput{ProcessID: "p", Prepared: p, State: procreg.StateRunning}, procreg.AppendRequest{EventType: "x", Payload: json.RawMessage(payload)})
+				if !errors.Is(err, procreg.ErrInvalid) {
 					b.Fatalf("append: %v; want ErrInvalid", err)
 				}
 			}

@@ -1,30 +1,26 @@
-package procreg
+package core
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/procreg/procreg"
 )
 
 // LeaseState is the stored lease of one process: the current lease (nil
 // when the process was never leased or the lease was released) and the last
 // fencing token issued, which survives release.
 type LeaseState struct {
-	Current      *Lease
+	Current      *procreg.Lease
 	FencingToken uint64
-}
-
-// IsLive reports whether a lease is live at now: it has a token and expires
-// after now.
-func (l *Lease) IsLive(now time.Time) bool {
-	return l != nil && l.Token != "" && l.ExpiresAt.After(now)
 }
 
 // LeaseDecision is the outcome of a lease decision.
 type LeaseDecision struct {
 	// Claim is what the caller gets back.
-	Claim LeaseClaim
+	Claim procreg.LeaseClaim
 	// Write is true when the state must be stored as Next.
 	Write bool
 	// Next is the new stored lease state (meaningful when Write).
@@ -33,34 +29,28 @@ type LeaseDecision struct {
 
 // ValidateLeaseOwner checks a claimant: a non-empty owner id, a known
 // liveness kind and stored text only (ValidateOwnerText).
-func ValidateLeaseOwner(processID string, o LeaseOwner) error {
+func ValidateLeaseOwner(processID string, o procreg.LeaseOwner) error {
 	if o.OwnerID == "" {
-		return fmt.Errorf("%w: lease on process %q: owner id is empty", ErrInvalid, processID)
+		return fmt.Errorf("%w: lease on process %q: owner id is empty", procreg.ErrInvalid, processID)
 	}
 	switch o.Liveness.Kind {
-	case "", LivenessOpaque, LivenessLocalProcess:
+	case "", procreg.LivenessOpaque, procreg.LivenessLocalProcess:
 	default:
-		return fmt.Errorf("%w: lease on process %q: unknown liveness kind %q", ErrInvalid, processID, o.Liveness.Kind)
+		return fmt.Errorf("%w: lease on process %q: unknown liveness kind %q", procreg.ErrInvalid, processID, o.Liveness.Kind)
 	}
 	return ValidateOwnerText(processID, o)
 }
-
-// MaxTime is the latest instant a registry stores or returns: later times
-// (a huge ttl, a cutoff far in the future) saturate to it instead of
-// overflowing. It is also the last instant time.Time.MarshalJSON can encode,
-// so a saturated Lease still round-trips through JSON.
-var MaxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999_000_000, time.UTC)
 
 // LeaseExpiry is now+ttl truncated to the millisecond, saturating at MaxTime
 // instead of overflowing. A negative ttl is ErrInvalid.
 func LeaseExpiry(processID string, now time.Time, ttl time.Duration) (time.Time, error) {
 	if ttl < 0 {
-		return time.Time{}, fmt.Errorf("%w: lease on process %q: negative ttl %v", ErrInvalid, processID, ttl)
+		return time.Time{}, fmt.Errorf("%w: lease on process %q: negative ttl %v", procreg.ErrInvalid, processID, ttl)
 	}
-	ms, limit := now.UnixMilli(), MaxTime.UnixMilli()
+	ms, limit := now.UnixMilli(), procreg.MaxTime.UnixMilli()
 	add := ttl.Milliseconds()
 	if ms >= limit || add > limit-ms {
-		return MaxTime, nil
+		return procreg.MaxTime, nil
 	}
 	return time.UnixMilli(ms + add).UTC(), nil
 }
@@ -73,10 +63,10 @@ func NewLeaseToken() string {
 }
 
 // acquire issues a new lease with the next fencing token.
-func acquire(processID string, st LeaseState, owner LeaseOwner, now, expires time.Time) LeaseDecision {
-	l := Lease{ProcessID: processID, Owner: owner, Token: NewLeaseToken(),
+func acquire(processID string, st LeaseState, owner procreg.LeaseOwner, now, expires time.Time) LeaseDecision {
+	l := procreg.Lease{ProcessID: processID, Owner: owner, Token: NewLeaseToken(),
 		FencingToken: st.FencingToken + 1, ClaimedAt: TruncateTime(now), ExpiresAt: expires}
-	return LeaseDecision{Claim: LeaseClaim{Acquired: true, Lease: l}, Write: true,
+	return LeaseDecision{Claim: procreg.LeaseClaim{Acquired: true, Lease: l}, Write: true,
 		Next: LeaseState{Current: &l, FencingToken: l.FencingToken}}
 }
 
@@ -84,7 +74,7 @@ func acquire(processID string, st LeaseState, owner LeaseOwner, now, expires tim
 // lease of another incarnation is busy; the same incarnation extends its
 // live lease keeping token and fencing token; otherwise the claimant
 // acquires with the next fencing token.
-func DecideClaim(processID string, st LeaseState, owner LeaseOwner, ttl time.Duration, now time.Time) (LeaseDecision, error) {
+func DecideClaim(processID string, st LeaseState, owner procreg.LeaseOwner, ttl time.Duration, now time.Time) (LeaseDecision, error) {
 	if err := ValidateLeaseOwner(processID, owner); err != nil {
 		return LeaseDecision{}, err
 	}
@@ -94,11 +84,11 @@ func DecideClaim(processID string, st LeaseState, owner LeaseOwner, ttl time.Dur
 	}
 	if cur := st.Current; cur.IsLive(now) {
 		if !cur.Owner.SameIncarnation(owner) {
-			return LeaseDecision{Claim: LeaseClaim{Acquired: false, Lease: *cur}}, nil
+			return LeaseDecision{Claim: procreg.LeaseClaim{Acquired: false, Lease: *cur}}, nil
 		}
 		l := *cur
 		l.ExpiresAt = expires
-		return LeaseDecision{Claim: LeaseClaim{Acquired: true, Lease: l}, Write: true,
+		return LeaseDecision{Claim: procreg.LeaseClaim{Acquired: true, Lease: l}, Write: true,
 			Next: LeaseState{Current: &l, FencingToken: st.FencingToken}}, nil
 	}
 	return acquire(processID, st, owner, now, expires), nil
@@ -108,7 +98,7 @@ func DecideClaim(processID string, st LeaseState, owner LeaseOwner, ttl time.Dur
 // live lease the claimant acquires; a live lease is taken only when the
 // observed holder still matches it (process id, incarnation, token, fencing
 // token) and the holder is definitely dead for the claimant; otherwise busy.
-func DecideReclaim(processID string, st LeaseState, owner LeaseOwner, observed Lease, ttl time.Duration, now time.Time) (LeaseDecision, error) {
+func DecideReclaim(processID string, st LeaseState, owner procreg.LeaseOwner, observed procreg.Lease, ttl time.Duration, now time.Time) (LeaseDecision, error) {
 	if err := ValidateLeaseOwner(processID, owner); err != nil {
 		return LeaseDecision{}, err
 	}
@@ -127,12 +117,12 @@ func DecideReclaim(processID string, st LeaseState, owner LeaseOwner, observed L
 	if matches && cur.Owner.IsDefinitelyDeadFor(owner) {
 		return acquire(processID, st, owner, now, expires), nil
 	}
-	return LeaseDecision{Claim: LeaseClaim{Acquired: false, Lease: *cur}}, nil
+	return LeaseDecision{Claim: procreg.LeaseClaim{Acquired: false, Lease: *cur}}, nil
 }
 
 // DecideRenew extends a live lease the caller still holds (same incarnation,
 // token and fencing token); anything else is ErrLeaseLost.
-func DecideRenew(st LeaseState, l Lease, ttl time.Duration, now time.Time) (LeaseDecision, error) {
+func DecideRenew(st LeaseState, l procreg.Lease, ttl time.Duration, now time.Time) (LeaseDecision, error) {
 	expires, err := LeaseExpiry(l.ProcessID, now, ttl)
 	if err != nil {
 		return LeaseDecision{}, err
@@ -143,13 +133,13 @@ func DecideRenew(st LeaseState, l Lease, ttl time.Duration, now time.Time) (Leas
 	}
 	n := *cur
 	n.ExpiresAt = expires
-	return LeaseDecision{Claim: LeaseClaim{Acquired: true, Lease: n}, Write: true,
+	return LeaseDecision{Claim: procreg.LeaseClaim{Acquired: true, Lease: n}, Write: true,
 		Next: LeaseState{Current: &n, FencingToken: st.FencingToken}}, nil
 }
 
 // LeaseLost is the ErrLeaseLost error for a process.
 func LeaseLost(processID string) error {
-	return fmt.Errorf("%w: lease on process %q is missing or expired, or was superseded", ErrLeaseLost, processID)
+	return fmt.Errorf("%w: lease on process %q is missing or expired, or was superseded", procreg.ErrLeaseLost, processID)
 }
 
 // DecideRelease releases the lease when token matches the stored one

@@ -1,4 +1,4 @@
-package procreg
+package core
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/procreg/procreg"
 )
 
 // decodeJSON decodes one JSON value, keeping numbers as json.Number so that
@@ -50,11 +52,11 @@ func encodeJSON(v any) ([]byte, error) {
 // (CheckNumbers) are ErrInvalid too.
 func CanonicalJSON(raw []byte) ([]byte, error) {
 	if !utf8.Valid(raw) {
-		return nil, fmt.Errorf("%w: malformed JSON: not valid UTF-8", ErrInvalid)
+		return nil, fmt.Errorf("%w: malformed JSON: not valid UTF-8", procreg.ErrInvalid)
 	}
 	v, err := decodeJSON(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: malformed JSON: %v", procreg.ErrInvalid, err)
 	}
 	if err := CheckNumbers(raw); err != nil {
 		return nil, err
@@ -66,7 +68,7 @@ func CanonicalJSON(raw []byte) ([]byte, error) {
 func MarshalCanonical(v any) ([]byte, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot encode JSON: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: cannot encode JSON: %v", procreg.ErrInvalid, err)
 	}
 	return CanonicalJSON(raw)
 }

@@ -1,6 +1,10 @@
-package procreg
+package core
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/procreg/procreg"
+)
 
 // ListCriteria is a ListFilter normalized for matching and for queries.
 type ListCriteria struct {
@@ -12,19 +16,19 @@ type ListCriteria struct {
 	Waiting *bool
 }
 
-// Criteria validates and normalizes the filter: the zero status means
+// Criteria validates and normalizes a list filter: the zero status means
 // running, "any" every state, an unknown status is ErrInvalid; an absent
 // definition is no filter, otherwise it matches by meaning (fingerprint).
-func (f ListFilter) Criteria() (ListCriteria, error) {
+func Criteria(f procreg.ListFilter) (ListCriteria, error) {
 	var c ListCriteria
 	switch f.Status {
 	case "":
-		c.State = StateRunning
-	case StatusRunning, StatusCompleted, StatusFailed, StatusCancelled, StatusAbandoned:
+		c.State = procreg.StateRunning
+	case procreg.StatusRunning, procreg.StatusCompleted, procreg.StatusFailed, procreg.StatusCancelled, procreg.StatusAbandoned:
 		c.State = string(f.Status)
-	case StatusAny:
+	case procreg.StatusAny:
 	default:
-		return ListCriteria{}, fmt.Errorf("%w: unknown status filter %q", ErrInvalid, f.Status)
+		return ListCriteria{}, fmt.Errorf("%w: unknown status filter %q", procreg.ErrInvalid, f.Status)
 	}
 	if !IsAbsentJSON(f.Definition) {
 		fp, err := DefinitionFingerprint(f.Definition)
@@ -56,7 +60,7 @@ func (c ListCriteria) Matches(state, fingerprint string, waiting bool) bool {
 }
 
 // MatchesRecord reports whether a record satisfies the criteria.
-func (c ListCriteria) MatchesRecord(r Record) bool {
+func (c ListCriteria) MatchesRecord(r procreg.Record) bool {
 	fp, err := DefinitionFingerprint(r.Identity.Definition)
 	if err != nil {
 		return false
