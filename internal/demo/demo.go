@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/procreg/procreg"
@@ -94,6 +93,9 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	if cfg.workers < 1 || cfg.processes < 1 || cfg.steps < 1 || cfg.crashRate < 0 || cfg.ttl <= 0 || cfg.step <= 0 || cfg.timeout <= 0 || cfg.stalls < 0 {
 		return cli.UsageErrorf("--workers, --processes and --steps must be >= 1; --ttl, --step and --timeout > 0; --crash-rate and --stalls >= 0")
+	}
+	if err := signalsSupported(); err != nil {
+		return err
 	}
 	if cfg.seed == 0 {
 		cfg.seed = uint64(time.Now().UnixNano())
@@ -401,10 +403,10 @@ func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.
 			freeze := d.cfg.ttl + d.cfg.ttl/2 + 300*time.Millisecond
 			s.stoppedTil = now.Add(freeze)
 			proc := s.cmd.Process
-			_ = proc.Signal(syscall.SIGSTOP)
+			_ = stop(proc)
 			// Thaw on a timer, not from this loop: the frozen worker may hold
 			// the database's write lock, and this loop may be waiting for it.
-			time.AfterFunc(freeze, func() { _ = proc.Signal(syscall.SIGCONT) })
+			time.AfterFunc(freeze, func() { _ = resume(proc) })
 			d.stallsDone++
 			d.stats.Stalls++
 			d.notef("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, s.stoppedTil.Sub(now).Round(time.Millisecond))
@@ -420,7 +422,7 @@ func (d *demoRun) kill(s *fleetSlot) {
 		d.kills[s.owner.IncarnationID] = time.Now()
 	}
 	s.killed = true
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = crash(s.cmd.Process)
 }
 
 // crashGap draws the time to the next crash (exponential, mean 1/crashRate).
@@ -652,7 +654,7 @@ func (d *demoRun) stopFleet() {
 			continue
 		}
 		if !s.stoppedTil.IsZero() {
-			_ = s.cmd.Process.Signal(syscall.SIGCONT)
+			_ = resume(s.cmd.Process)
 			s.stoppedTil = time.Time{}
 		}
 		_ = s.stdin.Close()

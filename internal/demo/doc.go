@@ -11,6 +11,10 @@
 // invariants.go. Commands returns both subcommands; a binary that offers
 // the demo must offer the worker too, since the parent re-executes
 // os.Executable() with it.
+//
+// Fault injection needs Unix signals (signals_unix.go). Elsewhere the demo
+// refuses to start, with an error naming the platform (signals_other.go);
+// the worker itself uses no signals.
 package demo
 
 import "github.com/procreg/procreg/internal/cli"
