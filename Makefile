@@ -1,12 +1,12 @@
 # procreg — developer entry points. `make test` is what CI runs (via .ci/run).
 GO ?= go
 
-.PHONY: all test generate generate-check vet fmt-check lint matrix unit race bench demo
+.PHONY: all test generate generate-check vet fmt-check lint cross matrix unit race bench demo
 
 all: test
 
-## test: generated code in sync, vet/format clean, then the database matrix.
-test: generate-check lint matrix
+## test: generated code in sync, vet/format clean, other platforms compile, then the database matrix.
+test: generate-check lint cross matrix
 
 ## generate: regenerate gen/ from schema/ and queries/ with sqlc.
 generate:
@@ -25,6 +25,17 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+## cross: every package, test files included, compiles for Windows and macOS
+## (go build for the code, go vet to type-check the tests); Unix-only code
+## sits behind build tags. CROSS_OS overrides the list.
+CROSS_OS ?= windows darwin
+cross:
+	@set -e; for os in $(CROSS_OS); do \
+		echo "cross: GOOS=$$os"; \
+		GOOS=$$os $(GO) build ./...; \
+		GOOS=$$os $(GO) vet ./...; \
+	done
 
 ## matrix: every package's tests, with the conformance suite on every backend; prints a summary table.
 matrix:

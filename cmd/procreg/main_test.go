@@ -17,6 +17,8 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/sqlite"
+	"github.com/procreg/procreg/internal/cli"
+	"github.com/procreg/procreg/internal/demo"
 )
 
 // binary is the procreg command built once for the end-to-end tests.
@@ -89,7 +91,7 @@ func decode(t *testing.T, s string, v any) {
 func TestDemoAndTour(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now()
-	var sum demoSummary
+	var sum demo.Summary
 	decode(t, mustRun(t, dir, "demo", "--json", "--crash-rate", "1"), &sum)
 	t.Logf("demo: %v, %d crashes, %d takeovers, %d fenced-off writes, outcomes %v", time.Since(start).Round(time.Millisecond),
 		sum.Stats.Crashes, sum.Stats.Takeovers, sum.Stats.Refused, sum.Outcomes)
@@ -148,12 +150,12 @@ func TestDemoAndTour(t *testing.T) {
 
 	// show: record, lease and grants.
 	id := all[0].ID
-	var view showView
+	var view cli.ShowView
 	decode(t, mustRun(t, dir, "show", id, "--json"), &view)
-	if view.Process.ID != id || len(view.Grants) != 1 || view.Grants[0].SessionID != operatorSession {
+	if view.Process.ID != id || len(view.Grants) != 1 || view.Grants[0].SessionID != demo.OperatorSession {
 		t.Fatalf("show --json: %+v", view)
 	}
-	if out := mustRun(t, dir, "show", "--dsn", "procreg.db", id); !strings.Contains(out, "grants") || !strings.Contains(out, "session "+operatorSession) {
+	if out := mustRun(t, dir, "show", "--dsn", "procreg.db", id); !strings.Contains(out, "grants") || !strings.Contains(out, "session "+demo.OperatorSession) {
 		t.Fatalf("show:\n%s", out)
 	}
 
@@ -199,8 +201,8 @@ func TestDemoAndTour(t *testing.T) {
 	if pr.PrunedProcesses != sum.Processes || pr.PrunedEvents != sum.Events {
 		t.Fatalf("prune: %+v, want %d processes and %d events", pr, sum.Processes, sum.Events)
 	}
-	if r := runBinary(t, dir, "show", id); r.code != exitNotFound {
-		t.Fatalf("show after prune: exit %d, want %d", r.code, exitNotFound)
+	if r := runBinary(t, dir, "show", id); r.code != cli.ExitNotFound {
+		t.Fatalf("show after prune: exit %d, want %d", r.code, cli.ExitNotFound)
 	}
 }
 
@@ -208,7 +210,7 @@ func TestDemoAndTour(t *testing.T) {
 func TestDemoHumanOutput(t *testing.T) {
 	dir := t.TempDir()
 	out := mustRun(t, dir, "demo", "--dsn", "sqlite:"+filepath.Join(dir, "h.db"), "--processes", "8", "--duration", "1500ms", "--crash-rate", "2", "--stalls", "0")
-	for _, want := range []string{"finished 0/8", "OUTCOME", "completed", "fenced-off stale writes", "throughput", "ok    " + invFencing, "ok    " + invAbandon, "all invariants held"} {
+	for _, want := range []string{"finished 0/8", "OUTCOME", "completed", "fenced-off stale writes", "throughput", "ok    " + demo.InvariantFencing, "ok    " + demo.InvariantAbandon, "all invariants held"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -240,7 +242,7 @@ func TestSweepCommandRecovers(t *testing.T) {
 	deadLive.PID, deadLive.ProcessStart = child.ProcessState.Pid(), "1"
 	dead := procreg.LeaseOwner{OwnerID: "crashed", IncarnationID: "c1", Liveness: deadLive}
 	mk := func(i int) string {
-		r := demoRegistration("t", i, 3)
+		r := demo.Registration("t", i, 3)
 		if _, err := reg.RegisterProcess(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +283,7 @@ func TestSweepCommandRecovers(t *testing.T) {
 	if !strings.Contains(out, "claimable") || !strings.Contains(out, "0 abandoned") {
 		t.Fatalf("second sweep:\n%s", out)
 	}
-	var view showView
+	var view cli.ShowView
 	decode(t, mustRun(t, dir, "show", "--dsn", path, "--json", ownerBound), &view)
 	if o := view.Process.Status.AwaitOutput; o == nil || o.Evidence == nil || o.Evidence.Writer != procreg.WriterSweep {
 		t.Fatalf("owner-bound after sweep: %+v", view.Process.Status)
@@ -298,11 +300,11 @@ func TestEventsFollowStopsAtTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	r := demoRegistration("f", 0, 1)
+	r := demo.Registration("f", 0, 1)
 	if _, err := reg.RegisterProcess(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.AppendEvent(ctx, r.ID, procreg.AppendRequest{EventType: evExternal}); err != nil {
+	if _, err := reg.AppendEvent(ctx, r.ID, procreg.AppendRequest{EventType: demo.EventExternal}); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary, "events", "--dsn", path, "--follow", "--json", r.ID)
@@ -359,28 +361,28 @@ func TestExitCodes(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no command", nil, exitUsage, "Usage"},
-		{"unknown command", []string{"frobnicate"}, exitUsage, "unknown command"},
-		{"unknown flag", []string{"ls", "--frob"}, exitUsage, "frob"},
-		{"bad DSN", []string{"ls", "--dsn", "bogus://x"}, exitUsage, "bad DSN"},
-		{"missing directory", []string{"ls", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitOpen, "no such database file"},
-		{"migrate into missing directory", []string{"migrate", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, exitOpen, "does not exist"},
-		{"mistyped file ls", []string{"ls", "--dsn", "typo.db"}, exitOpen, "no such database file"},
-		{"mistyped file show", []string{"show", "--dsn", "sqlite:typo.db", "p"}, exitOpen, "no such database file"},
-		{"mistyped file events", []string{"events", "--dsn", "sqlite://typo.db", "p"}, exitOpen, "no such database file"},
-		{"mistyped file sweep", []string{"sweep", "--dsn", "typo.db"}, exitOpen, "no such database file"},
-		{"mistyped file prune", []string{"prune", "--dsn", "typo.db", "--older-than", "1h"}, exitOpen, "no such database file"},
-		{"unmigrated file", []string{"ls", "--dsn", "empty.db"}, exitOpen, "not migrated"},
-		{"definition null", []string{"ls", "--dsn", "ok.db", "--definition", " null "}, exitUsage, "null"},
-		{"definition empty", []string{"ls", "--dsn", "ok.db", "--definition="}, exitUsage, "not JSON"},
-		{"unopenable database", []string{"ls", "--dsn", "garbage.db"}, exitOpen, "cannot open database"},
-		{"unknown process", []string{"show", "--dsn", "ok.db", "no-such-process"}, exitNotFound, "no-such-process"},
-		{"unknown process events", []string{"events", "--dsn", "ok.db", "no-such-process"}, exitNotFound, "no-such-process"},
-		{"show without id", []string{"show", "--dsn", "ok.db"}, exitUsage, "want 1 argument"},
-		{"prune without cutoff", []string{"prune", "--dsn", "ok.db"}, exitUsage, "--older-than"},
-		{"bad status", []string{"ls", "--dsn", "ok.db", "--status", "sleeping"}, exitUsage, "sleeping"},
-		{"bad definition", []string{"ls", "--dsn", "ok.db", "--definition", "{"}, exitUsage, "not JSON"},
-		{"demo on memory", []string{"demo", "--dsn", "memory:"}, exitUsage, "share"},
+		{"no command", nil, cli.ExitUsage, "Usage"},
+		{"unknown command", []string{"frobnicate"}, cli.ExitUsage, "unknown command"},
+		{"unknown flag", []string{"ls", "--frob"}, cli.ExitUsage, "frob"},
+		{"bad DSN", []string{"ls", "--dsn", "bogus://x"}, cli.ExitUsage, "bad DSN"},
+		{"missing directory", []string{"ls", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, cli.ExitOpen, "no such database file"},
+		{"migrate into missing directory", []string{"migrate", "--dsn", filepath.Join(dir, "no", "such", "x.db")}, cli.ExitOpen, "does not exist"},
+		{"mistyped file ls", []string{"ls", "--dsn", "typo.db"}, cli.ExitOpen, "no such database file"},
+		{"mistyped file show", []string{"show", "--dsn", "sqlite:typo.db", "p"}, cli.ExitOpen, "no such database file"},
+		{"mistyped file events", []string{"events", "--dsn", "sqlite://typo.db", "p"}, cli.ExitOpen, "no such database file"},
+		{"mistyped file sweep", []string{"sweep", "--dsn", "typo.db"}, cli.ExitOpen, "no such database file"},
+		{"mistyped file prune", []string{"prune", "--dsn", "typo.db", "--older-than", "1h"}, cli.ExitOpen, "no such database file"},
+		{"unmigrated file", []string{"ls", "--dsn", "empty.db"}, cli.ExitOpen, "not migrated"},
+		{"definition null", []string{"ls", "--dsn", "ok.db", "--definition", " null "}, cli.ExitUsage, "null"},
+		{"definition empty", []string{"ls", "--dsn", "ok.db", "--definition="}, cli.ExitUsage, "not JSON"},
+		{"unopenable database", []string{"ls", "--dsn", "garbage.db"}, cli.ExitOpen, "cannot open database"},
+		{"unknown process", []string{"show", "--dsn", "ok.db", "no-such-process"}, cli.ExitNotFound, "no-such-process"},
+		{"unknown process events", []string{"events", "--dsn", "ok.db", "no-such-process"}, cli.ExitNotFound, "no-such-process"},
+		{"show without id", []string{"show", "--dsn", "ok.db"}, cli.ExitUsage, "want 1 argument"},
+		{"prune without cutoff", []string{"prune", "--dsn", "ok.db"}, cli.ExitUsage, "--older-than"},
+		{"bad status", []string{"ls", "--dsn", "ok.db", "--status", "sleeping"}, cli.ExitUsage, "sleeping"},
+		{"bad definition", []string{"ls", "--dsn", "ok.db", "--definition", "{"}, cli.ExitUsage, "not JSON"},
+		{"demo on memory", []string{"demo", "--dsn", "memory:"}, cli.ExitUsage, "share"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -402,7 +404,7 @@ func TestExitCodes(t *testing.T) {
 	if !m.Migrated || m.Tier != "durable" {
 		t.Fatalf("migrate --json: %+v", m)
 	}
-	if r := runBinary(t, dir, "help"); r.code != exitOK || !strings.Contains(r.stderr, "demo") {
+	if r := runBinary(t, dir, "help"); r.code != cli.ExitOK || !strings.Contains(r.stderr, "demo") {
 		t.Fatalf("help: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/cli"
 )
 
-// invariant is one checked property of a finished demo run.
-type invariant struct {
+// Invariant is one checked property of a finished demo run.
+type Invariant struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
@@ -21,12 +22,12 @@ type invariant struct {
 
 // Names of the invariants the tests look up.
 const (
-	invFencing = "fencing tokens never went back"
-	invAbandon = "abandonment only with evidence"
+	InvariantFencing = "fencing tokens never went back"
+	InvariantAbandon = "abandonment only with evidence"
 )
 
-// demoSummary is the demo's final report (printed as JSON with --json).
-type demoSummary struct {
+// Summary is the demo's final report (printed as JSON with --json).
+type Summary struct {
 	Run              string         `json:"run"`
 	DSN              string         `json:"dsn"`
 	Seed             uint64         `json:"seed"`
@@ -38,12 +39,12 @@ type demoSummary struct {
 	RunsStarted      int            `json:"runs_started"`
 	Reruns           int            `json:"reruns"`
 	Wakes            int            `json:"wakes"`
-	Stats            demoStats      `json:"stats"`
+	Stats            Stats          `json:"stats"`
 	ProcessesPerSec  float64        `json:"processes_per_sec"`
 	EventsPerSec     float64        `json:"events_per_sec"`
 	CancelTarget     string         `json:"cancel_target,omitempty"`
 	AbandonTarget    string         `json:"abandon_target,omitempty"`
-	Invariants       []invariant    `json:"invariants"`
+	Invariants       []Invariant    `json:"invariants"`
 	OK               bool           `json:"ok"`
 	Log              []string       `json:"log"`
 	WorkerErrorLines []string       `json:"worker_errors,omitempty"`
@@ -62,22 +63,22 @@ func (v *violations) addf(format string, args ...any) {
 	}
 }
 
-func (v *violations) result(name, okDetail string) invariant {
+func (v *violations) result(name, okDetail string) Invariant {
 	if v.n == 0 {
-		return invariant{Name: name, OK: true, Detail: okDetail}
+		return Invariant{Name: name, OK: true, Detail: okDetail}
 	}
-	return invariant{Name: name, OK: false, Detail: fmt.Sprintf("%d violation(s): %s", v.n, strings.Join(v.examples, "; "))}
+	return Invariant{Name: name, OK: false, Detail: fmt.Sprintf("%d violation(s): %s", v.n, strings.Join(v.examples, "; "))}
 }
 
 // finish reads back everything the run wrote, checks the invariants and
 // prints the summary. A violated invariant is an error (exit status 1).
-func (d *demo) finish(ctx context.Context) error {
+func (d *demoRun) finish(ctx context.Context) error {
 	elapsed := time.Since(d.start)
 	// Read-backs get their own deadline: an interrupted demo still reports.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	sum := demoSummary{
-		Run: d.run, DSN: redact(d.dsn), Seed: d.cfg.seed, ElapsedMs: elapsed.Milliseconds(), Processes: d.cfg.processes,
+	sum := Summary{
+		Run: d.run, DSN: cli.Redact(d.dsn), Seed: d.cfg.seed, ElapsedMs: elapsed.Milliseconds(), Processes: d.cfg.processes,
 		Outcomes: map[string]int{}, AbandonedBy: map[string]int{}, Stats: d.stats,
 		CancelTarget: d.cancelTarget, AbandonTarget: d.abandonTarget, Log: d.notes, WorkerErrorLines: d.lastWorkerErrs,
 	}
@@ -121,7 +122,7 @@ func (d *demo) finish(ctx context.Context) error {
 				}
 			}
 			switch ev.EventType {
-			case evRunStarted, evProgress, evMilestone:
+			case EventRunStarted, EventProgress, EventMilestone:
 			default:
 				continue
 			}
@@ -143,7 +144,7 @@ func (d *demo) finish(ctx context.Context) error {
 			if terminalSeen > 0 {
 				exclusive.addf("%s #%d: a run wrote after the terminal event", r.ID, ev.Sequence)
 			}
-			if ev.EventType == evRunStarted {
+			if ev.EventType == EventRunStarted {
 				incarnations[p.Worker+"/"+p.Incarnation] = true
 				runs++
 			}
@@ -162,14 +163,14 @@ func (d *demo) finish(ctx context.Context) error {
 			checkAbandoned(r, o, d.kills, &abandonEvidence, sum.AbandonedBy)
 		}
 	}
-	sum.Invariants = []invariant{
+	sum.Invariants = []Invariant{
 		registered.result("every process registered", fmt.Sprintf("%d processes", len(recs))),
 		terminal.result("every process reached a terminal state", "none left running"),
-		exclusive.result(invFencing, fmt.Sprintf("in %d run events no write under an older lease followed a newer lease's first write, and none followed the terminal event", fencedEvents)),
+		exclusive.result(InvariantFencing, fmt.Sprintf("in %d run events no write under an older lease followed a newer lease's first write, and none followed the terminal event", fencedEvents)),
 		gapless.result("sequences gap-free", fmt.Sprintf("%d logs numbered 1..n, %d events", len(recs), sum.Events)),
 		oneTerminal.result("exactly one terminal event per finished process", "matching its status"),
 		ownerBound.result("owner-bound work never re-run by another owner", "each started by one incarnation"),
-		abandonEvidence.result(invAbandon, "sweep: the starter, killed by the parent before the evidence time; reconciled_request: an operator request"),
+		abandonEvidence.result(InvariantAbandon, "sweep: the starter, killed by the parent before the evidence time; reconciled_request: an operator request"),
 	}
 	sum.OK = true
 	for _, inv := range sum.Invariants {
@@ -180,7 +181,7 @@ func (d *demo) finish(ctx context.Context) error {
 		sum.EventsPerSec = float64(sum.Events) / secs
 	}
 	if d.json {
-		if err := writeJSON(d.e.stdout, sum); err != nil {
+		if err := cli.WriteJSON(d.e.Stdout, sum); err != nil {
 			return err
 		}
 	} else {
@@ -224,9 +225,9 @@ func checkAbandoned(r procreg.Record, o *procreg.AwaitOutput, kills map[string]t
 		killed, ok := kills[ev.Owner.IncarnationID]
 		switch {
 		case !ok:
-			v.addf("%s abandoned by the sweep at %s, but its starter %s was never killed", r.ID, stamp(ev.At), ownerName(*ev.Owner))
+			v.addf("%s abandoned by the sweep at %s, but its starter %s was never killed", r.ID, cli.Stamp(ev.At), cli.OwnerName(*ev.Owner))
 		case ev.At.Before(killed.Add(-killSlack)):
-			v.addf("%s abandoned by the sweep at %s, before its starter %s was killed at %s", r.ID, stamp(ev.At), ownerName(*ev.Owner), stamp(killed))
+			v.addf("%s abandoned by the sweep at %s, before its starter %s was killed at %s", r.ID, cli.Stamp(ev.At), cli.OwnerName(*ev.Owner), cli.Stamp(killed))
 		}
 	case procreg.WriterReconciledRequest:
 		if r.AbandonRequest == nil {
@@ -238,10 +239,10 @@ func checkAbandoned(r procreg.Record, o *procreg.AwaitOutput, kills map[string]t
 }
 
 // printSummary prints the final table and the invariant check.
-func (d *demo) printSummary(s demoSummary) {
-	w := d.e.stdout
+func (d *demoRun) printSummary(s Summary) {
+	w := d.e.Stdout
 	fmt.Fprintf(w, "\nrun %s finished in %.1fs (seed %d)\n\n", s.Run, float64(s.ElapsedMs)/1000, s.Seed)
-	tw := newTable(w)
+	tw := cli.NewTable(w)
 	fmt.Fprintln(tw, "  OUTCOME\tPROCESSES\t")
 	total := 0
 	for _, st := range []string{procreg.StateCompleted, procreg.StateFailed, procreg.StateCancelled, procreg.StateAbandoned} {
@@ -259,7 +260,7 @@ func (d *demo) printSummary(s demoSummary) {
 	fmt.Fprintf(tw, "  total\t%d\tof %d\n", total, s.Processes)
 	fmt.Fprintln(tw, "\t\t")
 	fmt.Fprintf(tw, "  events\t%d\t(%.0f/s)\n", s.Events, s.EventsPerSec)
-	fmt.Fprintf(tw, "  wakes\t%d\t(for session %s)\n", s.Wakes, operatorSession)
+	fmt.Fprintf(tw, "  wakes\t%d\t(for session %s)\n", s.Wakes, OperatorSession)
 	fmt.Fprintf(tw, "  runs started\t%d\t(%d reruns after a crash, a stall or a lost lease)\n", s.RunsStarted, s.Reruns)
 	fmt.Fprintf(tw, "  lease takeovers\t%d\t(dead or expired holders)\n", s.Stats.Takeovers)
 	fmt.Fprintf(tw, "  fenced-off stale writes\t%d\t\n", s.Stats.Refused)

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bufio"
@@ -15,10 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/cli"
 	"github.com/procreg/procreg/sweep"
 )
 
@@ -31,8 +31,8 @@ type demoConfig struct {
 	verbose                           bool
 }
 
-// demoStats is what the parent counts while the demo runs.
-type demoStats struct {
+// Stats is what the parent counts while the demo runs.
+type Stats struct {
 	Crashes         int `json:"crashes"`
 	Stalls          int `json:"stalls"`
 	Spawned         int `json:"workers_spawned"`
@@ -73,8 +73,9 @@ type fleetEvent struct {
 	err       error
 }
 
-func runDemo(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, "demo", "")
+// runDemo is `procreg demo`: the parent of the fleet.
+func runDemo(ctx context.Context, e *cli.Env, args []string) error {
+	fs, c := cli.NewFlags(e, "demo", "")
 	var cfg demoConfig
 	fs.IntVar(&cfg.workers, "workers", 4, "worker processes in the fleet")
 	fs.IntVar(&cfg.processes, "processes", 48, "processes to register and run")
@@ -87,52 +88,55 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.timeout, "timeout", 50*time.Second, "give up (and fail) when the run has not finished by then")
 	fs.Uint64Var(&cfg.seed, "seed", 0, "random seed for crash injection (0 = from the clock)")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "pass worker stderr through")
-	if _, err := parse(fs, args, 0); err != nil {
+	if _, err := cli.Parse(fs, args, 0); err != nil {
 		return err
 	}
 	if cfg.workers < 1 || cfg.processes < 1 || cfg.steps < 1 || cfg.crashRate < 0 || cfg.ttl <= 0 || cfg.step <= 0 || cfg.timeout <= 0 || cfg.stalls < 0 {
-		return usageErrorf("--workers, --processes and --steps must be >= 1; --ttl, --step and --timeout > 0; --crash-rate and --stalls >= 0")
+		return cli.UsageErrorf("--workers, --processes and --steps must be >= 1; --ttl, --step and --timeout > 0; --crash-rate and --stalls >= 0")
+	}
+	if err := signalsSupported(); err != nil {
+		return err
 	}
 	if cfg.seed == 0 {
 		cfg.seed = uint64(time.Now().UnixNano())
 	}
-	reg, err := open(ctx, c.dsn)
+	reg, err := cli.Open(ctx, c.DSN)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
 	if reg.DurabilityTier() != procreg.TierDurable {
-		return usageErrorf("demo needs a database its worker processes can share; %q is in-process memory (use a .db file, postgres:// or mysql://)", c.dsn)
+		return cli.UsageErrorf("demo needs a database its worker processes can share; %q is in-process memory (use a .db file, postgres:// or mysql://)", c.DSN)
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this binary to re-execute: %w", err)
 	}
-	owner, err := cliOwner("demo-parent")
+	owner, err := cli.Owner("demo-parent")
 	if err != nil {
 		return err
 	}
-	d := &demo{
-		cfg: cfg, dsn: c.dsn, reg: reg, self: self, e: e, json: c.json,
+	d := &demoRun{
+		cfg: cfg, dsn: c.DSN, reg: reg, self: self, e: e, json: c.JSON,
 		run:    fmt.Sprintf("demo-%s", strconv.FormatInt(time.Now().UnixMilli()%1e9, 36)),
 		rng:    rand.New(rand.NewPCG(cfg.seed, cfg.seed>>1|1)),
 		events: make(chan fleetEvent, 256),
-		tty:    isTerminal(e.stdout),
+		tty:    isTerminal(e.Stdout),
 		kills:  map[string]time.Time{},
 	}
 	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: inDemoRun(d.run)}
 	return d.main(ctx)
 }
 
-// demo is the parent's state. Only the main loop touches it, except the
+// demoRun is the parent's state. Only the main loop touches it, except the
 // events channel the reader goroutines feed.
-type demo struct {
+type demoRun struct {
 	cfg     demoConfig
 	dsn     string
 	run     string
 	reg     procreg.Registry
 	self    string
-	e       *env
+	e       *cli.Env
 	json    bool
 	tty     bool
 	rng     *rand.Rand
@@ -141,7 +145,7 @@ type demo struct {
 	slots   []*fleetSlot
 	events  chan fleetEvent
 	readers sync.WaitGroup
-	stats   demoStats
+	stats   Stats
 	start   time.Time
 	notes   []string // operator / injection log lines, for --json
 
@@ -158,11 +162,11 @@ type demo struct {
 	finished int
 }
 
-func (d *demo) main(ctx context.Context) error {
+func (d *demoRun) main(ctx context.Context) error {
 	d.start = time.Now()
 	d.externalDone = map[string]bool{}
 	d.printf("procreg demo %s: %d workers, %d processes, crash rate %.2g/s for %v, %d stall(s), ttl %v, db %s\n",
-		d.run, d.cfg.workers, d.cfg.processes, d.cfg.crashRate, d.cfg.duration, d.cfg.stalls, d.cfg.ttl, redact(d.dsn))
+		d.run, d.cfg.workers, d.cfg.processes, d.cfg.crashRate, d.cfg.duration, d.cfg.stalls, d.cfg.ttl, cli.Redact(d.dsn))
 	d.slots = make([]*fleetSlot, d.cfg.workers)
 	for i := range d.slots {
 		d.slots[i] = &fleetSlot{stderr: &tailBuffer{max: 4096}}
@@ -181,7 +185,7 @@ func (d *demo) main(ctx context.Context) error {
 }
 
 // spawn starts a worker in slot i.
-func (d *demo) spawn(i int) error {
+func (d *demoRun) spawn(i int) error {
 	s := d.slots[i]
 	s.gen++
 	// The DSN goes by environment, not argv, so a password in it does not
@@ -191,7 +195,7 @@ func (d *demo) spawn(i int) error {
 		"--step", d.cfg.step.String(), "--ttl", d.cfg.ttl.String())
 	cmd.Env = append(os.Environ(), "PROCREG_DSN="+d.dsn)
 	if d.cfg.verbose {
-		cmd.Stderr = d.e.stderr
+		cmd.Stderr = d.e.Stderr
 	} else {
 		s.stderr.Reset()
 		cmd.Stderr = s.stderr
@@ -231,7 +235,7 @@ func (d *demo) spawn(i int) error {
 }
 
 // loop drives the run until every process is terminal.
-func (d *demo) loop(ctx context.Context) error {
+func (d *demoRun) loop(ctx context.Context) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var lastSweep, lastStatus time.Time
@@ -283,7 +287,7 @@ func (d *demo) loop(ctx context.Context) error {
 }
 
 // handle processes one message or exit of a worker.
-func (d *demo) handle(ev fleetEvent) error {
+func (d *demoRun) handle(ev fleetEvent) error {
 	s := d.slots[ev.slot]
 	if ev.gen != s.gen {
 		return nil // a message from an earlier incarnation of this slot
@@ -319,12 +323,12 @@ func (d *demo) handle(ev fleetEvent) error {
 }
 
 // countOutcome folds one sweep outcome into the stats and the log.
-func (d *demo) countOutcome(who string, o sweep.Outcome) {
+func (d *demoRun) countOutcome(who string, o sweep.Outcome) {
 	if o.Takeover {
 		d.stats.Takeovers++
 		prev := "?"
 		if o.Holder != nil {
-			prev = ownerName(*o.Holder)
+			prev = cli.OwnerName(*o.Holder)
 		}
 		d.notef("%s took over %s from %s (fencing token %d)", who, o.ProcessID, prev, o.FencingToken)
 	}
@@ -337,7 +341,7 @@ func (d *demo) countOutcome(who string, o sweep.Outcome) {
 		d.stats.SweepAbandoned++
 		dead := "?"
 		if o.Holder != nil {
-			dead = ownerName(*o.Holder)
+			dead = cli.OwnerName(*o.Holder)
 		}
 		d.notef("%s abandoned owner-bound %s: started by %s, which is dead", who, o.ProcessID, dead)
 	case sweep.Reconciled:
@@ -350,7 +354,7 @@ func (d *demo) countOutcome(who string, o sweep.Outcome) {
 }
 
 // injectFaults kills, freezes, thaws and respawns workers.
-func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Duration) {
+func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.Duration) {
 	for i, s := range d.slots {
 		if !s.stoppedTil.IsZero() && now.After(s.stoppedTil) {
 			s.stoppedTil = time.Time{}
@@ -399,10 +403,10 @@ func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Dur
 			freeze := d.cfg.ttl + d.cfg.ttl/2 + 300*time.Millisecond
 			s.stoppedTil = now.Add(freeze)
 			proc := s.cmd.Process
-			_ = proc.Signal(syscall.SIGSTOP)
+			_ = stop(proc)
 			// Thaw on a timer, not from this loop: the frozen worker may hold
 			// the database's write lock, and this loop may be waiting for it.
-			time.AfterFunc(freeze, func() { _ = proc.Signal(syscall.SIGCONT) })
+			time.AfterFunc(freeze, func() { _ = resume(proc) })
 			d.stallsDone++
 			d.stats.Stalls++
 			d.notef("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, s.stoppedTil.Sub(now).Round(time.Millisecond))
@@ -413,21 +417,21 @@ func (d *demo) injectFaults(ctx context.Context, now time.Time, elapsed time.Dur
 // kill SIGKILLs the worker in slot s and records when, for the abandonment
 // check: the time is taken before the signal is sent, so any sweep that saw
 // the worker dead did so later, by the same machine's clock.
-func (d *demo) kill(s *fleetSlot) {
+func (d *demoRun) kill(s *fleetSlot) {
 	if s.owner != nil {
 		d.kills[s.owner.IncarnationID] = time.Now()
 	}
 	s.killed = true
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = crash(s.cmd.Process)
 }
 
 // crashGap draws the time to the next crash (exponential, mean 1/crashRate).
-func (d *demo) crashGap() time.Duration {
+func (d *demoRun) crashGap() time.Duration {
 	return time.Duration(d.rng.ExpFloat64() / d.cfg.crashRate * float64(time.Second))
 }
 
 // pickWorker returns a random running, registered, unfrozen worker slot, or -1.
-func (d *demo) pickWorker() int {
+func (d *demoRun) pickWorker() int {
 	var c []int
 	for i, s := range d.slots {
 		if s.pickable() {
@@ -442,7 +446,7 @@ func (d *demo) pickWorker() int {
 
 // ownerBoundWorker returns the slot of a pickable worker that holds the
 // live lease of a started owner-bound process of this run, or -1.
-func (d *demo) ownerBoundWorker(ctx context.Context) int {
+func (d *demoRun) ownerBoundWorker(ctx context.Context) int {
 	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
 	if err != nil {
 		return -1
@@ -466,7 +470,7 @@ func (d *demo) ownerBoundWorker(ctx context.Context) int {
 
 // operator plays the human: one cancel and one abandon request on running,
 // leased work.
-func (d *demo) operator(ctx context.Context, elapsed time.Duration) error {
+func (d *demoRun) operator(ctx context.Context, elapsed time.Duration) error {
 	if d.cancelTarget == "" && elapsed >= d.cfg.duration/4 {
 		id, err := d.leasedRunning(ctx, "")
 		if err != nil || id == "" {
@@ -501,7 +505,7 @@ func (d *demo) operator(ctx context.Context, elapsed time.Duration) error {
 // request reaches it well before it would finish, and still reaches its
 // rerun if its worker crashes (owner-bound work would be abandoned by the
 // sweep instead); skip is excluded.
-func (d *demo) leasedRunning(ctx context.Context, skip string) (string, error) {
+func (d *demoRun) leasedRunning(ctx context.Context, skip string) (string, error) {
 	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
 	if err != nil {
 		return "", fmt.Errorf("list running processes: %w", err)
@@ -517,7 +521,7 @@ func (d *demo) leasedRunning(ctx context.Context, skip string) (string, error) {
 		if !l.IsLive(time.Now()) {
 			continue
 		}
-		steps, err := d.reg.CountEventsThrough(ctx, r.ID, evProgress, math.MaxUint64)
+		steps, err := d.reg.CountEventsThrough(ctx, r.ID, EventProgress, math.MaxUint64)
 		if err != nil {
 			return "", fmt.Errorf("count progress of %s: %w", r.ID, err)
 		}
@@ -530,7 +534,7 @@ func (d *demo) leasedRunning(ctx context.Context, skip string) (string, error) {
 
 // externalSystem plays the outside system that runs the externally owned
 // processes: it links each one and completes it, spread over the window.
-func (d *demo) externalSystem(ctx context.Context, elapsed time.Duration) error {
+func (d *demoRun) externalSystem(ctx context.Context, elapsed time.Duration) error {
 	var ext []int
 	for i := 0; i < d.cfg.processes; i++ {
 		if demoDisposition(i) == procreg.DispositionExternallyOwned {
@@ -552,7 +556,7 @@ func (d *demo) externalSystem(ctx context.Context, elapsed time.Duration) error 
 		if _, err := d.reg.SetExternalRef(ctx, id, ref); err != nil {
 			return fmt.Errorf("link %s: %w", id, err)
 		}
-		if _, err := d.reg.AppendEvent(ctx, id, procreg.AppendRequest{EventType: evExternal, Payload: json.RawMessage(`{"state":"finished"}`)}); err != nil && !errors.Is(err, procreg.ErrTerminal) {
+		if _, err := d.reg.AppendEvent(ctx, id, procreg.AppendRequest{EventType: EventExternal, Payload: json.RawMessage(`{"state":"finished"}`)}); err != nil && !errors.Is(err, procreg.ErrTerminal) {
 			return fmt.Errorf("external report on %s: %w", id, err)
 		}
 		out := procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`{"external":true}`)}
@@ -566,7 +570,7 @@ func (d *demo) externalSystem(ctx context.Context, elapsed time.Duration) error 
 
 // sweepOnce runs the parent's recovery pass: no runner, so it only abandons
 // dead owners' started owner-bound work and reconciles abandon requests.
-func (d *demo) sweepOnce(ctx context.Context) error {
+func (d *demoRun) sweepOnce(ctx context.Context) error {
 	rep, err := d.sweeper.Pass(ctx)
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
@@ -581,7 +585,7 @@ func (d *demo) sweepOnce(ctx context.Context) error {
 }
 
 // refresh recounts this run's processes by state.
-func (d *demo) refresh(ctx context.Context) error {
+func (d *demoRun) refresh(ctx context.Context) error {
 	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusAny, Definition: demoDefinition(d.run)})
 	if err != nil {
 		return fmt.Errorf("list processes: %w", err)
@@ -599,7 +603,7 @@ func (d *demo) refresh(ctx context.Context) error {
 
 // status prints the progress line: redrawn in place on a terminal, one
 // plain line per second otherwise.
-func (d *demo) status() {
+func (d *demoRun) status() {
 	if d.json {
 		return
 	}
@@ -613,44 +617,44 @@ func (d *demo) status() {
 		time.Since(d.start).Seconds(), d.finished, d.cfg.processes, d.counts[procreg.StateCompleted], d.counts[procreg.StateFailed],
 		d.counts[procreg.StateCancelled], d.counts[procreg.StateAbandoned], alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused)
 	if d.tty {
-		fmt.Fprintf(d.e.stdout, "\r\033[K%s", line)
+		fmt.Fprintf(d.e.Stdout, "\r\033[K%s", line)
 		return
 	}
-	fmt.Fprintln(d.e.stdout, line)
+	fmt.Fprintln(d.e.Stdout, line)
 }
 
-func (d *demo) clearStatus() {
+func (d *demoRun) clearStatus() {
 	if d.tty && !d.json {
-		fmt.Fprint(d.e.stdout, "\r\033[K")
+		fmt.Fprint(d.e.Stdout, "\r\033[K")
 	}
 }
 
 // notef logs an injection, operator action or recovery step.
-func (d *demo) notef(format string, args ...any) {
+func (d *demoRun) notef(format string, args ...any) {
 	msg := fmt.Sprintf("%5.1fs  ", time.Since(d.start).Seconds()) + fmt.Sprintf(format, args...)
 	d.notes = append(d.notes, msg)
 	if d.json {
 		return
 	}
 	d.clearStatus()
-	fmt.Fprintln(d.e.stdout, msg)
+	fmt.Fprintln(d.e.Stdout, msg)
 }
 
-func (d *demo) printf(format string, args ...any) {
+func (d *demoRun) printf(format string, args ...any) {
 	if !d.json {
-		fmt.Fprintf(d.e.stdout, format, args...)
+		fmt.Fprintf(d.e.Stdout, format, args...)
 	}
 }
 
 // stopFleet closes every worker's stdin, waits briefly for them to exit and
 // kills any that do not.
-func (d *demo) stopFleet() {
+func (d *demoRun) stopFleet() {
 	for _, s := range d.slots {
 		if s == nil || !s.alive {
 			continue
 		}
 		if !s.stoppedTil.IsZero() {
-			_ = s.cmd.Process.Signal(syscall.SIGCONT)
+			_ = resume(s.cmd.Process)
 			s.stoppedTil = time.Time{}
 		}
 		_ = s.stdin.Close()

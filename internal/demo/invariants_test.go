@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/memory"
+	"github.com/procreg/procreg/internal/cli"
 	"github.com/procreg/procreg/sweep"
 )
 
@@ -22,10 +23,10 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 	}
 	alive := procreg.LeaseOwner{OwnerID: "w", IncarnationID: "w1", Liveness: live}
 	run := func(fence uint64, inc string) procreg.AppendRequest {
-		return procreg.AppendRequest{EventType: evRunStarted, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"worker":"w","incarnation":%q}`, fence, inc))}
+		return procreg.AppendRequest{EventType: EventRunStarted, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"worker":"w","incarnation":%q}`, fence, inc))}
 	}
 	progress := func(fence uint64) procreg.AppendRequest {
-		return procreg.AppendRequest{EventType: evProgress, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"step":1}`, fence))}
+		return procreg.AppendRequest{EventType: EventProgress, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"step":1}`, fence))}
 	}
 	success := procreg.AwaitOutput{Kind: procreg.OutputSuccess}
 	t0 := time.Now().Truncate(time.Millisecond)
@@ -40,31 +41,31 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 		invariant string
 	}{
 		{name: "overlapping runs", index: 0, appends: []procreg.AppendRequest{run(1, "a"), run(2, "b"), progress(1)}, complete: &success,
-			invariant: invFencing},
+			invariant: InvariantFencing},
 		{name: "write after terminal", index: 0, appends: []procreg.AppendRequest{run(1, "a")}, complete: &success, after: []procreg.AppendRequest{progress(1)},
-			invariant: invFencing},
+			invariant: InvariantFencing},
 		{name: "unfinished", index: 0, appends: []procreg.AppendRequest{run(1, "a")},
 			invariant: "every process reached a terminal state"},
 		{name: "owner-bound rerun elsewhere", index: 3, appends: []procreg.AppendRequest{run(1, "a"), run(2, "b")}, complete: &success,
 			invariant: "owner-bound work never re-run by another owner"},
 		{name: "abandoned, starter never killed", index: 3, started: true,
 			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, Owner: &alive, At: t0}},
-			invariant: invAbandon},
+			invariant: InvariantAbandon},
 		// The sweep saw the starter dead before the parent killed it: the
 		// history the check exists for (a live worker's work abandoned).
 		{name: "abandoned before the kill", index: 3, started: true, kills: map[string]time.Time{alive.IncarnationID: t0.Add(time.Second)},
 			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterSweep, Owner: &alive, At: t0}},
-			invariant: invAbandon},
+			invariant: InvariantAbandon},
 		{name: "reconciled without request", index: 0,
 			complete:  &procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{Writer: procreg.WriterReconciledRequest, At: time.Now()}},
-			invariant: invAbandon},
+			invariant: InvariantAbandon},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
 			reg := memory.New()
 			defer reg.Close()
-			r := demoRegistration("r", c.index, 1)
+			r := Registration("r", c.index, 1)
 			if _, err := reg.RegisterProcess(ctx, r); err != nil {
 				t.Fatal(err)
 			}
@@ -89,12 +90,12 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 				}
 			}
 			var out bytes.Buffer
-			d := &demo{cfg: demoConfig{processes: 1}, run: "r", reg: reg, json: true, start: time.Now(),
-				e: &env{stdout: &out, stderr: &out}, sweeper: &sweep.Sweeper{Owner: alive}, kills: c.kills}
+			d := &demoRun{cfg: demoConfig{processes: 1}, run: "r", reg: reg, json: true, start: time.Now(),
+				e: &cli.Env{Stdout: &out, Stderr: &out}, sweeper: &sweep.Sweeper{Owner: alive}, kills: c.kills}
 			if err := d.finish(ctx); err == nil {
 				t.Fatalf("check passed a bad history:\n%s", out.String())
 			}
-			var sum demoSummary
+			var sum Summary
 			if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
 				t.Fatal(err)
 			}

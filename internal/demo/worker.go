@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/internal/cli"
 	"github.com/procreg/procreg/sweep"
 )
 
@@ -37,8 +38,8 @@ type workerMsg struct {
 // request once the lease has lapsed.
 var errAbandonRequested = errors.New("abandon requested: stopping and releasing the lease")
 
-func runWorker(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, workerCommand, "")
+func runWorker(ctx context.Context, e *cli.Env, args []string) error {
+	fs, c := cli.NewFlags(e, workerCommand, "")
 	run := fs.String("run", "", "demo run id")
 	slot := fs.Int("slot", 0, "worker slot")
 	workers := fs.Int("workers", 1, "fleet size (for the registration share)")
@@ -46,45 +47,45 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	steps := fs.Int("steps", 5, "steps per process")
 	step := fs.Duration("step", 100*time.Millisecond, "time per step")
 	ttl := fs.Duration("ttl", 1500*time.Millisecond, "lease ttl")
-	if _, err := parse(fs, args, 0); err != nil {
+	if _, err := cli.Parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *run == "" || *workers < 1 || *slot < 0 || *slot >= *workers || *steps < 1 || *ttl <= 0 {
-		return usageErrorf("worker needs --run, 0 <= --slot < --workers, --steps >= 1 and --ttl > 0")
+		return cli.UsageErrorf("worker needs --run, 0 <= --slot < --workers, --steps >= 1 and --ttl > 0")
 	}
 	// The parent closes stdin to stop the worker (and a dead parent closes it too).
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		_, _ = io.Copy(io.Discard, e.stdin)
+		_, _ = io.Copy(io.Discard, e.Stdin)
 		cancel()
 	}()
 
 	var outMu sync.Mutex
-	enc := json.NewEncoder(e.stdout)
+	enc := json.NewEncoder(e.Stdout)
 	emit := func(m workerMsg) {
 		outMu.Lock()
 		defer outMu.Unlock()
 		_ = enc.Encode(m)
 	}
 
-	reg, err := open(ctx, c.dsn)
+	reg, err := cli.Open(ctx, c.DSN)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
-	owner, err := cliOwner(fmt.Sprintf("worker-%d", *slot))
+	owner, err := cli.Owner(fmt.Sprintf("worker-%d", *slot))
 	if err != nil {
 		return err
 	}
 	// Register this worker's share: deterministic specs, so a respawned
 	// worker finishing a crashed one's share is a no-op for what exists.
 	for i := *slot; i < *processes; i += *workers {
-		r := demoRegistration(*run, i, *steps)
+		r := Registration(*run, i, *steps)
 		if _, err := reg.RegisterProcess(ctx, r); err != nil {
 			return fmt.Errorf("register %s: %w", r.ID, err)
 		}
-		if _, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: operatorSession}, r.ID,
+		if _, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: OperatorSession}, r.ID,
 			procreg.HandleDescriptor{Kind: "demo", Label: r.Identity.Label}); err != nil {
 			return fmt.Errorf("grant %s: %w", r.ID, err)
 		}
@@ -146,7 +147,7 @@ func runTask(ctx context.Context, reg procreg.Registry, w *sweep.Work, steps int
 		return err
 	}
 	p, _ := json.Marshal(map[string]any{"fence": fence, "worker": lease.Owner.OwnerID, "incarnation": lease.Owner.IncarnationID, "pid": os.Getpid()})
-	if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: evRunStarted, Payload: p}); err != nil {
+	if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: EventRunStarted, Payload: p}); err != nil {
 		return err
 	}
 	for k := 1; k <= steps; k++ {
@@ -158,12 +159,12 @@ func runTask(ctx context.Context, reg procreg.Registry, w *sweep.Work, steps int
 		// and is fenced off.
 		time.Sleep(step)
 		p, _ := json.Marshal(map[string]any{"fence": fence, "step": k, "of": steps})
-		if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: evProgress, Payload: p}); err != nil {
+		if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: EventProgress, Payload: p}); err != nil {
 			return err
 		}
 		if k == (steps+1)/2 {
 			p, _ := json.Marshal(map[string]any{"fence": fence, "step": k, "label": in.Label})
-			if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: evMilestone, Payload: p}); err != nil {
+			if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: EventMilestone, Payload: p}); err != nil {
 				return err
 			}
 		}

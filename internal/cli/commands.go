@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,11 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/procreg/procreg"
@@ -18,87 +16,41 @@ import (
 	"github.com/procreg/procreg/sweep"
 )
 
-// writeJSON prints v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// newTable returns an aligned table writer; call Flush when done.
-func newTable(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-}
-
-// stamp formats a time for tables (UTC, milliseconds).
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05.000")
-}
-
-// orDash returns s, or "-" when it is empty.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// clip shortens s to n runes for a table cell, after escaping it (printable).
-func clip(s string, n int) string {
-	s = printable(s)
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-func ownerName(o procreg.LeaseOwner) string {
-	s := o.OwnerID
-	if o.Liveness.Kind == procreg.LivenessLocalProcess {
-		s += fmt.Sprintf(" (pid %d)", o.Liveness.PID)
-	}
-	return s
-}
-
 // runMigrate opens the database, which applies pending migrations.
-func runMigrate(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, "migrate", "")
-	if _, err := parse(fs, args, 0); err != nil {
+func runMigrate(ctx context.Context, e *Env, args []string) error {
+	fs, c := NewFlags(e, "migrate", "")
+	if _, err := Parse(fs, args, 0); err != nil {
 		return err
 	}
-	reg, err := open(ctx, c.dsn)
+	reg, err := Open(ctx, c.DSN)
 	if err != nil {
 		return err
 	}
 	tier := reg.DurabilityTier()
 	if err := reg.Close(); err != nil {
-		return fmt.Errorf("close %q: %w", c.dsn, err)
+		return fmt.Errorf("close %q: %w", c.DSN, err)
 	}
-	if c.json {
-		return writeJSON(e.stdout, map[string]any{"dsn": c.dsn, "tier": tier, "migrated": true})
+	if c.JSON {
+		return WriteJSON(e.Stdout, map[string]any{"dsn": c.DSN, "tier": tier, "migrated": true})
 	}
-	fmt.Fprintf(e.stdout, "%s: schema up to date (%s)\n", c.dsn, tier)
+	fmt.Fprintf(e.Stdout, "%s: schema up to date (%s)\n", c.DSN, tier)
 	return nil
 }
 
 // runList lists processes matching the filters.
-func runList(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, "ls", "")
+func runList(ctx context.Context, e *Env, args []string) error {
+	fs, c := NewFlags(e, "ls", "")
 	status := fs.String("status", string(procreg.StatusAny), "running | completed | failed | cancelled | abandoned | any")
 	waiting := fs.String("waiting", "", "true: only waiting processes; false: only processes not waiting")
 	definition := fs.String("definition", "", "only processes whose identity definition equals this JSON value (by meaning; null is refused: omit the flag to list all)")
-	if _, err := parse(fs, args, 0); err != nil {
+	if _, err := Parse(fs, args, 0); err != nil {
 		return err
 	}
 	f := procreg.ListFilter{Status: procreg.StatusFilter(*status)}
 	if *waiting != "" {
 		b, err := strconv.ParseBool(*waiting)
 		if err != nil {
-			return usageErrorf("--waiting %q: want true or false", *waiting)
+			return UsageErrorf("--waiting %q: want true or false", *waiting)
 		}
 		f.Waiting = &b
 	}
@@ -109,7 +61,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 		}
 		f.Definition = def
 	}
-	reg, err := openExisting(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.DSN)
 	if err != nil {
 		return err
 	}
@@ -118,13 +70,13 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.json {
+	if c.JSON {
 		if recs == nil {
 			recs = []procreg.Record{}
 		}
-		return writeJSON(e.stdout, recs)
+		return WriteJSON(e.Stdout, recs)
 	}
-	tw := newTable(e.stdout)
+	tw := NewTable(e.Stdout)
 	fmt.Fprintln(tw, "ID\tSTATUS\tDISPOSITION\tIDENTITY\tWAITING\tUPDATED")
 	for _, r := range recs {
 		ident := r.Identity.Kind
@@ -135,20 +87,13 @@ func runList(ctx context.Context, e *env, args []string) error {
 		if r.Wait != nil {
 			wait = r.Wait.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(r.ID), r.Status.State, r.Disposition, clip(ident, 40), printable(wait), stamp(r.UpdatedAt))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(r.ID), r.Status.State, r.Disposition, clip(ident, 40), printable(wait), Stamp(r.UpdatedAt))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d process(es)\n", len(recs))
+	fmt.Fprintf(e.Stdout, "%d process(es)\n", len(recs))
 	return nil
-}
-
-// flagSet reports whether the flag was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // definitionFilter checks an explicit --definition. Any JSON value is a
@@ -157,16 +102,16 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 // process: it is a usage error instead, as is text that is not JSON.
 func definitionFilter(text string) (json.RawMessage, error) {
 	if !json.Valid([]byte(text)) {
-		return nil, usageErrorf("--definition %q is not JSON", text)
+		return nil, UsageErrorf("--definition %q is not JSON", text)
 	}
 	if strings.TrimSpace(text) == "null" {
-		return nil, usageErrorf("--definition null would match every process (null means no filter); omit --definition to list all")
+		return nil, UsageErrorf("--definition null would match every process (null means no filter); omit --definition to list all")
 	}
 	return json.RawMessage(text), nil
 }
 
-// showView is the JSON shape of `procreg show`.
-type showView struct {
+// ShowView is the JSON shape of `procreg show`.
+type ShowView struct {
 	Process procreg.Record        `json:"process"`
 	Lease   *procreg.Lease        `json:"lease"`
 	Live    bool                  `json:"lease_live"`
@@ -175,12 +120,12 @@ type showView struct {
 
 // openForProcess parses the flags and the one process id argument of a
 // per-process subcommand and opens the registry.
-func openForProcess(ctx context.Context, fs *flag.FlagSet, c *common, args []string) (procreg.Registry, string, error) {
-	pos, err := parse(fs, args, 1)
+func openForProcess(ctx context.Context, fs *flag.FlagSet, c *Common, args []string) (procreg.Registry, string, error) {
+	pos, err := Parse(fs, args, 1)
 	if err != nil {
 		return nil, "", err
 	}
-	reg, err := openExisting(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.DSN)
 	if err != nil {
 		return nil, "", err
 	}
@@ -188,8 +133,8 @@ func openForProcess(ctx context.Context, fs *flag.FlagSet, c *common, args []str
 }
 
 // runShow prints one process with its lease and grants.
-func runShow(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, "show", " <process-id>")
+func runShow(ctx context.Context, e *Env, args []string) error {
+	fs, c := NewFlags(e, "show", " <process-id>")
 	reg, id, err := openForProcess(ctx, fs, c, args)
 	if err != nil {
 		return err
@@ -210,11 +155,11 @@ func runShow(ctx context.Context, e *env, args []string) error {
 	if grants == nil {
 		grants = []procreg.HandleGrant{}
 	}
-	v := showView{Process: rec, Lease: lease, Live: lease.IsLive(time.Now()), Grants: grants}
-	if c.json {
-		return writeJSON(e.stdout, v)
+	v := ShowView{Process: rec, Lease: lease, Live: lease.IsLive(time.Now()), Grants: grants}
+	if c.JSON {
+		return WriteJSON(e.Stdout, v)
 	}
-	tw := newTable(e.stdout)
+	tw := NewTable(e.Stdout)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, printable(v)) }
 	row("id", rec.ID)
 	row("status", rec.Status.State)
@@ -235,8 +180,8 @@ func runShow(ctx context.Context, e *env, args []string) error {
 		row("payload", clip(string(rec.Input.Payload), 100))
 	}
 	row("env ref", orDash(rec.EnvRef))
-	row("created", stamp(rec.CreatedAt))
-	row("updated", stamp(rec.UpdatedAt))
+	row("created", Stamp(rec.CreatedAt))
+	row("updated", Stamp(rec.UpdatedAt))
 	if rec.WakeTarget != nil {
 		row("wake target", rec.WakeTarget.ID())
 	}
@@ -244,13 +189,13 @@ func runShow(ctx context.Context, e *env, args []string) error {
 		row("external ref", r.Backend+" "+r.ID)
 	}
 	if s := rec.FirstStarted; s != nil {
-		row("first started", stamp(s.At)+" by "+ownerName(s.Owner))
+		row("first started", Stamp(s.At)+" by "+OwnerName(s.Owner))
 	}
 	if a := rec.AbandonRequest; a != nil {
-		row("abandon request", stamp(a.RequestedAt)+" by "+a.RequestedBy+": "+a.Reason)
+		row("abandon request", Stamp(a.RequestedAt)+" by "+a.RequestedBy+": "+a.Reason)
 	}
 	if w := rec.Wait; w != nil {
-		row("waiting", fmt.Sprintf("%s on %s key %q (ordinal %d) since %s", w.Name, w.EventType, w.Key, w.Ordinal, stamp(w.Since)))
+		row("waiting", fmt.Sprintf("%s on %s key %q (ordinal %d) since %s", w.Name, w.EventType, w.Key, w.Ordinal, Stamp(w.Since)))
 	}
 	if lease == nil {
 		row("lease", "none")
@@ -259,7 +204,7 @@ func runShow(ctx context.Context, e *env, args []string) error {
 		if v.Live {
 			state = "live"
 		}
-		row("lease", fmt.Sprintf("%s, held by %s, fencing token %d, expires %s", state, ownerName(lease.Owner), lease.FencingToken, stamp(lease.ExpiresAt)))
+		row("lease", fmt.Sprintf("%s, held by %s, fencing token %d, expires %s", state, OwnerName(lease.Owner), lease.FencingToken, Stamp(lease.ExpiresAt)))
 	}
 	names := make([]string, 0, len(rec.EventTypes))
 	for _, t := range rec.EventTypes {
@@ -292,9 +237,9 @@ func describeOutput(o procreg.AwaitOutput) string {
 		if ev := o.Evidence; ev != nil {
 			s := "abandoned by " + ev.Writer
 			if ev.Owner != nil {
-				s += ", owner " + ownerName(*ev.Owner)
+				s += ", owner " + OwnerName(*ev.Owner)
 			}
-			return s + " at " + stamp(ev.At)
+			return s + " at " + Stamp(ev.At)
 		}
 		return "abandoned"
 	}
@@ -302,8 +247,8 @@ func describeOutput(o procreg.AwaitOutput) string {
 }
 
 // runEvents prints a process's events, optionally following new ones.
-func runEvents(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, "events", " <process-id>")
+func runEvents(ctx context.Context, e *Env, args []string) error {
+	fs, c := NewFlags(e, "events", " <process-id>")
 	after := fs.Uint64("after", 0, "only events with a sequence greater than this")
 	follow := fs.Bool("follow", false, "keep printing new events until the process is terminal (or Ctrl-C)")
 	reg, id, err := openForProcess(ctx, fs, c, args)
@@ -316,13 +261,13 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if !*follow {
-		if c.json {
+		if c.JSON {
 			if events == nil {
 				events = []procreg.Event{}
 			}
-			return writeJSON(e.stdout, events)
+			return WriteJSON(e.Stdout, events)
 		}
-		tw := newTable(e.stdout)
+		tw := NewTable(e.Stdout)
 		fmt.Fprintln(tw, strings.Join(eventHeader, "\t"))
 		for _, ev := range events {
 			fmt.Fprintln(tw, strings.Join(eventCells(ev), "\t"))
@@ -333,19 +278,19 @@ func runEvents(ctx context.Context, e *env, args []string) error {
 	// awaiter's backoff, until the process is terminal and drained.
 	var b await.Backoff
 	cursor := *after
-	if !c.json {
-		fmt.Fprintln(e.stdout, strings.Join(eventHeader, "  "))
+	if !c.JSON {
+		fmt.Fprintln(e.Stdout, strings.Join(eventHeader, "  "))
 	}
 	for {
 		for _, ev := range events {
-			if c.json {
+			if c.JSON {
 				line, err := json.Marshal(ev)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "%s\n", line)
+				fmt.Fprintf(e.Stdout, "%s\n", line)
 			} else {
-				fmt.Fprintln(e.stdout, strings.Join(eventCells(ev), "  "))
+				fmt.Fprintln(e.Stdout, strings.Join(eventCells(ev), "  "))
 			}
 			cursor = ev.Sequence
 		}
@@ -399,21 +344,21 @@ var eventHeader = []string{"SEQ", "TYPE", "OCCURRED", "SEMANTICS", "PAYLOAD"}
 
 // eventCells formats one event for the events table and for --follow lines.
 func eventCells(ev procreg.Event) []string {
-	return []string{strconv.FormatUint(ev.Sequence, 10), printable(ev.EventType), stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80)}
+	return []string{strconv.FormatUint(ev.Sequence, 10), printable(ev.EventType), Stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80)}
 }
 
 // runPrune deletes old terminal processes.
-func runPrune(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, "prune", "")
+func runPrune(ctx context.Context, e *Env, args []string) error {
+	fs, c := NewFlags(e, "prune", "")
 	older := fs.Duration("older-than", 0, "delete terminal processes last updated longer ago than this (e.g. 168h); required")
-	if _, err := parse(fs, args, 0); err != nil {
+	if _, err := Parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *older <= 0 {
 		fs.Usage()
-		return usageErrorf("--older-than must be a positive duration (e.g. 24h)")
+		return UsageErrorf("--older-than must be a positive duration (e.g. 24h)")
 	}
-	reg, err := openExisting(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.DSN)
 	if err != nil {
 		return err
 	}
@@ -423,15 +368,17 @@ func runPrune(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.json {
-		return writeJSON(e.stdout, map[string]any{"cutoff": cutoff.UTC(), "pruned_processes": rep.PrunedProcesses, "pruned_events": rep.PrunedEvents})
+	if c.JSON {
+		return WriteJSON(e.Stdout, map[string]any{"cutoff": cutoff.UTC(), "pruned_processes": rep.PrunedProcesses, "pruned_events": rep.PrunedEvents})
 	}
-	fmt.Fprintf(e.stdout, "pruned %d terminal process(es) and %d event(s) last updated before %s\n", rep.PrunedProcesses, rep.PrunedEvents, stamp(cutoff))
+	fmt.Fprintf(e.Stdout, "pruned %d terminal process(es) and %d event(s) last updated before %s\n", rep.PrunedProcesses, rep.PrunedEvents, Stamp(cutoff))
 	return nil
 }
 
-// cliOwner is the lease owner identity of this command-line process.
-func cliOwner(name string) (procreg.LeaseOwner, error) {
+// Owner returns the lease owner identity of this OS process under the
+// owner id name (a fresh incarnation id, local-process liveness): the sweep
+// command's, and the demo parent's and workers'.
+func Owner(name string) (procreg.LeaseOwner, error) {
 	live, err := procreg.CurrentProcessLiveness()
 	if err != nil {
 		return procreg.LeaseOwner{}, fmt.Errorf("read this process's liveness: %w", err)
@@ -445,20 +392,20 @@ func cliOwner(name string) (procreg.LeaseOwner, error) {
 
 // runSweep runs one recovery pass without a runner: it abandons and
 // reconciles what may be, and reports the claimable work it leaves to workers.
-func runSweep(ctx context.Context, e *env, args []string) error {
-	fs, c := newFlags(e, "sweep", "")
+func runSweep(ctx context.Context, e *Env, args []string) error {
+	fs, c := NewFlags(e, "sweep", "")
 	ttl := fs.Duration("ttl", 30*time.Second, "lease ttl used while the sweep writes")
-	if _, err := parse(fs, args, 0); err != nil {
+	if _, err := Parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *ttl <= 0 {
-		return usageErrorf("--ttl must be positive")
+		return UsageErrorf("--ttl must be positive")
 	}
-	owner, err := cliOwner("procreg-sweep")
+	owner, err := Owner("procreg-sweep")
 	if err != nil {
 		return err
 	}
-	reg, err := openExisting(ctx, c.dsn)
+	reg, err := openExisting(ctx, c.DSN)
 	if err != nil {
 		return err
 	}
@@ -472,22 +419,22 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		rep.Outcomes = []sweep.Outcome{}
 	}
 	failed := rep.Count(sweep.Failed)
-	if c.json {
-		if err := writeJSON(e.stdout, rep); err != nil {
+	if c.JSON {
+		if err := WriteJSON(e.Stdout, rep); err != nil {
 			return err
 		}
 		return sweepFailure(failed)
 	}
 	if len(rep.Outcomes) == 0 {
-		fmt.Fprintln(e.stdout, "nothing to recover: no running processes")
+		fmt.Fprintln(e.Stdout, "nothing to recover: no running processes")
 		return nil
 	}
-	tw := newTable(e.stdout)
+	tw := NewTable(e.Stdout)
 	fmt.Fprintln(tw, "PROCESS\tDISPOSITION\tACTION\tDETAIL")
 	for _, o := range rep.Outcomes {
 		detail := ""
 		if o.Holder != nil {
-			detail = "owner " + ownerName(*o.Holder)
+			detail = "owner " + OwnerName(*o.Holder)
 		}
 		if o.Error != "" {
 			detail = o.Error
@@ -497,7 +444,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d non-terminal: %d abandoned, %d reconciled, %d claimable, %d busy, %d externally owned, %d started elsewhere, %d pending abandon\n",
+	fmt.Fprintf(e.Stdout, "%d non-terminal: %d abandoned, %d reconciled, %d claimable, %d busy, %d externally owned, %d started elsewhere, %d pending abandon\n",
 		len(rep.Outcomes), rep.Count(sweep.Abandoned), rep.Count(sweep.Reconciled), rep.Count(sweep.Claimable), rep.Count(sweep.Busy),
 		rep.Count(sweep.External), rep.Count(sweep.StartedElsewhere), rep.Count(sweep.AbandonPending))
 	return sweepFailure(failed)

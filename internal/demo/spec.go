@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"encoding/json"
@@ -13,12 +13,12 @@ import (
 // lease it was written under, so the parent can prove afterwards that no two
 // runs of one process ever wrote interleaved.
 const (
-	evRunStarted = "demo.run_started" // a run began: {fence, worker, incarnation, pid}
-	evProgress   = "demo.progress"    // one step done: {fence, step, of}
-	evMilestone  = "demo.milestone"   // halfway: wakes the operator session
-	evExternal   = "demo.external"    // the outside system reports on an externally owned process
+	EventRunStarted = "demo.run_started" // a run began: {fence, worker, incarnation, pid}
+	EventProgress   = "demo.progress"    // one step done: {fence, step, of}
+	EventMilestone  = "demo.milestone"   // halfway: wakes the operator session
+	EventExternal   = "demo.external"    // the outside system reports on an externally owned process
 
-	operatorSession = "demo-operator"
+	OperatorSession = "demo-operator"
 )
 
 // demoProcessID names process i of a demo run.
@@ -56,15 +56,15 @@ func demoDefinition(run string) json.RawMessage {
 
 var demoEventTypes = []procreg.EventType{
 	{
-		Name:          evRunStarted,
+		Name:          EventRunStarted,
 		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","worker"],"properties":{"fence":{"type":"integer","minimum":1},"worker":{"type":"string"}}}`),
 	},
 	{
-		Name:          evProgress,
+		Name:          EventProgress,
 		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","step"],"properties":{"fence":{"type":"integer","minimum":1},"step":{"type":"integer","minimum":1}}}`),
 	},
 	{
-		Name: evMilestone,
+		Name: EventMilestone,
 		Wake: &procreg.WakeSpec{
 			Input: procreg.Selector{Kind: procreg.SelectorTemplate, Template: "{label} is halfway (step {step})", Fields: map[string]procreg.Selector{
 				"label": {Kind: procreg.SelectorPointer, Pointer: "/label"},
@@ -72,12 +72,12 @@ var demoEventTypes = []procreg.EventType{
 			}},
 		},
 	},
-	{Name: evExternal},
+	{Name: EventExternal},
 }
 
-// demoRegistration is the spec of process i; it is deterministic, so any
+// Registration is the spec of process i; it is deterministic, so any
 // worker (or a respawned one) may register it again as a no-op.
-func demoRegistration(run string, i, steps int) procreg.Registration {
+func Registration(run string, i, steps int) procreg.Registration {
 	id := demoProcessID(run, i)
 	label := fmt.Sprintf("task %d", i)
 	reg := procreg.Registration{
@@ -86,7 +86,7 @@ func demoRegistration(run string, i, steps int) procreg.Registration {
 		Identity:    procreg.Identity{Kind: "demo", Label: label, Definition: demoDefinition(run)},
 		EventTypes:  demoEventTypes,
 		Provenance:  procreg.Provenance{Originator: procreg.Originator{Kind: procreg.OriginatorHost}},
-		WakeTarget:  &procreg.SessionScope{SessionID: operatorSession},
+		WakeTarget:  &procreg.SessionScope{SessionID: OperatorSession},
 	}
 	payload, _ := json.Marshal(map[string]any{"index": i, "steps": steps, "label": label})
 	if reg.Disposition == procreg.DispositionExternallyOwned {

@@ -9,25 +9,8 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/sqlite"
+	"github.com/procreg/procreg/internal/demo"
 )
-
-func TestPrintable(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain task 7":      "plain task 7",
-		"héllo, 世界 ✓":       "héllo, 世界 ✓",
-		"\x1b[2Jgone":       `\x1b[2Jgone`,
-		"a\tb\nc\rd":        `a\tb\nc\rd`,
-		"del\x7f c1\u009b":  `del\x7f c1\u009b`,
-		"rtl\u202eevil":     `rtl\u202eevil`,
-		"sep\u2028line":     `sep\u2028line`,
-		"bad \xff utf8":     `bad \xff utf8`,
-		`already \x1b text`: `already \x1b text`,
-	} {
-		if got := printable(in); got != want {
-			t.Errorf("printable(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 // Stored text reaches the terminal escaped in tables and unchanged in
 // --json: a label and a payload with an escape sequence and a
@@ -40,14 +23,14 @@ func TestTablesEscapeStoredControlCharacters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := demoRegistration("c", 0, 1)
+	r := demo.Registration("c", 0, 1)
 	r.Identity.Label = "evil\x1b[2J\x1b[Hlabel"
 	r.Input.Payload = json.RawMessage("{\"note\":\"\u202eevil\"}")
 	if _, err := reg.RegisterProcess(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	p := json.RawMessage("{\"fence\":1,\"worker\":\"w\u202e\"}")
-	if _, err := reg.AppendEvent(ctx, r.ID, procreg.AppendRequest{EventType: evRunStarted, Payload: p}); err != nil {
+	if _, err := reg.AppendEvent(ctx, r.ID, procreg.AppendRequest{EventType: demo.EventRunStarted, Payload: p}); err != nil {
 		t.Fatal(err)
 	}
 	if err := reg.Close(); err != nil {
