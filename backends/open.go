@@ -62,21 +62,20 @@ func open(ctx context.Context, dsn string, o driver.OpenOptions) (procreg.Regist
 	return d.Open(ctx, dsn, o)
 }
 
-// Accepted describes the DSNs Open accepts, from the registered dialects:
-// "memory:, mysql://…, …, or a path ending in .db".
+// Accepted describes the DSNs Open accepts, from the registered dialects'
+// Usage texts: "memory:, mysql://user:pass@host:port/db, …".
 func Accepted() string {
-	var forms, files []string
+	var forms []string
 	for _, d := range driver.Dialects() {
-		for _, s := range d.Schemes {
-			forms = append(forms, s+":")
+		if d.Usage != "" {
+			forms = append(forms, d.Usage)
+			continue
 		}
-		files = append(files, d.FileSuffixes...)
+		for _, s := range d.Schemes {
+			forms = append(forms, s+":…")
+		}
 	}
-	out := strings.Join(forms, ", ")
-	if len(files) > 0 {
-		out += " or a path ending in " + strings.Join(files, ", ")
-	}
-	return out
+	return strings.Join(forms, ", ")
 }
 
 // quotable is dsn as an error message may show it: a DSN with an '@' may

@@ -35,6 +35,9 @@ type Dialect struct {
 	// FileSuffixes, when set, also select the dialect for a DSN without a
 	// scheme that ends in one of them (".db" for SQLite files).
 	FileSuffixes []string
+	// Usage spells the dialect's DSNs for help texts and errors
+	// ("postgres://user@host/db"); "" lists its schemes as "scheme:…".
+	Usage string
 	// Open opens the registry the DSN names (the whole DSN, scheme
 	// included). A DSN the dialect cannot parse is procreg.ErrInvalid, and
 	// errors must not echo a password the DSN may hold.

@@ -11,7 +11,7 @@ import (
 // The memory dialect serves the DSNs "memory:" and "memory://": each open
 // is a new, empty registry.
 func init() {
-	driver.Register(driver.Dialect{Name: "memory", Schemes: []string{"memory"}, Open: openDSN})
+	driver.Register(driver.Dialect{Name: "memory", Schemes: []string{"memory"}, Usage: "memory:", Open: openDSN})
 }
 
 func openDSN(_ context.Context, dsn string, _ driver.OpenOptions) (procreg.Registry, error) {

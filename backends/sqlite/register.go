@@ -16,6 +16,7 @@ func init() {
 		Name:         "sqlite",
 		Schemes:      []string{"sqlite"},
 		FileSuffixes: []string{".db"},
+		Usage:        "sqlite:<path>, <path>.db",
 		Open:         openDSN,
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/procreg/procreg/backends"
 )
 
 // Common holds the flags every subcommand has.
@@ -24,7 +26,7 @@ func NewFlags(e *Env, name, args string) (*flag.FlagSet, *Common) {
 	if def == "" {
 		def = DefaultDSN
 	}
-	fs.StringVar(&c.DSN, "dsn", def, "registry DSN: memory:, sqlite:<path>, <path>.db, postgres://…, mysql://…")
+	fs.StringVar(&c.DSN, "dsn", def, "registry DSN: "+backends.Accepted())
 	fs.BoolVar(&c.JSON, "json", false, "print JSON instead of tables")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: procreg %s [flags]%s\n\nFlags:\n", name, args)
