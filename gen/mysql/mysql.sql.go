@@ -227,7 +227,7 @@ type UpsertGrantParams struct {
 	DescriptorLabel string
 }
 
-// UpsertGrant lists the columns in store.GrantRow order. VALUES() is
+// UpsertGrant lists the columns in driver.GrantRow order. VALUES() is
 // accepted by MySQL 8 and MariaDB alike.
 func (q *Queries) UpsertGrant(ctx context.Context, arg UpsertGrantParams) error {
 	_, err := q.db.ExecContext(ctx, upsertGrant,

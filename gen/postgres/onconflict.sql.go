@@ -95,7 +95,7 @@ type UpsertGrantParams struct {
 	DescriptorLabel string
 }
 
-// UpsertGrant lists the columns in store.GrantRow order.
+// UpsertGrant lists the columns in driver.GrantRow order.
 func (q *Queries) UpsertGrant(ctx context.Context, arg UpsertGrantParams) error {
 	_, err := q.db.Exec(ctx, upsertGrant,
 		arg.ScopeID,

@@ -98,7 +98,7 @@ type UpsertGrantParams struct {
 	DescriptorLabel string
 }
 
-// UpsertGrant lists the columns in store.GrantRow order.
+// UpsertGrant lists the columns in driver.GrantRow order.
 func (q *Queries) UpsertGrant(ctx context.Context, arg UpsertGrantParams) error {
 	_, err := q.exec(ctx, q.upsertGrantStmt, upsertGrant,
 		arg.ScopeID,

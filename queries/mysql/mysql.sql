@@ -30,7 +30,7 @@ INSERT INTO wake_acks (process_id, sequence)
 VALUES (sqlc.arg(process_id), sqlc.arg(sequence))
 ON DUPLICATE KEY UPDATE sequence = sequence;
 
--- UpsertGrant lists the columns in store.GrantRow order. VALUES() is
+-- UpsertGrant lists the columns in driver.GrantRow order. VALUES() is
 -- accepted by MySQL 8 and MariaDB alike.
 -- name: UpsertGrant :exec
 INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)

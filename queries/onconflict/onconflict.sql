@@ -8,7 +8,7 @@ INSERT INTO wake_acks (process_id, sequence)
 VALUES (sqlc.arg(process_id), sqlc.arg(sequence))
 ON CONFLICT (process_id, sequence) DO NOTHING;
 
--- UpsertGrant lists the columns in store.GrantRow order.
+-- UpsertGrant lists the columns in driver.GrantRow order.
 -- name: UpsertGrant :exec
 INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
 VALUES (sqlc.arg(scope_id), sqlc.arg(process_id), sqlc.arg(session_id),
