@@ -1,5 +1,6 @@
 -- MySQL 8 / MariaDB-specific statements. Every dialect declares the same
--- query names across its sqlc.yaml directories (queries_test.go enforces it).
+-- query names across the files sqlc.yaml lists for it (queries_test.go
+-- enforces it).
 
 -- DatabaseNowMs reads the database clock in epoch ms (truncated), on MySQL 8
 -- and MariaDB alike and whatever the session time zone: UNIX_TIMESTAMP()
