@@ -13,22 +13,13 @@ import (
 	gen "github.com/procreg/procreg/gen/mysql"
 )
 
-// dialect names and classifies go-sql-driver errors for the generated adapter;
-// leases use the database clock.
+// dialect names and classifies go-sql-driver errors for the generated
+// adapter; leases use the database clock.
 var dialect = &sqlkit.Dialect{Name: "mysql", Classify: classify}
 
 // newTx adapts the generated queries of one transaction to driver.Tx.
 // db is a transaction, or the pool for ReadOne.
 func newTx(db gen.DBTX) driver.Tx { return gen.NewTx(gen.New(db), dialect) }
-
-// errorNumber returns the server error number, 0 for any other error.
-func errorNumber(err error) uint16 {
-	var me *mysqldrv.MySQLError
-	if errors.As(err, &me) {
-		return me.Number
-	}
-	return 0
-}
 
 // classify maps go-sql-driver errors to the engine's error classes.
 // Transient are deadlocks (1213), lock wait timeouts (1205, after which
@@ -39,7 +30,11 @@ func classify(err error) driver.ErrorClass {
 	if errors.Is(err, sql.ErrNoRows) {
 		return driver.ClassNoRows
 	}
-	switch errorNumber(err) {
+	var me *mysqldrv.MySQLError
+	if !errors.As(err, &me) {
+		return driver.ClassOther
+	}
+	switch me.Number {
 	case 1062: // ER_DUP_ENTRY
 		return driver.ClassUniqueViolation
 	case 1213, 1205, 1020:

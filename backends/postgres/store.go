@@ -21,15 +21,6 @@ var dialect = &sqlkit.Dialect{Name: "postgres", Classify: classify}
 // newTx adapts the generated queries of one transaction to driver.Tx.
 func newTx(db gen.DBTX) driver.Tx { return gen.NewTx(gen.New(db), dialect) }
 
-// sqlState returns the SQLSTATE of a server error, "" for any other error.
-func sqlState(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
-}
-
 // transient reports errors a fresh attempt of the transaction can cure.
 func transient(err error) bool { return classify(err) == driver.ClassTransient }
 
@@ -69,7 +60,11 @@ func classify(err error) driver.ErrorClass {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return driver.ClassNoRows
 	}
-	switch sqlState(err) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return driver.ClassOther
+	}
+	switch pe.Code { // SQLSTATE
 	case "23505": // unique_violation
 		return driver.ClassUniqueViolation
 	case "40001", "40P01": // serialization_failure, deadlock_detected
