@@ -8,13 +8,16 @@ all: test
 ## test: generated code in sync, vet/format clean, other platforms compile, then the database matrix.
 test: generate-check lint cross matrix
 
-## generate: regenerate gen/ from schema/ and queries/ with sqlc.
+## generate: regenerate gen/ from schema/ and queries/ with sqlc, then the
+## driver.Tx adapter of each gen package (gen/<dialect>/adapter.go) from it.
 generate:
 	$(GO) tool sqlc generate
+	$(GO) run ./internal/adaptergen/cmd/adaptergen
 
-## generate-check: fail when regenerating would change gen/.
+## generate-check: fail when regenerating would change gen/ (sqlc's output or an adapter).
 generate-check:
 	@$(GO) tool sqlc diff || { echo "gen/ is out of date: run 'make generate' and commit the result" >&2; exit 1; }
+	@$(GO) run ./internal/adaptergen/cmd/adaptergen -check
 
 ## lint: gofmt (hand-written code) and go vet.
 lint: fmt-check vet

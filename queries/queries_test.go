@@ -1,12 +1,15 @@
 // Package queries holds the SQL that sqlc compiles into gen/<dialect>:
-// shared/ is portable SQL built for every dialect, onconflict/ and inlist/
-// are shared by two dialects each, and sqlite/, postgres/ and mysql/ hold
-// the statements only that dialect spells its way (sqlc.yaml maps the
-// directories to dialects). This package has no Go code of its own; its
+// shared/ is portable SQL built for every dialect, and sqlite/, postgres/
+// and mysql/ hold what each dialect spells its own way. A file of sqlite/
+// that another dialect spells the same is listed for it by path in
+// sqlc.yaml (upsert.sql and limit.sql for PostgreSQL, inlist.sql for
+// MySQL) rather than copied. This package has no Go code of its own; its
 // test keeps the dialects in step.
 package queries
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -14,7 +17,7 @@ import (
 )
 
 // TestDialectsDeclareTheSameQueries fails when a query is compiled for one
-// dialect but not for another, or when one dialect's directories declare a
+// dialect but not for another, or when the files of one dialect declare a
 // name twice (sqlc would reject the duplicate anyway, but say it plainly).
 func TestDialectsDeclareTheSameQueries(t *testing.T) {
 	names := map[string][]string{}
@@ -24,12 +27,12 @@ func TestDialectsDeclareTheSameQueries(t *testing.T) {
 		}
 		slices.Sort(names[engine])
 		if c := slices.Compact(slices.Clone(names[engine])); len(c) != len(names[engine]) {
-			t.Errorf("%s: a query name is declared twice across %v", engine, servertest.QueryDirs(t, engine))
+			t.Errorf("%s: a query name is declared twice across %v", engine, servertest.QueryPaths(t, engine))
 		}
 	}
 	want := names["sqlite"]
 	if len(want) == 0 {
-		t.Fatalf("no queries found for sqlite in %v", servertest.QueryDirs(t, "sqlite"))
+		t.Fatalf("no queries found for sqlite in %v", servertest.QueryPaths(t, "sqlite"))
 	}
 	for engine, got := range names {
 		for _, n := range want {
@@ -41,6 +44,38 @@ func TestDialectsDeclareTheSameQueries(t *testing.T) {
 			if !slices.Contains(want, n) {
 				t.Errorf("query %s is compiled for %s but not for sqlite", n, engine)
 			}
+		}
+	}
+}
+
+// TestEveryDirectoryIsSharedOrOneDialect keeps the naming scheme: sqlc.yaml
+// compiles shared/ for every dialect and each other directory for exactly
+// one, the dialect it names; sharing beyond that is a file listed by path.
+func TestEveryDirectoryIsSharedOrOneDialect(t *testing.T) {
+	engines := []string{"sqlite", "postgresql", "mysql"}
+	users := map[string][]string{} // directory -> engines compiling it whole
+	for _, engine := range engines {
+		for _, p := range servertest.QueryPaths(t, engine) {
+			if filepath.Ext(p) != ".sql" {
+				users[filepath.Base(p)] = append(users[filepath.Base(p)], engine)
+			}
+		}
+	}
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		switch got := users[e.Name()]; {
+		case e.Name() == "shared":
+			if !slices.Equal(got, engines) {
+				t.Errorf("queries/shared is compiled for %v; want every dialect %v", got, engines)
+			}
+		case len(got) != 1:
+			t.Errorf("queries/%s is compiled whole for %v; a directory other than shared belongs to one dialect (list a file by path to share it)", e.Name(), got)
 		}
 	}
 }

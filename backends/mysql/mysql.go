@@ -1,7 +1,7 @@
-// Package mysql is the MySQL 8 / MariaDB backend of procreg: a store.Store
+// Package mysql is the MySQL 8 / MariaDB backend of procreg: a driver.Store
 // over database/sql with github.com/go-sql-driver/mysql and the
 // sqlc-generated queries in gen/mysql, driven by the shared engine
-// (internal/engine), so it behaves exactly like every other backend. It
+// (package driver), so it behaves exactly like every other backend. It
 // reports procreg.TierDurable.
 //
 // # Opening
@@ -66,19 +66,19 @@ import (
 	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/sqladapter"
+	"github.com/procreg/procreg/driver/sqlkit"
 )
 
 // Option configures New and Open.
-type Option = sqladapter.Option
+type Option = sqlkit.Option
 
 // WithClock sets the clock for non-lease timestamps (CreatedAt, UpdatedAt,
 // event times). Leases always use the database clock.
-func WithClock(clock func() time.Time) Option { return sqladapter.WithClock(clock) }
+func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 
 // WithoutMigrations makes New and Open leave the schema alone; call Migrate
 // yourself (for example from a deployment step).
-func WithoutMigrations() Option { return sqladapter.WithoutMigrations() }
+func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
 
 // idleConns keeps enough idle connections for a busy worker pool: the
 // database/sql default of 2 would reconnect on almost every call.
@@ -121,5 +121,5 @@ func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
 // the pool if owned.
 func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, db) }
-	return sqladapter.NewRegistry(ctx, "mysql", &myStore{db: db, owned: owned}, migrate, opts)
+	return sqlkit.NewRegistry(ctx, "mysql", &myStore{db: db, owned: owned}, migrate, opts)
 }

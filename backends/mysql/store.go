@@ -9,39 +9,17 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/driver/sqlkit"
 	gen "github.com/procreg/procreg/gen/mysql"
-	"github.com/procreg/procreg/internal/sqladapter"
 )
 
-// dialect classifies go-sql-driver errors for the shared adapter.
-var dialect = &sqladapter.Dialect{
-	Name:              "mysql",
-	IsNoRows:          func(err error) bool { return classify(err) == driver.ClassNoRows },
-	IsUniqueViolation: func(err error) bool { return classify(err) == driver.ClassUniqueViolation },
-}
-
-// adapter is the shared driver.Tx implementation bound to gen/mysql.
-var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
-	gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
-	gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
-	gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
-	gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
-	gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-	gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32, *gen.Queries,
-](dialect)
+// dialect names and classifies go-sql-driver errors for the generated
+// adapter; leases use the database clock.
+var dialect = &sqlkit.Dialect{Name: "mysql", Classify: classify}
 
 // newTx adapts the generated queries of one transaction to driver.Tx.
 // db is a transaction, or the pool for ReadOne.
-func newTx(db gen.DBTX) driver.Tx { return adapter.Tx(gen.New(db)) }
-
-// errorNumber returns the server error number, 0 for any other error.
-func errorNumber(err error) uint16 {
-	var me *mysqldrv.MySQLError
-	if errors.As(err, &me) {
-		return me.Number
-	}
-	return 0
-}
+func newTx(db gen.DBTX) driver.Tx { return gen.NewTx(gen.New(db), dialect) }
 
 // classify maps go-sql-driver errors to the engine's error classes.
 // Transient are deadlocks (1213), lock wait timeouts (1205, after which
@@ -52,7 +30,11 @@ func classify(err error) driver.ErrorClass {
 	if errors.Is(err, sql.ErrNoRows) {
 		return driver.ClassNoRows
 	}
-	switch errorNumber(err) {
+	var me *mysqldrv.MySQLError
+	if !errors.As(err, &me) {
+		return driver.ClassOther
+	}
+	switch me.Number {
 	case 1062: // ER_DUP_ENTRY
 		return driver.ClassUniqueViolation
 	case 1213, 1205, 1020:
@@ -77,17 +59,17 @@ type myStore struct {
 }
 
 func (s *myStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.Retry(ctx, transient, func() error { return sqladapter.InTx(ctx, "mysql", s.db, nil, txOn, fn) })
+	return sqlkit.Retry(ctx, transient, func() error { return sqlkit.InTx(ctx, "mysql", s.db, nil, txOn, fn) })
 }
 
 func (s *myStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.Retry(ctx, transient, func() error {
-		return sqladapter.InTx(ctx, "mysql", s.db, &sql.TxOptions{ReadOnly: true}, txOn, fn)
+	return sqlkit.Retry(ctx, transient, func() error {
+		return sqlkit.InTx(ctx, "mysql", s.db, &sql.TxOptions{ReadOnly: true}, txOn, fn)
 	})
 }
 
 func (s *myStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.ReadOne(ctx, "mysql", newTx(s.db), fn)
+	return sqlkit.ReadOne(ctx, "mysql", newTx(s.db), fn)
 }
 
 // txOn is newTx for InTx.

@@ -1,6 +1,6 @@
-// Package postgres is the PostgreSQL backend of procreg: a store.Store over a
+// Package postgres is the PostgreSQL backend of procreg: a driver.Store over a
 // pgx pool and the sqlc-generated queries in gen/postgres, driven by the
-// shared engine (internal/engine), so it behaves exactly like every other
+// shared engine (package driver), so it behaves exactly like every other
 // backend. It reports procreg.TierDurable.
 //
 // # Opening
@@ -107,19 +107,19 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/procreg/procreg"
-	"github.com/procreg/procreg/internal/sqladapter"
+	"github.com/procreg/procreg/driver/sqlkit"
 )
 
 // Option configures New and Open.
-type Option = sqladapter.Option
+type Option = sqlkit.Option
 
 // WithClock sets the clock for non-lease timestamps (CreatedAt, UpdatedAt,
 // event times). Leases always use the database clock.
-func WithClock(clock func() time.Time) Option { return sqladapter.WithClock(clock) }
+func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 
 // WithoutMigrations makes New and Open leave the schema alone; call Migrate
 // yourself (for example from a deployment step).
-func WithoutMigrations() Option { return sqladapter.WithoutMigrations() }
+func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
 
 // New returns a Registry over the caller's pool, migrating the schema first
 // unless WithoutMigrations is given. Close leaves the pool open.
@@ -165,7 +165,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 // the pool if owned.
 func newRegistry(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, pool) }
-	reg, err := sqladapter.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
+	reg, err := sqlkit.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -10,38 +10,16 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/driver/sqlkit"
 	gen "github.com/procreg/procreg/gen/postgres"
-	"github.com/procreg/procreg/internal/sqladapter"
 )
 
-// dialect classifies pgx errors for the shared adapter.
-var dialect = &sqladapter.Dialect{
-	Name:              "postgres",
-	IsNoRows:          func(err error) bool { return classify(err) == driver.ClassNoRows },
-	IsUniqueViolation: func(err error) bool { return classify(err) == driver.ClassUniqueViolation },
-}
-
-// adapter is the shared driver.Tx implementation bound to gen/postgres.
-var adapter = sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
-	gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
-	gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
-	gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
-	gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
-	gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-	gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int32, *gen.Queries,
-](dialect)
+// dialect names and classifies pgx errors for the generated adapter;
+// leases use the database clock.
+var dialect = &sqlkit.Dialect{Name: "postgres", Classify: classify}
 
 // newTx adapts the generated queries of one transaction to driver.Tx.
-func newTx(db gen.DBTX) driver.Tx { return adapter.Tx(gen.New(db)) }
-
-// sqlState returns the SQLSTATE of a server error, "" for any other error.
-func sqlState(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
-}
+func newTx(db gen.DBTX) driver.Tx { return gen.NewTx(gen.New(db), dialect) }
 
 // transient reports errors a fresh attempt of the transaction can cure.
 func transient(err error) bool { return classify(err) == driver.ClassTransient }
@@ -58,19 +36,19 @@ type pgStore struct {
 var readOnly = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
 func (s *pgStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.Retry(ctx, transient, func() error {
+	return sqlkit.Retry(ctx, transient, func() error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, newTx(tx)) })
 	})
 }
 
 func (s *pgStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.Retry(ctx, transient, func() error {
+	return sqlkit.Retry(ctx, transient, func() error {
 		return pgx.BeginTxFunc(ctx, s.pool, readOnly, func(tx pgx.Tx) error { return fn(ctx, newTx(tx)) })
 	})
 }
 
 func (s *pgStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.ReadOne(ctx, "postgres", newTx(s.pool), fn)
+	return sqlkit.ReadOne(ctx, "postgres", newTx(s.pool), fn)
 }
 
 func (s *pgStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
@@ -82,7 +60,11 @@ func classify(err error) driver.ErrorClass {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return driver.ClassNoRows
 	}
-	switch sqlState(err) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return driver.ClassOther
+	}
+	switch pe.Code { // SQLSTATE
 	case "23505": // unique_violation
 		return driver.ClassUniqueViolation
 	case "40001", "40P01": // serialization_failure, deadlock_detected

@@ -54,7 +54,7 @@ func sqliteQueries(t *testing.T) map[string]string {
 		out[q.Name] = embedRe.ReplaceAllString(argRe.ReplaceAllString(strings.TrimSpace(q.SQL), "?"), "$1.*")
 	}
 	if len(out) < 20 {
-		t.Fatalf("found only %d queries in %v", len(out), servertest.QueryDirs(t, "sqlite"))
+		t.Fatalf("found only %d queries in %v", len(out), servertest.QueryPaths(t, "sqlite"))
 	}
 	return out
 }

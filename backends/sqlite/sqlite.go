@@ -1,10 +1,10 @@
 // Package sqlite is procreg's embedded durable backend: one SQLite file
 // through the pure-Go driver modernc.org/sqlite, no cgo and no server
 // (TierDurable). It is a thin store over the sqlc-generated queries in
-// gen/sqlite, adapted by the adapter every SQL backend shares
-// (internal/sqladapter); every rule of the contract lives in the shared
-// engine. What is SQLite's own is the connection setup below and the lease
-// clock.
+// gen/sqlite, adapted to the storage seam by the generated gen/sqlite
+// adapter (see driver/sqlkit); every rule of the contract lives in the
+// shared engine (driver). What is SQLite's own is the connection setup
+// below and the lease clock.
 //
 // # Connections and locking
 //

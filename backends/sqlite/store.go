@@ -13,18 +13,18 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/driver/sqlkit"
 	gen "github.com/procreg/procreg/gen/sqlite"
-	"github.com/procreg/procreg/internal/sqladapter"
 )
 
 // sqliteStore is a driver.Store over one SQLite file: a single-connection
-// writer pool and a read-only reader pool. Its transactions are the shared
-// SQL adapter (internal/sqladapter) over the prepared gen/sqlite queries.
+// writer pool and a read-only reader pool. Its transactions are the
+// generated adapter (gen.NewTx) over the prepared gen/sqlite queries.
 type sqliteStore struct {
 	path string
-	// adapter decides leases with the injected clock: SQLite has no server
+	// dialect decides leases with the injected clock: SQLite has no server
 	// clock that every process would share.
-	adapter *sqladapter.Adapter[*gen.Queries]
+	dialect *sqlkit.Dialect
 	writer  *sql.DB
 	reader  *sql.DB
 	// Statements prepared on each pool; database/sql re-prepares them once
@@ -62,7 +62,7 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 		w.Close()
 		return nil, err
 	}
-	s := &sqliteStore{path: abs, adapter: bind(c.clock), writer: w, reader: r}
+	s := &sqliteStore{path: abs, dialect: &sqlkit.Dialect{Name: "sqlite", Classify: classify, LeaseClock: c.clock}, writer: w, reader: r}
 	if s.writeQ, err = gen.Prepare(ctx, w); err == nil {
 		s.readQ, err = gen.Prepare(ctx, r)
 	}
@@ -78,11 +78,14 @@ func openStore(ctx context.Context, path string, c config) (*sqliteStore, error)
 
 func (s *sqliteStore) Tier() procreg.DurabilityTier { return procreg.TierDurable }
 
-// Classify maps modernc errors to the engine's error classes. Writers are
+// Classify maps modernc errors to the engine's error classes (classify).
+func (s *sqliteStore) Classify(err error) driver.ErrorClass { return classify(err) }
+
+// classify maps modernc errors to the engine's error classes. Writers are
 // serialized by BEGIN IMMEDIATE, so two registrations cannot both miss a
 // row: a duplicate key is an error, not a race to retry, and is not
 // reported as ClassUniqueViolation.
-func (s *sqliteStore) Classify(err error) driver.ErrorClass {
+func classify(err error) driver.ErrorClass {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return driver.ClassNoRows
@@ -108,51 +111,25 @@ func (s *sqliteStore) Close() error {
 func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	// SQLITE_BUSY surfaces only once the busy timeout has been waited out
 	// (another process holds the write lock); a fresh attempt may get it.
-	return sqladapter.Retry(ctx, isBusy, func() error {
-		return sqladapter.InTx(ctx, "sqlite", s.writer, nil, s.txOn(s.writeQ), fn)
+	return sqlkit.Retry(ctx, isBusy, func() error {
+		return sqlkit.InTx(ctx, "sqlite", s.writer, nil, s.txOn(s.writeQ), fn)
 	})
 }
 
 func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.InTx(ctx, "sqlite", s.reader, &sql.TxOptions{ReadOnly: true}, s.txOn(s.readQ), fn)
+	return sqlkit.InTx(ctx, "sqlite", s.reader, &sql.TxOptions{ReadOnly: true}, s.txOn(s.readQ), fn)
 }
 
 // ReadOne runs fn's one statement on the read-only pool without BEGIN: the
 // statement is its own read transaction.
 func (s *sqliteStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqladapter.ReadOne(ctx, "sqlite", s.adapter.Tx(s.readQ), fn)
+	return sqlkit.ReadOne(ctx, "sqlite", gen.NewTx(s.readQ, s.dialect), fn)
 }
 
 // txOn adapts a transaction to driver.Tx through the statements prepared on
 // its pool (q).
 func (s *sqliteStore) txOn(q *gen.Queries) func(*sql.Tx) driver.Tx {
-	return func(t *sql.Tx) driver.Tx { return s.adapter.Tx(q.WithTx(t)) }
-}
-
-// bind instantiates the shared adapter for gen/sqlite with the store's
-// lease clock.
-func bind(clock func() time.Time) *sqladapter.Adapter[*gen.Queries] {
-	return sqladapter.Bind[gen.Process, gen.Event, gen.Grant, gen.LockProcessRow, gen.ListGrantsByScopeRow,
-		gen.InsertProcessParams, gen.UpdateProcessParams, gen.InsertEventParams, gen.UpsertGrantParams,
-		gen.EventByReplayKeyParams, gen.EventsAfterParams, gen.WakeEventsAfterParams,
-		gen.CountEventsThroughParams, gen.RecentEventsDescParams, gen.InsertWakeAckParams,
-		gen.GetGrantParams, gen.DeleteGrantParams, gen.PruneCandidatesParams,
-		gen.ListProcessesByStatusWaitingParams, gen.ListProcessesByDefinitionStatusParams,
-		gen.ListProcessesByDefinitionWaitingParams, gen.ListProcessesByDefinitionStatusWaitingParams, int64, *gen.Queries,
-	](newDialect(clock))
-}
-
-// newDialect classifies modernc errors and decides leases with clock.
-func newDialect(clock func() time.Time) *sqladapter.Dialect {
-	return &sqladapter.Dialect{
-		Name:       "sqlite",
-		LeaseClock: clock,
-		IsNoRows:   func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
-		// Writers are serialized by BEGIN IMMEDIATE, so two registrations
-		// cannot both miss a row: a duplicate key is an error, not a race
-		// to retry.
-		IsUniqueViolation: func(error) bool { return false },
-	}
+	return func(t *sql.Tx) driver.Tx { return gen.NewTx(q.WithTx(t), s.dialect) }
 }
 
 // retryBusy runs op until it ends with something other than SQLITE_BUSY,

@@ -15,7 +15,8 @@ SELECT CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS
 `
 
 // MySQL 8 / MariaDB-specific statements. Every dialect declares the same
-// query names across its sqlc.yaml directories (queries_test.go enforces it).
+// query names across the files sqlc.yaml lists for it (queries_test.go
+// enforces it).
 // DatabaseNowMs reads the database clock in epoch ms (truncated), on MySQL 8
 // and MariaDB alike and whatever the session time zone: UNIX_TIMESTAMP()
 // without an argument is the statement's start in epoch seconds, and the
@@ -227,7 +228,7 @@ type UpsertGrantParams struct {
 	DescriptorLabel string
 }
 
-// UpsertGrant lists the columns in store.GrantRow order. VALUES() is
+// UpsertGrant lists the columns in driver.GrantRow order. VALUES() is
 // accepted by MySQL 8 and MariaDB alike.
 func (q *Queries) UpsertGrant(ctx context.Context, arg UpsertGrantParams) error {
 	_, err := q.db.ExecContext(ctx, upsertGrant,

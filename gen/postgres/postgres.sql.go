@@ -15,7 +15,7 @@ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms
 `
 
 // PostgreSQL-specific statements. Every dialect declares the same query
-// names across its sqlc.yaml directories (queries_test.go enforces it).
+// names across the files sqlc.yaml lists for it (queries_test.go enforces it).
 // DatabaseNowMs reads the database clock (epoch ms, truncated).
 func (q *Queries) DatabaseNowMs(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, databaseNowMs)

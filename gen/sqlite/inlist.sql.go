@@ -15,9 +15,9 @@ const deleteEventsOf = `-- name: DeleteEventsOf :execrows
 DELETE FROM events WHERE process_id IN (/*SLICE:ids*/?)
 `
 
-// Statements SQLite and MySQL share: IN lists expanded by sqlc.slice.
-// sqlc.yaml compiles this directory for those two dialects; PostgreSQL binds
-// an array instead (= ANY, in queries/postgres).
+// SQLite's deletes by a list of ids, an IN list expanded by sqlc.slice,
+// which MySQL spells the same: sqlc.yaml compiles this file for mysql too,
+// by path. PostgreSQL binds an array instead (= ANY, in queries/postgres).
 func (q *Queries) DeleteEventsOf(ctx context.Context, ids []string) (int64, error) {
 	query := deleteEventsOf
 	var queryParams []interface{}

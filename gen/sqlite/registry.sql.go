@@ -255,7 +255,7 @@ type InsertEventParams struct {
 	OccurredAtMs      int64
 }
 
-// InsertEvent lists every column in store.EventRow order.
+// InsertEvent lists every column in driver.EventRow order.
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error {
 	_, err := q.exec(ctx, q.insertEventStmt, insertEvent,
 		arg.ProcessID,
@@ -347,8 +347,8 @@ type InsertProcessParams struct {
 	LeaseExpiresAtMs      int64
 }
 
-// InsertProcess lists every column in store.ProcessRow order, so the params
-// struct converts from a store row.
+// InsertProcess lists every column in driver.ProcessRow order; the generated
+// adapter fills its params field by field from the row.
 func (q *Queries) InsertProcess(ctx context.Context, arg InsertProcessParams) error {
 	_, err := q.exec(ctx, q.insertProcessStmt, insertProcess,
 		arg.ID,
@@ -1238,12 +1238,13 @@ type UpdateProcessParams struct {
 	ID                   string
 }
 
-// UpdateProcess sets the mutable columns only, in store.ProcessRow order,
-// then the key; its params struct converts from sqlstore.ProcessUpdate (see
-// sqlstore.UpdateOf). The immutable columns are left out because SQLite
-// rewrites every index that has a SET column and re-checks foreign keys when
-// the key is SET, even to the same value (that tripled the cost of an
-// append); PostgreSQL and MySQL lose nothing by it.
+// UpdateProcess sets the mutable columns only, in driver.ProcessRow order,
+// then the key (the generated adapter fills its params from the row, field
+// by field; adaptergen checks each is a driver.ProcessRow field). The
+// immutable columns are left out because SQLite rewrites every index that
+// has a SET column and re-checks foreign keys when the key is SET, even to
+// the same value (that tripled the cost of an append); PostgreSQL and MySQL
+// lose nothing by it.
 func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
 	result, err := q.exec(ctx, q.updateProcessStmt, updateProcess,
 		arg.WakeTargetSession,

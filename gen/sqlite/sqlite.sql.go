@@ -14,8 +14,9 @@ const databaseNowMs = `-- name: DatabaseNowMs :one
 SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms
 `
 
-// SQLite-specific statements. Every dialect declares the same query names
-// across its sqlc.yaml directories (queries_test.go enforces it).
+// SQLite-specific statements: the ones no other dialect spells the same.
+// Every dialect declares the same query names across the files sqlc.yaml
+// lists for it (queries_test.go enforces it).
 // DatabaseNowMs reads the database clock. The SQLite backend uses its
 // injected clock for leases; this exists for parity and diagnostics.
 func (q *Queries) DatabaseNowMs(ctx context.Context) (int64, error) {

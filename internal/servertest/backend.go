@@ -8,7 +8,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/conformance"
-	"github.com/procreg/procreg/internal/sqladapter"
+	"github.com/procreg/procreg/driver/sqlkit"
 	"github.com/procreg/procreg/internal/testdb"
 )
 
@@ -19,8 +19,8 @@ type Backend struct {
 	// Database provisions a fresh database (testdb.Postgres, testdb.MySQL).
 	Database func(testing.TB) testdb.Database
 	// OpenDSN and WithClock are the backend's Open and WithClock.
-	OpenDSN   func(ctx context.Context, dsn string, opts ...sqladapter.Option) (procreg.Registry, error)
-	WithClock func(func() time.Time) sqladapter.Option
+	OpenDSN   func(ctx context.Context, dsn string, opts ...sqlkit.Option) (procreg.Registry, error)
+	WithClock func(func() time.Time) sqlkit.Option
 	// Explain checks the hot queries' plans on dsn (ExplainPostgres,
 	// ExplainMySQL).
 	Explain func(t *testing.T, dsn string)
@@ -49,7 +49,7 @@ func (b Backend) Benchmarks(bb *testing.B) {
 // default), failing the test on error.
 func (b Backend) Open(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry {
 	tb.Helper()
-	var opts []sqladapter.Option
+	var opts []sqlkit.Option
 	if clock != nil {
 		opts = append(opts, b.WithClock(clock))
 	}

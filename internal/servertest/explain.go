@@ -54,10 +54,10 @@ var (
 // sqlcEntry matches an sqlc.yaml entry's engine and its queries list.
 var sqlcEntry = regexp.MustCompile(`(?s)engine:\s*(\w+)\s.*?queries:\s*\[([^\]]*)\]`)
 
-// QueryDirs returns the query directories sqlc.yaml compiles for engine
-// ("sqlite", "postgresql", "mysql"), as absolute paths, so tests that read
-// the SQL sources see exactly what sqlc compiles.
-func QueryDirs(t testing.TB, engine string) []string {
+// QueryPaths returns the query directories and files sqlc.yaml compiles
+// for engine ("sqlite", "postgresql", "mysql"), as absolute paths, so tests
+// that read the SQL sources see exactly what sqlc compiles.
+func QueryPaths(t testing.TB, engine string) []string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
@@ -65,32 +65,36 @@ func QueryDirs(t testing.TB, engine string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dirs []string
+	var paths []string
 	for _, m := range sqlcEntry.FindAllStringSubmatch(string(b), -1) {
 		if m[1] != engine {
 			continue
 		}
-		for _, d := range strings.Split(m[2], ",") {
-			dirs = append(dirs, filepath.Join(root, strings.TrimSpace(d)))
+		for _, p := range strings.Split(m[2], ",") {
+			paths = append(paths, filepath.Join(root, strings.TrimSpace(p)))
 		}
 	}
-	if len(dirs) == 0 {
-		t.Fatalf("sqlc.yaml lists no query directories for engine %q", engine)
+	if len(paths) == 0 {
+		t.Fatalf("sqlc.yaml lists no queries for engine %q", engine)
 	}
-	return dirs
+	return paths
 }
 
-// ReadQueries returns every named query in the directories sqlc.yaml
-// compiles for engine (the sqlc sources, so a new query is seen without
-// being listed anywhere), in file order; a name declared twice is returned
-// twice.
+// ReadQueries returns every named query in the directories and files
+// sqlc.yaml compiles for engine (the sqlc sources, so a new query is seen
+// without being listed anywhere), in file order; a name declared twice is
+// returned twice.
 func ReadQueries(t testing.TB, engine string) []Statement {
 	t.Helper()
 	var out []Statement
-	for _, dir := range QueryDirs(t, engine) {
-		files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no query files in %s: %v", dir, err)
+	for _, path := range QueryPaths(t, engine) {
+		files := []string{path}
+		if filepath.Ext(path) != ".sql" {
+			var err error
+			files, err = filepath.Glob(filepath.Join(path, "*.sql"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no query files in %s: %v", path, err)
+			}
 		}
 		for _, f := range files {
 			out = append(out, parseQueries(t, f)...)

@@ -1,5 +1,6 @@
 -- MySQL 8 / MariaDB-specific statements. Every dialect declares the same
--- query names across its sqlc.yaml directories (queries_test.go enforces it).
+-- query names across the files sqlc.yaml lists for it (queries_test.go
+-- enforces it).
 
 -- DatabaseNowMs reads the database clock in epoch ms (truncated), on MySQL 8
 -- and MariaDB alike and whatever the session time zone: UNIX_TIMESTAMP()
@@ -30,7 +31,7 @@ INSERT INTO wake_acks (process_id, sequence)
 VALUES (sqlc.arg(process_id), sqlc.arg(sequence))
 ON DUPLICATE KEY UPDATE sequence = sequence;
 
--- UpsertGrant lists the columns in store.GrantRow order. VALUES() is
+-- UpsertGrant lists the columns in driver.GrantRow order. VALUES() is
 -- accepted by MySQL 8 and MariaDB alike.
 -- name: UpsertGrant :exec
 INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)

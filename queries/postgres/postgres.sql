@@ -1,5 +1,5 @@
 -- PostgreSQL-specific statements. Every dialect declares the same query
--- names across its sqlc.yaml directories (queries_test.go enforces it).
+-- names across the files sqlc.yaml lists for it (queries_test.go enforces it).
 
 -- DatabaseNowMs reads the database clock (epoch ms, truncated).
 -- name: DatabaseNowMs :one

@@ -4,8 +4,8 @@
 -- name: GetProcess :one
 SELECT * FROM processes WHERE id = sqlc.arg(id);
 
--- InsertProcess lists every column in store.ProcessRow order, so the params
--- struct converts from a store row.
+-- InsertProcess lists every column in driver.ProcessRow order; the generated
+-- adapter fills its params field by field from the row.
 -- name: InsertProcess :exec
 INSERT INTO processes (
     id, registration_hash, disposition, input_kind, identity_kind,
@@ -37,12 +37,13 @@ INSERT INTO processes (
     sqlc.arg(lease_claimed_at_ms), sqlc.arg(lease_expires_at_ms)
 );
 
--- UpdateProcess sets the mutable columns only, in store.ProcessRow order,
--- then the key; its params struct converts from sqlstore.ProcessUpdate (see
--- sqlstore.UpdateOf). The immutable columns are left out because SQLite
--- rewrites every index that has a SET column and re-checks foreign keys when
--- the key is SET, even to the same value (that tripled the cost of an
--- append); PostgreSQL and MySQL lose nothing by it.
+-- UpdateProcess sets the mutable columns only, in driver.ProcessRow order,
+-- then the key (the generated adapter fills its params from the row, field
+-- by field; adaptergen checks each is a driver.ProcessRow field). The
+-- immutable columns are left out because SQLite rewrites every index that
+-- has a SET column and re-checks foreign keys when the key is SET, even to
+-- the same value (that tripled the cost of an append); PostgreSQL and MySQL
+-- lose nothing by it.
 -- name: UpdateProcess :execrows
 UPDATE processes SET
     wake_target_session = sqlc.arg(wake_target_session),
@@ -127,7 +128,7 @@ SELECT * FROM processes
 WHERE wake_target_session = sqlc.arg(wake_target_session)
 ORDER BY id;
 
--- InsertEvent lists every column in store.EventRow order.
+-- InsertEvent lists every column in driver.EventRow order.
 -- name: InsertEvent :exec
 INSERT INTO events (
     process_id, sequence, event_type, payload, replay_key, terminal_state,

@@ -1,10 +1,9 @@
-package sqladapter
+package sqlkit
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/procreg/procreg"
@@ -12,7 +11,8 @@ import (
 )
 
 // Options are the settings the server backends share; each backend exposes
-// them through its own Option constructors.
+// them through its own Option constructors (an alias of Option and wrappers
+// of WithClock and WithoutMigrations, documented for that backend).
 type Options struct {
 	// Clock supplies non-lease timestamps (CreatedAt, UpdatedAt, event
 	// times); nil means time.Now. Lease decisions never use it.
@@ -49,31 +49,4 @@ func NewRegistry(ctx context.Context, name string, s driver.Store, migrate func(
 		return nil, errors.Join(err, s.Close())
 	}
 	return driver.NewRegistry(s, driver.Options{Clock: o.Clock}), nil
-}
-
-// maxAttempts bounds Retry: a transaction that keeps conflicting this often
-// is returned to the caller rather than spun on.
-const maxAttempts = 10
-
-// Retry runs attempt until it succeeds, fails with an error that is neither
-// ErrRetry nor transient, or maxAttempts is reached, sleeping a short
-// jittered, growing delay between attempts. Deadlocks and serialization
-// failures are rare here (writes lock process rows first, several of them in
-// id order), so the delays start at a millisecond.
-func Retry(ctx context.Context, transient func(error) bool, attempt func() error) error {
-	delay := time.Millisecond
-	for i := 1; ; i++ {
-		err := attempt()
-		if err == nil || i == maxAttempts || !(errors.Is(err, ErrRetry) || transient(err)) {
-			return err
-		}
-		t := time.NewTimer(delay/2 + rand.N(delay))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
-		delay = min(2*delay, 100*time.Millisecond)
-	}
 }

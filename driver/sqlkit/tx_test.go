@@ -1,4 +1,4 @@
-package sqladapter_test
+package sqlkit_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/procreg/procreg/driver"
-	"github.com/procreg/procreg/internal/sqladapter"
+	"github.com/procreg/procreg/driver/sqlkit"
 
 	_ "modernc.org/sqlite"
 )
@@ -41,7 +41,7 @@ func TestInTxRollsBackOnPanic(t *testing.T) {
 				t.Fatal("InTx swallowed the panic")
 			}
 		}()
-		_ = sqladapter.InTx(t.Context(), "test", db, nil, newTx, func(ctx context.Context, tx driver.Tx) error {
+		_ = sqlkit.InTx(t.Context(), "test", db, nil, newTx, func(ctx context.Context, tx driver.Tx) error {
 			if err := insert("lost")(ctx, tx); err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func TestInTxRollsBackOnPanic(t *testing.T) {
 	// into a failure.
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if err := sqladapter.InTx(ctx, "test", db, nil, newTx, insert("kept")); err != nil {
+	if err := sqlkit.InTx(ctx, "test", db, nil, newTx, insert("kept")); err != nil {
 		t.Fatalf("write after a recovered panic: %v", err)
 	}
 	var got []string

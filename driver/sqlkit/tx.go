@@ -1,4 +1,4 @@
-package sqladapter
+package sqlkit
 
 import (
 	"context"
@@ -23,8 +23,8 @@ func ReadOne(ctx context.Context, name string, t driver.Tx, fn func(context.Cont
 
 // InTx runs fn in one database/sql transaction on db (the SQLite and MySQL
 // backends), committing when fn returns nil and rolling back otherwise.
-// newTx adapts the transaction to driver.Tx (the backend's Adapter.Tx over
-// its gen package's queries bound to it); name prefixes error messages.
+// newTx adapts the transaction to driver.Tx (the gen package's NewTx over
+// its queries bound to the transaction); name prefixes error messages.
 //
 // If fn panics, the transaction is rolled back before the panic goes on:
 // a caller that recovers it (net/http does, per request) must not be left
