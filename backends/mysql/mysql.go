@@ -11,7 +11,7 @@
 // the pool it creates; New takes the caller's *sql.DB and leaves it open on
 // Close. Both apply the embedded migrations (schema/mysql) unless
 // WithoutMigrations is given; migrations are safe to run from many processes
-// at once (GET_LOCK, see internal/migrate).
+// at once (GET_LOCK, see migrate.go).
 //
 // Ids, names and keys are VARBINARY columns: they compare byte-wise with no
 // trailing-space padding on both MySQL 8 and MariaDB.

@@ -9,7 +9,7 @@
 // string) and owns the pool it creates; New takes the caller's pool and
 // leaves it open on Close. Both apply the embedded migrations
 // (schema/postgres) unless WithoutMigrations is given; migrations are safe to
-// run from many processes at once (advisory lock, see internal/migrate).
+// run from many processes at once (advisory lock, see migrate.go).
 //
 // # Clock
 //

@@ -41,7 +41,7 @@
 // Open applies the embedded migrations (schema/sqlite) forward-only unless
 // WithoutMigrations is given; Migrate applies them explicitly. Concurrent
 // migrators, in this process or others, serialize on an flock of
-// "<path>.lock" (see internal/migrate).
+// "<path>.lock" (see migrate.go).
 //
 // # Clock
 //
