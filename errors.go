@@ -21,4 +21,10 @@ var (
 	ErrNotGranted = errors.New("procreg: handle not granted")
 	// ErrLeaseLost: the lease is missing or expired, or was superseded.
 	ErrLeaseLost = errors.New("procreg: lease missing or expired")
+	// ErrUnavailable: the storage could not complete the call now
+	// (contention that outlasted the retries, a failover, a lost
+	// connection). A retry may succeed. When a write's commit was
+	// interrupted its outcome is unknown, and the message says so; replay
+	// keys make such a retry safe.
+	ErrUnavailable = errors.New("procreg: storage unavailable")
 )

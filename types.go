@@ -518,3 +518,19 @@ type PruneReport struct {
 	PrunedProcesses int `json:"pruned_processes"`
 	PrunedEvents    int `json:"pruned_events"`
 }
+
+// Page is one page of records: in ascending id order from
+// ListProcessesPage and ListNonTerminalPage, in change order from
+// ProcessesChangedSince. Next is the opaque cursor for the following call;
+// "" means there is none.
+type Page struct {
+	Records []Record `json:"records"`
+	Next    string   `json:"next"`
+}
+
+// Claimed is a process acquired by ClaimNext, with the lease its worker
+// presents to the fenced writes.
+type Claimed struct {
+	Record Record `json:"record"`
+	Lease  Lease  `json:"lease"`
+}
