@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/procreg/procreg"
@@ -41,6 +42,9 @@ const pruneBatch = 500
 type engine struct {
 	s     Store
 	clock func() time.Time
+
+	keyMu     sync.Mutex
+	cursorKey []byte // the database's cursor secret, read once (see cursorSecret)
 }
 
 // NewRegistry returns the Registry that runs the contract over s.

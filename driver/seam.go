@@ -199,4 +199,11 @@ type Tx interface {
 	// the rows other transactions hold locked instead of waiting for them
 	// (SKIP LOCKED), so a batch may come back short while more remain.
 	PruneBatch(ctx context.Context, cutoffMs int64, limit int) (processes, events int64, err error)
+
+	// CursorKey returns the database's cursor secret: random text made
+	// once, when the database was created (a SQL dialect's migration
+	// stores it in procreg_meta), and never changed. The engine
+	// authenticates page and change-feed cursors with it, so that a cursor
+	// made by another database is rejected.
+	CursorKey(ctx context.Context) (string, error)
 }

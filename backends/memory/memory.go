@@ -11,6 +11,7 @@ package memory
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"slices"
 	"sync"
@@ -71,11 +72,13 @@ type memStore struct {
 
 	mu     sync.RWMutex
 	closed bool
-	procs  map[string]driver.ProcessRow
-	events map[string][]driver.EventRow // by process; index = sequence-1
-	replay map[string]map[string]int64  // process → replay key → sequence
-	acks   map[string]map[int64]bool    // process → acked sequences
-	grants map[grantKey]driver.GrantRow
+	// cursorKey authenticates this registry's cursors: random, per store.
+	cursorKey string
+	procs     map[string]driver.ProcessRow
+	events    map[string][]driver.EventRow // by process; index = sequence-1
+	replay    map[string]map[string]int64  // process → replay key → sequence
+	acks      map[string]map[int64]bool    // process → acked sequences
+	grants    map[grantKey]driver.GrantRow
 	// Grant indexes, so that lookups by scope, process or session do not
 	// scan every grant.
 	byScope, byProcess, bySession map[string]map[grantKey]struct{}
@@ -83,12 +86,13 @@ type memStore struct {
 
 func newStore(clock func() time.Time) *memStore {
 	return &memStore{
-		clock:  clock,
-		procs:  make(map[string]driver.ProcessRow),
-		events: make(map[string][]driver.EventRow),
-		replay: make(map[string]map[string]int64),
-		acks:   make(map[string]map[int64]bool),
-		grants: make(map[grantKey]driver.GrantRow),
+		clock:     clock,
+		cursorKey: rand.Text(),
+		procs:     make(map[string]driver.ProcessRow),
+		events:    make(map[string][]driver.EventRow),
+		replay:    make(map[string]map[string]int64),
+		acks:      make(map[string]map[int64]bool),
+		grants:    make(map[grantKey]driver.GrantRow),
 
 		byScope:   make(map[string]map[grantKey]struct{}),
 		byProcess: make(map[string]map[grantKey]struct{}),
@@ -455,6 +459,9 @@ func (t *tx) DeleteGrantsBySession(ctx context.Context, sessionID string) (int64
 func (t *tx) CountGrantsForProcess(_ context.Context, processID string) (int64, error) {
 	return int64(len(t.s.byProcess[processID])), nil
 }
+
+// CursorKey is the store's random cursor secret, made when it was created.
+func (t *tx) CursorKey(context.Context) (string, error) { return t.s.cursorKey, nil }
 
 func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, int64, error) {
 	if err := t.writable(); err != nil {

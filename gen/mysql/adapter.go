@@ -278,6 +278,11 @@ func (t *adapterTx) CountGrantsForProcess(ctx context.Context, processID string)
 	return n, t.d.Check("count grants of process", processID, err)
 }
 
+func (t *adapterTx) CursorKey(ctx context.Context) (string, error) {
+	key, err := t.q.CursorKey(ctx)
+	return key, t.d.Wrap(err)
+}
+
 func (t *adapterTx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (processes, events int64, err error) {
 	processes, events, err = sqlkit.PruneBatch(ctx, adapterPruner{t.q}, cutoffMs, limit)
 	return processes, events, t.d.Wrap(err)

@@ -40,6 +40,17 @@ func (q *Queries) CountGrantsForProcess(ctx context.Context, processID string) (
 	return count, err
 }
 
+const cursorKey = `-- name: CursorKey :one
+SELECT value FROM procreg_meta WHERE name = 'cursor_key'
+`
+
+func (q *Queries) CursorKey(ctx context.Context) (string, error) {
+	row := q.db.QueryRowContext(ctx, cursorKey)
+	var value string
+	err := row.Scan(&value)
+	return value, err
+}
+
 const deleteGrant = `-- name: DeleteGrant :exec
 DELETE FROM grants
 WHERE scope_id = ? AND process_id = ?

@@ -68,6 +68,11 @@ type Process struct {
 	LeaseExpiresAtMs      int64
 }
 
+type ProcregMetum struct {
+	Name  string
+	Value string
+}
+
 type WakeAck struct {
 	ProcessID string
 	Sequence  int64

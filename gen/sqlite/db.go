@@ -30,6 +30,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countGrantsForProcessStmt, err = db.PrepareContext(ctx, countGrantsForProcess); err != nil {
 		return nil, fmt.Errorf("error preparing query CountGrantsForProcess: %w", err)
 	}
+	if q.cursorKeyStmt, err = db.PrepareContext(ctx, cursorKey); err != nil {
+		return nil, fmt.Errorf("error preparing query CursorKey: %w", err)
+	}
 	if q.databaseNowMsStmt, err = db.PrepareContext(ctx, databaseNowMs); err != nil {
 		return nil, fmt.Errorf("error preparing query DatabaseNowMs: %w", err)
 	}
@@ -139,6 +142,11 @@ func (q *Queries) Close() error {
 	if q.countGrantsForProcessStmt != nil {
 		if cerr := q.countGrantsForProcessStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countGrantsForProcessStmt: %w", cerr)
+		}
+	}
+	if q.cursorKeyStmt != nil {
+		if cerr := q.cursorKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing cursorKeyStmt: %w", cerr)
 		}
 	}
 	if q.databaseNowMsStmt != nil {
@@ -342,6 +350,7 @@ type Queries struct {
 	tx                                         *sql.Tx
 	countEventsThroughStmt                     *sql.Stmt
 	countGrantsForProcessStmt                  *sql.Stmt
+	cursorKeyStmt                              *sql.Stmt
 	databaseNowMsStmt                          *sql.Stmt
 	deleteEventsOfStmt                         *sql.Stmt
 	deleteGrantStmt                            *sql.Stmt
@@ -382,6 +391,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		tx:                                  tx,
 		countEventsThroughStmt:              q.countEventsThroughStmt,
 		countGrantsForProcessStmt:           q.countGrantsForProcessStmt,
+		cursorKeyStmt:                       q.cursorKeyStmt,
 		databaseNowMsStmt:                   q.databaseNowMsStmt,
 		deleteEventsOfStmt:                  q.deleteEventsOfStmt,
 		deleteGrantStmt:                     q.deleteGrantStmt,

@@ -211,3 +211,6 @@ DELETE FROM grants WHERE session_id = sqlc.arg(session_id);
 
 -- name: CountGrantsForProcess :one
 SELECT COUNT(*) FROM grants WHERE process_id = sqlc.arg(process_id);
+
+-- name: CursorKey :one
+SELECT value FROM procreg_meta WHERE name = 'cursor_key';
