@@ -13,7 +13,8 @@
 # /run/mysqld): every node reads only its own option file (--defaults-file),
 # with its own datadir, socket, pid file, log and ports under GALERA_DIR.
 # Needs root (each mariadbd runs as user mysql: rsync SST fails on root-owned
-# files). Installs galera-4 and rsync with apt-get when they are missing.
+# files). Installs galera-4 and rsync (and iproute2, procps) with apt-get when
+# they are missing.
 #
 # Environment:
 #   GALERA_DIR            state dir (default /tmp/procreg-galera)
@@ -125,14 +126,10 @@ wait_node() {
 	local n="$1" want="$2" deadline=$((SECONDS + wait_seconds))
 	until node_ok "$n" "$want"; do
 		if ! any_pid "$n" >/dev/null; then
-			say "node $n exited while starting"
-			log_tails
-			exit 1
+			fail "node $n exited while starting"
 		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then
-			say "node $n is not ready+Synced with $want members after ${wait_seconds}s (now: $(wsrep_state "$n" || echo unreachable))"
-			log_tails
-			exit 1
+			fail "node $n is not ready+Synced with $want members after ${wait_seconds}s (now: $(wsrep_state "$n" || echo unreachable))"
 		fi
 		sleep 1
 	done
@@ -144,6 +141,8 @@ ensure_packages() {
 	local missing=()
 	dpkg -L galera-4 2>/dev/null | grep -q 'libgalera_smm\.so$' || missing+=(galera-4)
 	command -v rsync >/dev/null || missing+=(rsync)
+	command -v ss >/dev/null || missing+=(iproute2) # port checks here and in wsrep_sst_rsync
+	command -v ps >/dev/null || missing+=(procps)
 	if [ "${#missing[@]}" -gt 0 ]; then
 		say "installing ${missing[*]}"
 		apt-get update -qq >&2
@@ -227,36 +226,69 @@ launch() {
 
 # --- commands ----------------------------------------------------------------
 
-do_stop() {
-	local n pid pids=() deadline
+# The processes below pid $1 (SST scripts and their rsync, on donor and joiner).
+descendants() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# SIGTERM to every node; a node that is still up after 30 s (a donor whose
+# joiner vanished mid-SST waits on its SST script) gets its SST helpers
+# terminated, then SIGKILL. Prints how many nodes were running.
+stop_nodes() {
+	local n pid pids=() deadline kids
 	for n in 3 2 1; do
 		if pid="$(any_pid "$n")"; then
 			kill -TERM "$pid" 2>/dev/null || true
 			pids+=("$pid")
 		fi
 	done
-	deadline=$((SECONDS + wait_seconds))
 	for pid in "${pids[@]}"; do
-		while kill -0 "$pid" 2>/dev/null; do
-			if [ "$SECONDS" -ge "$deadline" ]; then
-				say "pid $pid did not exit after ${wait_seconds}s; killing it"
-				kill -KILL "$pid" 2>/dev/null || true
-				sleep 1
-				break
-			fi
-			sleep 0.2
-		done
+		deadline=$((SECONDS + 30))
+		while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+		kill -0 "$pid" 2>/dev/null || continue
+		kids="$(descendants "$pid")"
+		say "pid $pid still up after 30s; terminating its SST helpers${kids:+ ($(echo $kids))}"
+		[ -z "$kids" ] || kill -TERM $kids 2>/dev/null || true
+		deadline=$((SECONDS + 10))
+		while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+		if kill -0 "$pid" 2>/dev/null; then
+			say "pid $pid did not exit; killing it"
+			kids="$(descendants "$pid")"
+			kill -KILL "$pid" $kids 2>/dev/null || true
+			sleep 1
+		fi
 	done
 	# An rsync daemon left from an interrupted SST would hold an SST port.
 	for n in "${nodes[@]}"; do
-		local rpf="$(ndir "$n")/data/rsync_sst.pid"
+		local rpf
+		rpf="$(ndir "$n")/data/rsync_sst.pid"
 		if [ -s "$rpf" ] && pid="$(cat "$rpf")" && [ -r "/proc/$pid/cmdline" ] &&
 			tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$(ndir "$n")"; then
 			kill -TERM "$pid" 2>/dev/null || true
 		fi
 	done
+	echo "${#pids[@]}"
+}
+
+do_stop() {
+	local count
+	count="$(stop_nodes)"
 	rm -rf -- "$dir"
-	[ "${#pids[@]}" -eq 0 ] && say "not running; state dir removed" || say "stopped ${#pids[@]} node(s); state dir removed"
+	if [ "$count" -eq 0 ]; then say "not running; state dir removed"; else say "stopped $count node(s); state dir removed"; fi
+}
+
+# A failed start stops what it started (the logs were printed; the state dir
+# stays for a look until the next start or stop).
+fail() {
+	log_tails
+	say "$*"
+	say "stopping the nodes; logs stay in $dir until the next start or stop"
+	stop_nodes >/dev/null
+	exit 1
 }
 
 do_start() {
@@ -266,7 +298,8 @@ do_start() {
 	for n in "${nodes[@]}"; do any_pid "$n" >/dev/null && running=$((running + 1)); done
 	if [ "$running" -gt 0 ]; then
 		if healthy; then
-			say "already running: 3 nodes, Synced, cluster size 3 ($(dsns))"
+			say "already running: 3 nodes, Synced, cluster size 3"
+			dsns
 			return 0
 		fi
 		say "found $running node(s) of an unhealthy cluster; stopping them and starting afresh"
@@ -303,7 +336,7 @@ do_start() {
 	# matches by IP, so 'localhost' does not cover TCP).
 	sock_sql 1 "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
 		GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
-		CREATE DATABASE IF NOT EXISTS test;" || { log_tails; die "could not create root@127.0.0.1 on node 1"; }
+		CREATE DATABASE IF NOT EXISTS test;" || fail "could not create root@127.0.0.1 on node 1"
 
 	# Joiners, one at a time: each starts with an empty datadir and gets the
 	# state by rsync SST (a donor serves one SST at a time).
@@ -315,7 +348,7 @@ do_start() {
 	for n in "${nodes[@]}"; do wait_node "$n" 3; done
 
 	for n in "${nodes[@]}"; do
-		tcp_sql "$n" "SELECT 1" >/dev/null || { log_tails; die "node $n: root cannot log in over TCP on 127.0.0.1:$(sqlp "$n")"; }
+		tcp_sql "$n" "SELECT 1" >/dev/null || fail "node $n: root cannot log in over TCP on 127.0.0.1:$(sqlp "$n")"
 	done
 	say "cluster up in $((SECONDS - t0))s: 3 nodes Synced, cluster size 3"
 	dsns
