@@ -29,8 +29,9 @@ type dialect struct {
 	env      string
 	empty    func(testing.TB) testdb.Database
 	migrated func(testing.TB) testdb.Database
-	open     func(t *testing.T, d testdb.Database) *sql.DB
-	tables   string // lists the current database's base tables
+	driver   string
+	dsn      func(tb testing.TB, d testdb.Database) string // in the driver's form
+	tables   string                                        // lists the current database's base tables
 	up       func(context.Context, *sql.DB) (int64, error)
 	quote    func(string) string
 }
@@ -39,7 +40,8 @@ var dialects = []dialect{
 	{
 		name: migrate.Postgres, env: testdb.PostgresEnv,
 		empty: testdb.Postgres, migrated: testdb.PostgresMigrated,
-		open:   func(t *testing.T, d testdb.Database) *sql.DB { return sqlOpen(t, "pgx", d.DSN) },
+		driver: "pgx",
+		dsn:    func(_ testing.TB, d testdb.Database) string { return d.DSN },
 		tables: "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
 		up:     migrate.UpPostgres,
 		quote:  func(s string) string { return `"` + s + `"` },
@@ -47,12 +49,13 @@ var dialects = []dialect{
 	{
 		name: migrate.MySQL, env: testdb.MySQLEnv,
 		empty: testdb.MySQL, migrated: testdb.MySQLMigrated,
-		open: func(t *testing.T, d testdb.Database) *sql.DB {
+		driver: "mysql",
+		dsn: func(tb testing.TB, d testdb.Database) string {
 			cfg, err := mysql.ParseDSN(d.DSN)
 			if err != nil {
-				t.Fatal(err)
+				tb.Fatal(err)
 			}
-			return sqlOpen(t, "mysql", cfg.FormatDSN())
+			return cfg.FormatDSN()
 		},
 		tables: "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
 		up:     migrate.UpMySQL,
@@ -60,13 +63,18 @@ var dialects = []dialect{
 	},
 }
 
-func sqlOpen(t *testing.T, driver, dsn string) *sql.DB {
-	t.Helper()
+// open connects to d, closing the pool when t ends.
+func (d dialect) open(t *testing.T, db testdb.Database) *sql.DB {
+	return sqlOpenTB(t, d.driver, d.dsn(t, db))
+}
+
+func sqlOpenTB(tb testing.TB, driver, dsn string) *sql.DB {
+	tb.Helper()
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	return db
 }
 
