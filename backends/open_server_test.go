@@ -20,11 +20,11 @@ func TestOpenServerDSNs(t *testing.T) {
 		database func(testing.TB) testdb.Database
 		spell    func(url string) []string
 	}{
-		{"postgres", testdb.Postgres, func(u string) []string {
+		{"postgres", testdb.PostgresMigrated, func(u string) []string {
 			rest := strings.TrimPrefix(u, "postgres://")
 			return []string{"postgres://" + rest, "postgresql://" + rest}
 		}},
-		{"mysql", testdb.MySQL, func(u string) []string { return []string{u} }},
+		{"mysql", testdb.MySQLMigrated, func(u string) []string { return []string{u} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -11,10 +11,11 @@ import (
 func TestMain(m *testing.M) { testdb.Main(m) }
 
 var backend = servertest.Backend{
-	Database:  testdb.MySQL,
-	Explain:   servertest.ExplainMySQL,
-	OpenDSN:   mysql.Open,
-	WithClock: mysql.WithClock,
+	Database:      testdb.MySQLMigrated,
+	EmptyDatabase: testdb.MySQL,
+	Explain:       servertest.ExplainMySQL,
+	OpenDSN:       mysql.Open,
+	WithClock:     mysql.WithClock,
 }
 
 // TestBackend runs the shared server-backend tests (servertest.Backend.Tests).

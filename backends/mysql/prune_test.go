@@ -24,7 +24,7 @@ import (
 // once its lock is released.
 func TestPruneSkipsLockedRows(t *testing.T) {
 	ctx := t.Context()
-	d := testdb.MySQL(t)
+	d := testdb.MySQLMigrated(t)
 	r, err := mysql.Open(ctx, d.URL)
 	if err != nil {
 		t.Fatal(err)

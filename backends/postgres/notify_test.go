@@ -21,7 +21,7 @@ import (
 
 // notifyingDSN turns on early-wake notifications for the registry's sessions.
 func notifyingDSN(t testing.TB) string {
-	dsn := testdb.Postgres(t).DSN
+	dsn := testdb.PostgresMigrated(t).DSN
 	if strings.Contains(dsn, "?") {
 		return dsn + "&procreg.notify=on"
 	}
@@ -161,7 +161,7 @@ func awaitTerminal(ctx context.Context, r procreg.Registry, id string) <-chan te
 func TestNotificationsAreOptIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db := testdb.Postgres(t)
+	db := testdb.PostgresMigrated(t)
 	waiter, writer := &readCounter{Registry: openPG(t, db.DSN)}, openPG(t, db.DSN)
 	registerExternal(t, writer, "quiet")
 	done := awaitTerminal(ctx, waiter, "quiet")

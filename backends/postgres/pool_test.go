@@ -14,8 +14,8 @@ import (
 	"github.com/procreg/procreg/internal/testdb"
 )
 
-// singleConnRegistry runs New on a fresh database through a pool of one
-// connection, traced by tracer when it is not nil.
+// singleConnRegistry runs New on a fresh, empty database (New migrates it)
+// through a pool of one connection, traced by tracer when it is not nil.
 func singleConnRegistry(t *testing.T, ctx context.Context, tracer pgx.QueryTracer) procreg.Registry {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(testdb.Postgres(t).DSN)

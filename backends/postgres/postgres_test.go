@@ -11,10 +11,11 @@ import (
 func TestMain(m *testing.M) { testdb.Main(m) }
 
 var backend = servertest.Backend{
-	Database:  testdb.Postgres,
-	Explain:   servertest.ExplainPostgres,
-	OpenDSN:   postgres.Open,
-	WithClock: postgres.WithClock,
+	Database:      testdb.PostgresMigrated,
+	EmptyDatabase: testdb.Postgres,
+	Explain:       servertest.ExplainPostgres,
+	OpenDSN:       postgres.Open,
+	WithClock:     postgres.WithClock,
 }
 
 // TestBackend runs the shared server-backend tests (servertest.Backend.Tests).

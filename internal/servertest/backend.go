@@ -16,8 +16,13 @@ import (
 // backend's Test and Benchmark functions, so both backends run the same
 // checks the same way.
 type Backend struct {
-	// Database provisions a fresh database (testdb.Postgres, testdb.MySQL).
+	// Database provisions a fresh database with the schema already migrated
+	// (testdb.PostgresMigrated, testdb.MySQLMigrated); Open then has no
+	// migration to run.
 	Database func(testing.TB) testdb.Database
+	// EmptyDatabase provisions a fresh empty database (testdb.Postgres,
+	// testdb.MySQL), for the tests of Open's own migration.
+	EmptyDatabase func(testing.TB) testdb.Database
 	// OpenDSN and WithClock are the backend's Open and WithClock.
 	OpenDSN   func(ctx context.Context, dsn string, opts ...sqlkit.Option) (procreg.Registry, error)
 	WithClock func(func() time.Time) sqlkit.Option
@@ -73,10 +78,10 @@ func (b Backend) Durable(t *testing.T) {
 	})
 }
 
-// ConcurrentOpen opens several registries at once on one fresh database:
-// each runs the migrations, and all must succeed with one schema.
+// ConcurrentOpen opens several registries at once on one fresh, empty
+// database: each runs the migrations, and all must succeed with one schema.
 func (b Backend) ConcurrentOpen(t *testing.T) {
-	dsn := b.Database(t).DSN
+	dsn := b.EmptyDatabase(t).DSN
 	const n = 6
 	regs := make([]procreg.Registry, n)
 	errs := make([]error, n)

@@ -3,7 +3,7 @@
 // conformance suites on fresh databases, the database-clock guarantees of
 // SPEC §5, concurrent first opens, the hot queries' plans (EXPLAIN) and the
 // throughput benchmarks. Each backend's test file fills a Backend with its
-// Open, WithClock and database provisioner.
+// Open, WithClock and database provisioners.
 package servertest
 
 import (

@@ -13,8 +13,63 @@ import (
 )
 
 // MySQL creates an empty MySQL/MariaDB database for t and drops it when t and
-// its subtests have finished.
+// its subtests have finished. Tests of migrations need it empty; the others
+// take MySQLMigrated.
 func MySQL(t testing.TB) Database {
+	t.Helper()
+	admin := myAdminDSN(t)
+	name, err := newName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	myDropLater(t, admin, name)
+	// DDL with a generated identifier cannot be a parameterized sqlc query,
+	// so the statements in this file are SQL in Go (one of the exceptions
+	// listed in docs/design.md).
+	if err := myAdmin(admin, name, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testdb: create MySQL database %s: %v", name, err)
+	}
+	return myDatabase(t, admin, name)
+}
+
+// MySQLMigrated is MySQL with the current schema already in place. MySQL has
+// no template databases, so the database is a clone of the server's migrated
+// template (see the package doc): its tables' DDL and its version rows, so a
+// backend's Open finds no migration to run.
+func MySQLMigrated(t testing.TB) Database {
+	t.Helper()
+	admin := myAdminDSN(t)
+	name, err := newName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	myDropLater(t, admin, name)
+	for attempt := 1; ; attempt++ {
+		tpl, err := myTemplate.get(func() (myTemplateInfo, error) { return myEnsureTemplate(t, admin) })
+		if err != nil {
+			t.Fatalf("testdb: MySQL template: %v", err)
+		}
+		err = myCreateFrom(admin, name, tpl)
+		if err == nil {
+			break
+		}
+		if attempt == 1 && myMissing(err) {
+			// The template vanished (dropped by hand, or as stale by a run
+			// of another schema): build it again, once.
+			myTemplate.forget()
+			if err := myAdmin(admin, name, "DROP DATABASE IF EXISTS "+name); err != nil {
+				t.Fatalf("testdb: drop MySQL database %s: %v", name, err)
+			}
+			continue
+		}
+		t.Fatalf("testdb: create MySQL database %s from template %s: %v", name, tpl.name, err)
+	}
+	return myDatabase(t, admin, name)
+}
+
+// myAdminDSN finds the MySQL server (once per binary) and returns its
+// administrative DSN, or ends t when there is none.
+func myAdminDSN(t testing.TB) string {
 	t.Helper()
 	myOnce.Do(func() {
 		myServer = findServer(MySQLEnv, "MySQL", container{
@@ -31,22 +86,22 @@ func MySQL(t testing.TB) Database {
 	if myServer.adminDSN == "" {
 		skipOrFatal(t, myServer.reason)
 	}
-	name, err := newName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// DDL with a generated identifier cannot be a parameterized sqlc query,
-	// so these two statements are SQL in Go (one of the exceptions listed
-	// in docs/design.md).
-	if err := myAdmin(myServer.adminDSN, name, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("testdb: create MySQL database %s: %v", name, err)
-	}
+	return myServer.adminDSN
+}
+
+// myDropLater drops database name when t and its subtests have finished.
+func myDropLater(t testing.TB, admin, name string) {
 	t.Cleanup(func() {
-		if err := myAdmin(myServer.adminDSN, name, "DROP DATABASE IF EXISTS "+name); err != nil {
+		if err := myAdmin(admin, name, "DROP DATABASE IF EXISTS "+name); err != nil {
 			t.Errorf("testdb: drop MySQL database %s: %v", name, err)
 		}
 	})
-	cfg, err := mysql.ParseDSN(myServer.adminDSN)
+}
+
+// myDatabase describes database name on the server of admin.
+func myDatabase(t testing.TB, admin, name string) Database {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(admin)
 	if err != nil {
 		t.Fatalf("testdb: %s: %v", MySQLEnv, err)
 	}

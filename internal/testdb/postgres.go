@@ -14,8 +14,60 @@ import (
 )
 
 // Postgres creates an empty PostgreSQL database for t and drops it (forcibly,
-// closing leftover connections) when t and its subtests have finished.
+// closing leftover connections) when t and its subtests have finished. Tests
+// of migrations need it empty; the others take PostgresMigrated.
 func Postgres(t testing.TB) Database {
+	t.Helper()
+	admin := pgAdminDSN(t)
+	name, err := newName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgDropLater(t, admin, name)
+	// DDL with a generated identifier cannot be a parameterized sqlc query,
+	// so the statements in this file are SQL in Go (one of the exceptions
+	// listed in docs/design.md).
+	if err := pgAdmin(admin, name, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testdb: create PostgreSQL database %s: %v", name, err)
+	}
+	return pgDatabase(t, admin, name)
+}
+
+// PostgresMigrated is Postgres with the current schema already in place: the
+// database is created from the server's migrated template (CREATE DATABASE …
+// TEMPLATE), built once per server and schema (see the package doc), so a
+// backend's Open finds no migration to run.
+func PostgresMigrated(t testing.TB) Database {
+	t.Helper()
+	admin := pgAdminDSN(t)
+	name, err := newName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgDropLater(t, admin, name)
+	for attempt := 1; ; attempt++ {
+		tpl, err := pgTemplate.get(func() (string, error) { return pgEnsureTemplate(t, admin) })
+		if err != nil {
+			t.Fatalf("testdb: PostgreSQL template: %v", err)
+		}
+		err = pgCreateFrom(admin, name, tpl)
+		if err == nil {
+			break
+		}
+		if attempt == 1 && pgCode(err) == sqlstateUndefinedDatabase {
+			// The template vanished (dropped by hand, or as stale by a run
+			// of another schema): build it again, once.
+			pgTemplate.forget()
+			continue
+		}
+		t.Fatalf("testdb: create PostgreSQL database %s from template %s: %v", name, tpl, err)
+	}
+	return pgDatabase(t, admin, name)
+}
+
+// pgAdminDSN finds the PostgreSQL server (once per binary) and returns its
+// administrative DSN, or ends t when there is none.
+func pgAdminDSN(t testing.TB) string {
 	t.Helper()
 	pgOnce.Do(func() {
 		pgServer = findServer(PostgresEnv, "PostgreSQL", container{
@@ -32,23 +84,23 @@ func Postgres(t testing.TB) Database {
 	if pgServer.adminDSN == "" {
 		skipOrFatal(t, pgServer.reason)
 	}
-	name, err := newName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// DDL with a generated identifier cannot be a parameterized sqlc query,
-	// so these two statements are SQL in Go (one of the exceptions listed
-	// in docs/design.md).
-	if err := pgAdmin(pgServer.adminDSN, name, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("testdb: create PostgreSQL database %s: %v", name, err)
-	}
+	return pgServer.adminDSN
+}
+
+// pgDropLater drops database name when t and its subtests have finished.
+func pgDropLater(t testing.TB, admin, name string) {
 	t.Cleanup(func() {
 		// WITH (FORCE) needs PostgreSQL 13 or later.
-		if err := pgAdmin(pgServer.adminDSN, name, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if err := pgAdmin(admin, name, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			t.Errorf("testdb: drop PostgreSQL database %s: %v", name, err)
 		}
 	})
-	dsn, u, err := pgDSNs(pgServer.adminDSN, name)
+}
+
+// pgDatabase describes database name on the server of admin.
+func pgDatabase(t testing.TB, admin, name string) Database {
+	t.Helper()
+	dsn, u, err := pgDSNs(admin, name)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}

@@ -1,4 +1,4 @@
-// Package testdb provisions a fresh, empty database per test for the server
+// Package testdb provisions a fresh database per test for the server
 // backends, so that test runs are repeatable and can run in parallel.
 //
 // The server is found in this order:
@@ -17,6 +17,25 @@
 // The DSN in the environment is an administrative connection: it must be
 // allowed to create and drop databases. Each test gets a database named
 // procreg_<random>, created on first use and dropped in t.Cleanup.
+//
+// Postgres and MySQL return an empty database, for the tests of migrations.
+// Every other test takes PostgresMigrated or MySQLMigrated, whose database
+// already holds the current schema, so the backend's Open finds no
+// migration to run. They copy a template, procreg_tpl_<hash> (TemplateName),
+// migrated once per server and schema: the hash covers the dialect's
+// embedded migrations, so a schema change makes a new template and a stale
+// one is never used. PostgreSQL copies it with CREATE DATABASE … TEMPLATE;
+// MySQL/MariaDB, which have no templates, replay its tables' DDL and copy
+// its version rows. Test binaries running at once take turns on a server
+// lock to build it (an advisory lock, GET_LOCK), and a half-built template
+// is never used (see pgtemplate.go and mytemplate.go).
+//
+// Templates stay on the server for the next run; that is their point. A
+// build drops templates of other schemas built more than a week ago. To
+// drop them by hand (the next run builds what it needs again):
+//
+//	psql:  SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'procreg\_tpl%' \gexec
+//	mysql: DROP DATABASE procreg_tpl_<hash>;  -- for each in SHOW DATABASES LIKE 'procreg\_tpl%'
 package testdb
 
 import (
@@ -37,8 +56,8 @@ const (
 	MySQLEnv    = "PROCREG_MYSQL_DSN"
 )
 
-// Database is a freshly created, empty database that is dropped when the test
-// that asked for it ends.
+// Database is a freshly created database of one test (empty, or migrated from
+// a template) that is dropped when the test that asked for it ends.
 type Database struct {
 	// Name is the database name.
 	Name string
