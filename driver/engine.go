@@ -460,6 +460,13 @@ func (e *engine) appendTx(ctx context.Context, tx Tx, processID string, req proc
 	if err != nil {
 		return core.AppendPlan{}, row, err
 	}
+	return e.appendLocked(ctx, tx, row, req, now)
+}
+
+// appendLocked is appendTx on a row the transaction has already locked
+// (the fenced writes lock it to check the lease first).
+func (e *engine) appendLocked(ctx context.Context, tx Tx, row ProcessRow, req procreg.AppendRequest, now time.Time) (core.AppendPlan, ProcessRow, error) {
+	processID := row.ID
 	p, err := core.LoadPrepared(row.RegistrationHash, []byte(row.Spec))
 	if err != nil {
 		return core.AppendPlan{}, row, err
