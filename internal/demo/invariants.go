@@ -152,6 +152,9 @@ func (d *demoRun) finish(ctx context.Context) error {
 			if terminalSeen > 0 {
 				exclusive.addf("%s #%d: a run wrote after the terminal event", r.ID, ev.Sequence)
 			}
+			if ev.EventType == EventRunStarted && p.After == nil {
+				exclusive.addf("%s #%d: run started without recording where the log ended at its acquisition", r.ID, ev.Sequence)
+			}
 			if ev.EventType == EventRunStarted {
 				incarnations[p.Worker+"/"+p.Incarnation] = true
 				runs++

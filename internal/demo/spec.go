@@ -58,7 +58,7 @@ func demoDefinition(run string) json.RawMessage {
 var demoEventTypes = []procreg.EventType{
 	{
 		Name:          EventRunStarted,
-		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","after","worker"],"properties":{"fence":{"type":"integer","minimum":1},"after":{"type":"integer","minimum":0},"worker":{"type":"string"}}}`),
+		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","worker"],"properties":{"fence":{"type":"integer","minimum":1},"after":{"type":"integer","minimum":0},"worker":{"type":"string"}}}`),
 	},
 	{
 		Name:          EventProgress,
