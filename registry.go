@@ -89,4 +89,20 @@ type Registry interface {
 	PruneTerminalProcesses(ctx context.Context, cutoff time.Time) (PruneReport, error)
 	// Close releases the registry's resources.
 	Close() error
+
+	// AppendEventWithLease is AppendEvent fenced by a lease (SPEC §10): the
+	// event is written only while lease is the live lease of
+	// lease.ProcessID (same owner incarnation, token and fencing token, not
+	// expired by the lease clock), checked in the same transaction as the
+	// write; otherwise ErrLeaseLost and nothing is written. An unknown
+	// process, a released lease and a terminal process whose lease was
+	// released are ErrLeaseLost too. While the lease is live the append
+	// follows AppendEvent's rules (replay keys, ErrTerminal for a terminal
+	// event on a terminal process).
+	AppendEventWithLease(ctx context.Context, lease Lease, req AppendRequest) (AppendResult, error)
+	// CompleteProcessWithLease is CompleteProcess fenced by a lease, and
+	// releases the lease in the same transaction. Repeating an identical
+	// completion after success returns the stored record (not
+	// ErrLeaseLost); any other call without the live lease is ErrLeaseLost.
+	CompleteProcessWithLease(ctx context.Context, lease Lease, out AwaitOutput) (Record, error)
 }

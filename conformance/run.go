@@ -34,6 +34,7 @@ func groups() []group {
 		{"Leases", leaseRules()},
 		{"Prune", pruneRules()},
 		{"Edges", edgeRules()},
+		{"Fenced", fencedRules()},
 	}
 }
 

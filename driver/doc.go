@@ -44,6 +44,13 @@
 //     conformance.RunDurable (reopen checks and races across
 //     connections).
 //
+// Classify decides what the caller sees: the engine wraps
+// procreg.ErrUnavailable around ClassTransient (after the store's own
+// retries) and ClassUnavailable (a lost or refused connection), and, when
+// the error wraps ErrCommitFailed and is not a definite rollback, says
+// that the outcome of the write is unknown. A store that retries must not
+// run a write again after its COMMIT failed (sqlkit.Retryable).
+//
 // A SQL dialect needs less: its schema and queries, compiled by sqlc, and
 // the adapter and registration that procreg's generator writes (see
 // docs/design.md, "Adding a dialect", and the built-in sqlite, postgres and

@@ -81,7 +81,7 @@ func begin(ctx context.Context, op, id string, checks ...error) error {
 // procreg sentinel (storage and context failures); sentinel errors already
 // say what failed.
 func (e *engine) wrap(op, id string, err error) error {
-	if err == nil || isSentinel(err) {
+	if err == nil || isSentinel(err) && !errors.Is(err, procreg.ErrUnavailable) {
 		return err
 	}
 	return fmt.Errorf("procreg: %s process %q: %w", op, id, err)
@@ -91,31 +91,57 @@ func (e *engine) wrap(op, id string, err error) error {
 // store's error classification applied to what they return (see
 // classified); every storage call of the engine goes through them.
 func (e *engine) write(ctx context.Context, fn func(context.Context, Tx) error) error {
-	return e.classified(e.s.Write(ctx, fn))
+	return e.classified(ctx, e.s.Write(ctx, fn))
 }
 
 func (e *engine) read(ctx context.Context, fn func(context.Context, Tx) error) error {
-	return e.classified(e.s.Read(ctx, fn))
+	return e.classified(ctx, e.s.Read(ctx, fn))
 }
 
 func (e *engine) readOne(ctx context.Context, fn func(context.Context, Tx) error) error {
-	return e.classified(e.s.ReadOne(ctx, fn))
+	return e.classified(ctx, e.s.ReadOne(ctx, fn))
 }
 
-// classified adds ErrSchemaMissing to a storage error the store classifies
-// as ClassSchemaMissing, so callers can tell a database that needs
-// migrating from other failures. Contract errors pass unchanged.
-func (e *engine) classified(err error) error {
-	if err == nil || isSentinel(err) || e.s.Classify(err) != ClassSchemaMissing {
+// classified is the one place that interprets a storage error for the
+// caller. Contract errors pass unchanged. When ctx is done the error is
+// the context's (wrapping ctx.Err(), never ErrUnavailable). Otherwise it
+// adds ErrSchemaMissing to ClassSchemaMissing, so callers can tell a
+// database that needs migrating, and procreg.ErrUnavailable to the
+// transient classes (ClassTransient: contention that outlasted the
+// store's retries; ClassUnavailable: a lost or refused connection). A
+// failed COMMIT (ErrCommitFailed) that was not a definite rollback (not
+// ClassTransient) leaves the outcome unknown, and the message says so.
+func (e *engine) classified(ctx context.Context, err error) error {
+	if err == nil || isSentinel(err) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrSchemaMissing, err)
+	class := e.s.Classify(err)
+	unknown := ""
+	if errors.Is(err, ErrCommitFailed) && class != ClassTransient {
+		unknown = "the commit was interrupted, so the outcome of this write is unknown (it may have been applied; a retry with replay keys is safe): "
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) && unknown == "" {
+			return err
+		}
+		return fmt.Errorf("%w: %s%v", cerr, unknown, err)
+	}
+	switch class {
+	case ClassSchemaMissing:
+		return fmt.Errorf("%w: %w", ErrSchemaMissing, err)
+	case ClassTransient, ClassUnavailable:
+		return fmt.Errorf("%w: %s%w", procreg.ErrUnavailable, unknown, err)
+	}
+	if unknown != "" {
+		return fmt.Errorf("%s%w", unknown, err)
+	}
+	return err
 }
 
 // sentinels are the contract's errors; they already name the process.
 var sentinels = []error{procreg.ErrNotFound, procreg.ErrInvalid, procreg.ErrRegistrationConflict,
 	procreg.ErrExternalRefConflict, procreg.ErrReplayConflict, procreg.ErrTerminal,
-	procreg.ErrNotGranted, procreg.ErrLeaseLost}
+	procreg.ErrNotGranted, procreg.ErrLeaseLost, procreg.ErrUnavailable}
 
 func isSentinel(err error) bool {
 	for _, s := range sentinels {
@@ -464,6 +490,13 @@ func (e *engine) appendTx(ctx context.Context, tx Tx, processID string, req proc
 	if err != nil {
 		return core.AppendPlan{}, row, err
 	}
+	return e.appendLocked(ctx, tx, row, req, now)
+}
+
+// appendLocked is appendTx on a row the transaction has already locked
+// (the fenced writes lock it to check the lease first).
+func (e *engine) appendLocked(ctx context.Context, tx Tx, row ProcessRow, req procreg.AppendRequest, now time.Time) (core.AppendPlan, ProcessRow, error) {
+	processID := row.ID
 	p, err := core.LoadPrepared(row.RegistrationHash, []byte(row.Spec))
 	if err != nil {
 		return core.AppendPlan{}, row, err

@@ -22,6 +22,13 @@ const (
 	// ClassSchemaMissing: a table or column the queries need does not
 	// exist; the database was never migrated, or by an older release.
 	ClassSchemaMissing
+	// ClassUnavailable: the database could not be reached or the
+	// connection was lost (a network error, a server shutting down or
+	// failing over, too many connections, a broken pooled connection). A
+	// fresh attempt on another connection may succeed. When the failed
+	// statement was the COMMIT (the error wraps ErrCommitFailed) the
+	// transaction may or may not have been applied.
+	ClassUnavailable
 )
 
 // String names the class, for messages and tests.
@@ -35,6 +42,8 @@ func (c ErrorClass) String() string {
 		return "transient"
 	case ClassSchemaMissing:
 		return "schema missing"
+	case ClassUnavailable:
+		return "unavailable"
 	default:
 		return "other"
 	}
@@ -44,3 +53,10 @@ func (c ErrorClass) String() string {
 // storage failure of class ClassSchemaMissing, so a tool can tell "this
 // database needs Migrate" from other failures with errors.Is.
 var ErrSchemaMissing = errors.New("the database lacks the current procreg schema (run the backend's Migrate, or `procreg migrate`)")
+
+// ErrCommitFailed is wrapped by a store's error when the COMMIT of a write
+// transaction failed (sqlkit.InTx and the PostgreSQL store do). With a
+// lost connection (ClassUnavailable) or a cancelled context the outcome of
+// the write is then unknown, and the engine says so; a store must not run
+// such a transaction again by itself, since it may have been applied.
+var ErrCommitFailed = errors.New("the commit failed")

@@ -28,14 +28,14 @@
 // abandon request.
 //
 // Every write the sweeper and the Run function make goes through a Work, which
-// renews the lease in the background and fences each write (see Work). The
-// fence is a renewal immediately before each write, not a token check inside
-// the write's own transaction (the Registry has no token-conditioned write):
-// a worker that stalls for longer than the ttl between that renewal and its
-// write can still land that one write after another owner took over. Choose a
-// ttl far longer than one write, and where readers must tell a stale write
-// apart, put Work.Lease().FencingToken in the payload (the demo does, and its
-// invariant check relies on it). A
+// renews the lease in the background and fences each write (see Work). Appends
+// and completions are the registry's fenced writes (AppendEventWithLease,
+// CompleteProcessWithLease, SPEC §10): the lease check is part of the write's
+// own transaction, by the lease clock, so a worker paused past its ttl (the
+// demo stops one with SIGSTOP) can never land an event or an outcome after
+// another owner took the lease — the renew-then-write window earlier versions
+// documented here is gone for them. Only RecordFirstStarted and Work.Do, which
+// have no fenced form in the registry, still renew first and then write. A
 // Sweeper runs its Pass sequentially; run several workers (each with its own
 // owner incarnation) for parallelism. Two Sweepers must not share one
 // incarnation id: a claim by the same incarnation re-enters its own lease.

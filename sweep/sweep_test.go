@@ -514,6 +514,67 @@ func TestFencedWritesStopOnceLeaseIsLost(t *testing.T) {
 	})
 }
 
+// stallingRegistry lets another owner take the lease over right before a
+// fenced write reaches the registry: the worker stalled (SIGSTOP, a GC
+// pause, a partition) between deciding to write and the write arriving.
+type stallingRegistry struct {
+	procreg.Registry
+	stall func()
+}
+
+func (r stallingRegistry) AppendEventWithLease(ctx context.Context, l procreg.Lease, req procreg.AppendRequest) (procreg.AppendResult, error) {
+	r.stall()
+	return r.Registry.AppendEventWithLease(ctx, l, req)
+}
+
+func (r stallingRegistry) CompleteProcessWithLease(ctx context.Context, l procreg.Lease, out procreg.AwaitOutput) (procreg.Record, error) {
+	r.stall()
+	return r.Registry.CompleteProcessWithLease(ctx, l, out)
+}
+
+// The window the renew-then-write fence left open is closed: a takeover
+// between the worker's last renewal and its write fences the write off,
+// because the lease check is part of the write's own transaction.
+func TestStallBetweenRenewalAndWriteIsFencedOff(t *testing.T) {
+	for _, write := range []string{"append", "complete"} {
+		eachBackend(t, func(t *testing.T, reg procreg.Registry, c *clock) {
+			ctx := context.Background()
+			register(t, reg, "p", procreg.DispositionRerunnable)
+			var once sync.Once
+			stalled := stallingRegistry{Registry: reg, stall: func() {
+				once.Do(func() {
+					c.Advance(ttl + time.Second)
+					claim(t, reg, "p", liveOwner(t, "newer"), time.Hour)
+				})
+			}}
+			run := func(runCtx context.Context, w *sweep.Work) error {
+				var err error
+				if write == "append" {
+					_, err = w.AppendEvent(runCtx, procreg.AppendRequest{EventType: "step"})
+				} else {
+					_, err = w.Complete(runCtx, procreg.AwaitOutput{Kind: procreg.OutputSuccess})
+				}
+				if !errors.Is(err, procreg.ErrLeaseLost) {
+					t.Errorf("%s after a takeover during the stall: %v, want ErrLeaseLost", write, err)
+				}
+				return w.Err()
+			}
+			s := sweeper(t, stalled, c, run)
+			s.RenewEvery = time.Hour // no background renewal interferes
+			o := pass(t, s, "p")
+			if o.Refused != 1 || !errors.Is(o.Err(), procreg.ErrLeaseLost) {
+				t.Fatalf("outcome %+v, want the lease lost and 1 refused write", o)
+			}
+			if events, err := reg.EventsAfter(ctx, "p", 0); err != nil || len(events) != 0 {
+				t.Fatalf("%d event(s) (%v) landed after the takeover; want none", len(events), err)
+			}
+			if status(t, reg, "p").IsTerminal() {
+				t.Fatal("a stale completion landed after the takeover")
+			}
+		})
+	}
+}
+
 func TestWorkRenewsInTheBackground(t *testing.T) {
 	eachBackend(t, func(t *testing.T, reg procreg.Registry, c *clock) {
 		ctx := context.Background()

@@ -14,14 +14,18 @@ import (
 // Sweeper hands one to its Run function for every claimed process.
 //
 // While a Work is held, a background goroutine renews the lease every
-// RenewEvery. Every write made through the Work is fenced: it renews the lease
-// first and refuses with an error wrapping procreg.ErrLeaseLost once the lease
-// was lost (superseded by another owner, or expired), so a worker that was
-// paused or partitioned past its lease stops writing instead of racing the new
-// owner. Renewal keeps the lease live for a full ttl after the check, so the
-// write that follows a successful renewal cannot overlap another owner unless
-// the worker stalls for longer than the ttl between the two; choose a ttl far
-// longer than one write.
+// RenewEvery. Every write made through the Work is fenced. AppendEvent and
+// Complete use the registry's fenced writes (AppendEventWithLease,
+// CompleteProcessWithLease): the lease check and the write are one
+// transaction, so once another owner took the lease over, or it expired, no
+// write of this Work can land, however long the worker was paused before
+// it. Complete also releases the lease. RecordFirstStarted and Do, which
+// have no fenced form in the registry, renew the lease first and write only
+// when the renewal succeeded; a stall longer than the ttl between the two
+// could still land that one write late (first-started is first-writer-wins,
+// so a late one changes nothing once the new owner recorded its own). Once
+// the lease was lost, every write is refused with an error wrapping
+// procreg.ErrLeaseLost.
 type Work struct {
 	// Record is the process as read after the lease was acquired.
 	Record procreg.Record
@@ -35,6 +39,7 @@ type Work struct {
 	renewedAt time.Time // monotonic time of the last successful renewal or claim
 	lost      error     // non-nil once the lease is lost; wraps procreg.ErrLeaseLost
 	refused   int
+	completed bool // a fenced completion released the lease: nothing left to renew
 
 	lostCh chan struct{}
 	cancel context.CancelCauseFunc
@@ -108,6 +113,9 @@ func (w *Work) renew(ctx context.Context) error {
 	if w.lost != nil {
 		return w.lost
 	}
+	if w.completed {
+		return nil
+	}
 	l, err := w.reg.RenewProcessLease(ctx, w.lease, w.ttl)
 	switch {
 	case err == nil:
@@ -171,11 +179,38 @@ func (w *Work) Do(ctx context.Context, write func(ctx context.Context) error) er
 	return write(ctx)
 }
 
-// AppendEvent appends an event under the fence.
+// fenced runs a fenced registry write with the lease as last renewed. An
+// ErrLeaseLost from it marks the Work lost; after that every write is
+// refused without a call.
+func (w *Work) fenced(ctx context.Context, write func(ctx context.Context, l procreg.Lease) error) error {
+	w.mu.Lock()
+	if w.lost != nil {
+		w.refused++
+		lost := w.lost
+		w.mu.Unlock()
+		return fmt.Errorf("fenced write refused: %w", lost)
+	}
+	l := w.lease
+	w.mu.Unlock()
+	err := write(ctx, l)
+	if errors.Is(err, procreg.ErrLeaseLost) {
+		w.mu.Lock()
+		w.refused++
+		if w.lost == nil && !w.completed {
+			w.markLostLocked(err)
+		}
+		w.mu.Unlock()
+		return fmt.Errorf("fenced write refused: %w", err)
+	}
+	return err
+}
+
+// AppendEvent appends an event with AppendEventWithLease: it lands only
+// while this Work's lease is the live lease of the process.
 func (w *Work) AppendEvent(ctx context.Context, req procreg.AppendRequest) (procreg.AppendResult, error) {
 	var res procreg.AppendResult
-	err := w.Do(ctx, func(ctx context.Context) (err error) {
-		res, err = w.reg.AppendEvent(ctx, w.Record.ID, req)
+	err := w.fenced(ctx, func(ctx context.Context, l procreg.Lease) (err error) {
+		res, err = w.reg.AppendEventWithLease(ctx, l, req)
 		return err
 	})
 	return res, err
@@ -192,11 +227,19 @@ func (w *Work) RecordFirstStarted(ctx context.Context) (procreg.Record, error) {
 	return rec, err
 }
 
-// Complete writes the process's terminal outcome under the fence.
+// Complete writes the process's terminal outcome with
+// CompleteProcessWithLease, which also releases the lease, so the Work
+// stops renewing it. Repeating an identical completion returns the stored
+// record.
 func (w *Work) Complete(ctx context.Context, out procreg.AwaitOutput) (procreg.Record, error) {
 	var rec procreg.Record
-	err := w.Do(ctx, func(ctx context.Context) (err error) {
-		rec, err = w.reg.CompleteProcess(ctx, w.Record.ID, out)
+	err := w.fenced(ctx, func(ctx context.Context, l procreg.Lease) (err error) {
+		rec, err = w.reg.CompleteProcessWithLease(ctx, l, out)
+		if err == nil {
+			w.mu.Lock()
+			w.completed = true
+			w.mu.Unlock()
+		}
 		return err
 	})
 	return rec, err

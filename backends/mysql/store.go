@@ -3,7 +3,10 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
+	"io"
+	"net"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
 
@@ -32,6 +35,9 @@ func classify(err error) driver.ErrorClass {
 	}
 	var me *mysqldrv.MySQLError
 	if !errors.As(err, &me) {
+		if connectionLost(err) {
+			return driver.ClassUnavailable
+		}
 		return driver.ClassOther
 	}
 	switch me.Number {
@@ -41,12 +47,29 @@ func classify(err error) driver.ErrorClass {
 		return driver.ClassTransient
 	case 1146, 1054: // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR
 		return driver.ClassSchemaMissing
+	case 1040, 1053, 1927: // ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+		return driver.ClassUnavailable
 	}
 	return driver.ClassOther
 }
 
-// transient reports errors a fresh attempt of the transaction can cure.
-func transient(err error) bool { return classify(err) == driver.ClassTransient }
+// connectionLost reports a failure to reach the server or a connection
+// lost under a statement: database/sql's ErrBadConn, the driver's
+// ErrInvalidConn, a network error, or the stream ending. A context's
+// cancellation or deadline is the caller's, never unavailability.
+func connectionLost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, sqldriver.ErrBadConn) || errors.Is(err, mysqldrv.ErrInvalidConn) ||
+		errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// retryable reports errors a fresh attempt of the transaction can cure:
+// transient conflicts, and a lost connection unless the COMMIT was sent
+// (sqlkit.Retryable).
+var retryable = sqlkit.Retryable(classify)
 
 // myStore is driver.Store over a database/sql pool. Writes run at the
 // server's default isolation (REPEATABLE READ on InnoDB) and serialize per
@@ -59,11 +82,11 @@ type myStore struct {
 }
 
 func (s *myStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.Retry(ctx, transient, func() error { return sqlkit.InTx(ctx, "mysql", s.db, nil, txOn, fn) })
+	return sqlkit.Retry(ctx, retryable, func() error { return sqlkit.InTx(ctx, "mysql", s.db, nil, txOn, fn) })
 }
 
 func (s *myStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.Retry(ctx, transient, func() error {
+	return sqlkit.Retry(ctx, retryable, func() error {
 		return sqlkit.InTx(ctx, "mysql", s.db, &sql.TxOptions{ReadOnly: true}, txOn, fn)
 	})
 }

@@ -170,6 +170,26 @@ func TestRoundTrips(t *testing.T) {
 			_, err := r.PruneTerminalProcesses(ctx, time.Unix(0, 0))
 			return err
 		}},
+		// The fenced writes cost what the plain ones do: the lease clock is
+		// read by the same LockProcess statement.
+		{"AppendEventWithLease", 5, func(id string) error {
+			c, err := r.ClaimProcessLease(ctx, id, owner, time.Minute)
+			if err != nil {
+				return err
+			}
+			log.take()
+			_, err = r.AppendEventWithLease(ctx, c.Lease, procreg.AppendRequest{EventType: "process.waiting", Payload: payload})
+			return err
+		}},
+		{"CompleteProcessWithLease", 6, func(id string) error {
+			c, err := r.ClaimProcessLease(ctx, id, owner, time.Minute)
+			if err != nil {
+				return err
+			}
+			log.take()
+			_, err = r.CompleteProcessWithLease(ctx, c.Lease, procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: payload})
+			return err
+		}},
 	}
 	for _, op := range ops {
 		var counts []int

@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,8 +24,10 @@ var dialect = &sqlkit.Dialect{Name: "postgres", Classify: classify}
 // newTx adapts the generated queries of one transaction to driver.Tx.
 func newTx(db gen.DBTX) driver.Tx { return gen.NewTx(gen.New(db), dialect) }
 
-// transient reports errors a fresh attempt of the transaction can cure.
-func transient(err error) bool { return classify(err) == driver.ClassTransient }
+// retryable reports errors a fresh attempt of the transaction can cure:
+// transient conflicts, and a lost connection unless the COMMIT was sent
+// (sqlkit.Retryable).
+var retryable = sqlkit.Retryable(classify)
 
 // pgStore is driver.Store over a pgx pool. Writes run at READ COMMITTED and
 // serialize per process on the row lock LockProcess takes; reads of several
@@ -36,15 +41,31 @@ type pgStore struct {
 var readOnly = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
 func (s *pgStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.Retry(ctx, transient, func() error {
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, newTx(tx)) })
-	})
+	return sqlkit.Retry(ctx, retryable, func() error { return s.inTx(ctx, pgx.TxOptions{}, fn) })
 }
 
 func (s *pgStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.Retry(ctx, transient, func() error {
-		return pgx.BeginTxFunc(ctx, s.pool, readOnly, func(tx pgx.Tx) error { return fn(ctx, newTx(tx)) })
-	})
+	return sqlkit.Retry(ctx, retryable, func() error { return s.inTx(ctx, readOnly, fn) })
+}
+
+// inTx runs fn in one transaction, committing when it returns nil. It is
+// pgx.BeginTxFunc except that a failed COMMIT wraps driver.ErrCommitFailed
+// (sqlkit.CommitFailed): a connection lost during the commit leaves the
+// outcome unknown, and such a write is not retried. The deferred rollback
+// also runs when fn panics; after a commit it is a no-op.
+func (s *pgStore) inTx(ctx context.Context, opts pgx.TxOptions, fn func(context.Context, driver.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := fn(ctx, newTx(tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return sqlkit.CommitFailed("postgres", err)
+	}
+	return nil
 }
 
 func (s *pgStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
@@ -62,6 +83,9 @@ func classify(err error) driver.ErrorClass {
 	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
+		if connectionLost(err) {
+			return driver.ClassUnavailable
+		}
 		return driver.ClassOther
 	}
 	switch pe.Code { // SQLSTATE
@@ -71,8 +95,27 @@ func classify(err error) driver.ErrorClass {
 		return driver.ClassTransient
 	case "42P01", "42703": // undefined_table, undefined_column
 		return driver.ClassSchemaMissing
+	case "57P01", "57P02", "57P03", "53300": // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+		return driver.ClassUnavailable
+	}
+	if strings.HasPrefix(pe.Code, "08") { // connection_exception
+		return driver.ClassUnavailable
 	}
 	return driver.ClassOther
+}
+
+// connectionLost reports a failure to reach the server or a connection
+// lost under a statement: pgconn's own "safe to retry" errors (nothing
+// was sent), a failed connect, a network error, or the stream ending. A
+// context's cancellation or deadline is the caller's, never unavailability.
+func connectionLost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return pgconn.SafeToRetry(err) || errors.As(err, &ce) || errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 func (s *pgStore) Close() error {

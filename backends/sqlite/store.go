@@ -89,7 +89,7 @@ func classify(err error) driver.ErrorClass {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return driver.ClassNoRows
-	case isBusy(err):
+	case isBusy(err), isLocked(err):
 		return driver.ClassTransient
 	case strings.Contains(err.Error(), "no such table"), strings.Contains(err.Error(), "no such column"):
 		// modernc reports both as SQLITE_ERROR; only the message tells.
@@ -111,7 +111,7 @@ func (s *sqliteStore) Close() error {
 func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	// SQLITE_BUSY surfaces only once the busy timeout has been waited out
 	// (another process holds the write lock); a fresh attempt may get it.
-	return sqlkit.Retry(ctx, isBusy, func() error {
+	return sqlkit.Retry(ctx, retryable, func() error {
 		return sqlkit.InTx(ctx, "sqlite", s.writer, nil, s.txOn(s.writeQ), fn)
 	})
 }
@@ -149,6 +149,17 @@ func retryBusy(ctx context.Context, limit time.Duration, op func() error) error 
 		}
 		backoff = min(2*backoff, 50*time.Millisecond)
 	}
+}
+
+// retryable: SQLITE_BUSY (the busy timeout was waited out) and
+// SQLITE_LOCKED; an embedded file has no connection to lose.
+func retryable(err error) bool { return isBusy(err) || isLocked(err) }
+
+// isLocked reports whether err is SQLITE_LOCKED (any extended code): a
+// conflict inside this process's connections, cured by a fresh attempt.
+func isLocked(err error) bool {
+	var e *sqlitedrv.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_LOCKED
 }
 
 // isBusy reports whether err is SQLITE_BUSY (any extended code).

@@ -8,29 +8,53 @@ import (
 	"time"
 )
 
-// maxAttempts bounds Retry: a transaction that keeps conflicting this often
-// is returned to the caller rather than spun on.
+// maxAttempts bounds Retry when the caller's context has no deadline: a
+// transaction that keeps conflicting this often is returned to the caller
+// rather than spun on.
 const maxAttempts = 10
 
-// Retry runs attempt until it succeeds, fails with an error that is neither
-// ErrRetry nor transient, or maxAttempts is reached, sleeping a short
-// jittered, growing delay between attempts. Deadlocks and serialization
-// failures are rare here (writes lock process rows first, several of them in
-// id order), so the delays start at a millisecond.
+// Retry runs attempt until it succeeds or fails with an error that is
+// neither ErrRetry nor transient, sleeping a short jittered, growing delay
+// between attempts. Deadlocks and serialization failures are rare here
+// (writes lock process rows first, several of them in id order), so the
+// delays start at a millisecond.
+//
+// The budget follows the caller: when ctx has a deadline, Retry keeps
+// trying (the delay growing to at most a second) for as long as the next
+// delay plus one more attempt, as long as the last one took, still ends
+// before the deadline, and then returns the last error; without a deadline
+// it makes at most maxAttempts attempts. A transient error that outlasts
+// the budget is returned as it is (the engine wraps procreg.ErrUnavailable
+// around it). A context that ends while waiting returns the context's
+// error.
 func Retry(ctx context.Context, transient func(error) bool, attempt func() error) error {
+	deadline, hasDeadline := ctx.Deadline()
 	delay := time.Millisecond
 	for i := 1; ; i++ {
+		began := time.Now()
 		err := attempt()
-		if err == nil || i == maxAttempts || !(errors.Is(err, ErrRetry) || transient(err)) {
+		if err == nil || !(errors.Is(err, ErrRetry) || transient(err)) {
 			return err
 		}
-		t := time.NewTimer(delay/2 + rand.N(delay))
+		sleep := delay/2 + rand.N(delay)
+		if hasDeadline {
+			if time.Until(deadline) < sleep+time.Since(began) {
+				return err
+			}
+		} else if i >= maxAttempts {
+			return err
+		}
+		t := time.NewTimer(sleep)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
 		case <-t.C:
 		}
-		delay = min(2*delay, 100*time.Millisecond)
+		limit := 100 * time.Millisecond
+		if i >= maxAttempts {
+			limit = time.Second // only with a deadline: back off further
+		}
+		delay = min(2*delay, limit)
 	}
 }

@@ -50,7 +50,33 @@ func InTx(ctx context.Context, name string, db *sql.DB, opts *sql.TxOptions, new
 		return err
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", name, err)
+		return CommitFailed(name, err)
 	}
 	return nil
+}
+
+// CommitFailed is the error of a failed COMMIT: it wraps
+// driver.ErrCommitFailed, so that the engine can say that the outcome of a
+// write whose connection was lost during its commit is unknown, and so
+// that a store's retry predicate (Retryable) does not run it again.
+func CommitFailed(name string, err error) error {
+	return fmt.Errorf("%s: commit: %w: %w", name, driver.ErrCommitFailed, err)
+}
+
+// Retryable is the retry predicate of a store whose errors classify
+// decides: transient conflicts (the transaction was rolled back), and, for
+// reads and for writes whose COMMIT was not reached, a lost or refused
+// connection (ClassUnavailable: the server rolls an interrupted
+// transaction back). A write whose COMMIT failed is never run again: it
+// may have been applied.
+func Retryable(classify func(error) driver.ErrorClass) func(error) bool {
+	return func(err error) bool {
+		switch classify(err) {
+		case driver.ClassTransient:
+			return true
+		case driver.ClassUnavailable:
+			return !errors.Is(err, driver.ErrCommitFailed)
+		}
+		return false
+	}
 }

@@ -127,11 +127,10 @@ func DecideRenew(st LeaseState, l procreg.Lease, ttl time.Duration, now time.Tim
 	if err != nil {
 		return LeaseDecision{}, err
 	}
-	cur := st.Current
-	if !cur.IsLive(now) || !cur.Owner.SameIncarnation(l.Owner) || cur.Token != l.Token || cur.FencingToken != l.FencingToken {
+	if !LeaseHeld(st, l, now) {
 		return LeaseDecision{}, LeaseLost(l.ProcessID)
 	}
-	n := *cur
+	n := *st.Current
 	n.ExpiresAt = expires
 	return LeaseDecision{Claim: procreg.LeaseClaim{Acquired: true, Lease: n}, Write: true,
 		Next: LeaseState{Current: &n, FencingToken: st.FencingToken}}, nil
@@ -149,4 +148,38 @@ func DecideRelease(st LeaseState, token string) LeaseDecision {
 		return LeaseDecision{}
 	}
 	return LeaseDecision{Write: true, Next: LeaseState{FencingToken: st.FencingToken}}
+}
+
+// LeaseHeld reports whether l is the live lease of its process at now: the
+// stored lease has a token and has not expired (ExpiresAt > now), and l
+// names the same owner incarnation, token and fencing token. It is the
+// check of a renewal and of every fenced write (AppendEventWithLease,
+// CompleteProcessWithLease). l.ExpiresAt is not compared: a holder whose
+// copy predates its last renewal still holds the lease.
+func LeaseHeld(st LeaseState, l procreg.Lease, now time.Time) bool {
+	cur := st.Current
+	return cur.IsLive(now) && cur.Token != "" && cur.Token == l.Token &&
+		cur.FencingToken == l.FencingToken && cur.Owner.SameIncarnation(l.Owner)
+}
+
+// ReleasedBy reports whether the stored lease state is what a fenced
+// completion under l leaves behind: no current lease (released) and the
+// last fencing token issued is l's, so no lease was taken after l. (A
+// terminal process is never leased again, so after a fenced completion
+// this stays true.) The token cannot be compared: release clears it.
+// CompleteProcessWithLease uses it to answer an identical repeat of a
+// successful fenced completion with the stored record.
+func ReleasedBy(st LeaseState, l procreg.Lease) bool {
+	return st.Current == nil && l.Token != "" && l.FencingToken != 0 && st.FencingToken == l.FencingToken
+}
+
+// FencedLeaseLost is the ErrLeaseLost error of a fenced write that was
+// refused; why says what the registry found (the process unknown, already
+// terminal, ...), "" for nothing more.
+func FencedLeaseLost(processID string, fencingToken uint64, why string) error {
+	if why != "" {
+		why = "; " + why
+	}
+	return fmt.Errorf("%w: lease on process %q (fencing token %d) is missing or expired, or was superseded: nothing was written%s",
+		procreg.ErrLeaseLost, processID, fencingToken, why)
 }

@@ -22,7 +22,7 @@ type Invariant struct {
 
 // Names of the invariants the tests look up.
 const (
-	InvariantFencing = "fencing tokens never went back"
+	InvariantFencing = "no write under an older fencing token once a newer one existed"
 	InvariantAbandon = "abandonment only with evidence"
 )
 
@@ -108,6 +108,7 @@ func (d *demoRun) finish(ctx context.Context) error {
 			incarnations = map[string]bool{}
 			runs         int
 		)
+		acquired := acquisitions(events)
 		for k, ev := range events {
 			if ev.Sequence != uint64(k+1) {
 				gapless.addf("%s: event %d has sequence %d", r.ID, k+1, ev.Sequence)
@@ -132,17 +133,27 @@ func (d *demoRun) finish(ctx context.Context) error {
 				continue
 			}
 			fencedEvents++
-			// A lower fence after a higher one means an older lease wrote
-			// after a newer lease's first write. A stale write between the
-			// takeover and the newer run's first write is not visible here,
-			// and sweep's renew-then-write fence allows one such write (see
-			// the sweep package doc), so this is all the log can prove.
+			// A lower fence after a higher one: an older lease wrote after
+			// a newer lease's first write.
 			if p.Fence < lastFence {
 				exclusive.addf("%s #%d: fence %d written after fence %d", r.ID, ev.Sequence, p.Fence, lastFence)
+			}
+			// Strict: an older lease wrote after a newer lease was
+			// acquired, even before the newer run's first write (the
+			// window a renew-then-write fence left open). Each run records
+			// where the log ended once its lease was acquired.
+			for _, a := range acquired {
+				if a.fence > p.Fence && ev.Sequence > a.after {
+					exclusive.addf("%s #%d: fence %d written after fence %d was acquired (the log then ended at #%d)", r.ID, ev.Sequence, p.Fence, a.fence, a.after)
+					break
+				}
 			}
 			lastFence = max(lastFence, p.Fence)
 			if terminalSeen > 0 {
 				exclusive.addf("%s #%d: a run wrote after the terminal event", r.ID, ev.Sequence)
+			}
+			if ev.EventType == EventRunStarted && p.After == nil {
+				exclusive.addf("%s #%d: run started without recording where the log ended at its acquisition", r.ID, ev.Sequence)
 			}
 			if ev.EventType == EventRunStarted {
 				incarnations[p.Worker+"/"+p.Incarnation] = true
@@ -166,7 +177,7 @@ func (d *demoRun) finish(ctx context.Context) error {
 	sum.Invariants = []Invariant{
 		registered.result("every process registered", fmt.Sprintf("%d processes", len(recs))),
 		terminal.result("every process reached a terminal state", "none left running"),
-		exclusive.result(InvariantFencing, fmt.Sprintf("in %d run events no write under an older lease followed a newer lease's first write, and none followed the terminal event", fencedEvents)),
+		exclusive.result(InvariantFencing, fmt.Sprintf("in %d run events no write under an older lease landed after a newer lease was acquired, and none followed the terminal event", fencedEvents)),
 		gapless.result("sequences gap-free", fmt.Sprintf("%d logs numbered 1..n, %d events", len(recs), sum.Events)),
 		oneTerminal.result("exactly one terminal event per finished process", "matching its status"),
 		ownerBound.result("owner-bound work never re-run by another owner", "each started by one incarnation"),
@@ -191,6 +202,32 @@ func (d *demoRun) finish(ctx context.Context) error {
 		return fmt.Errorf("invariant violated in run %s", d.run)
 	}
 	return nil
+}
+
+// acquisition is where a run's log ended when its lease (fence) was acquired.
+type acquisition struct{ fence, after uint64 }
+
+// acquisitions lists, from the run_started events of one log, every lease
+// a run recorded and where the log ended when it was acquired. A
+// run_started without "after" counts as acquired at its own sequence minus
+// one (the weaker, old check).
+func acquisitions(events []procreg.Event) []acquisition {
+	var out []acquisition
+	for _, ev := range events {
+		if ev.EventType != EventRunStarted {
+			continue
+		}
+		var p runPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.Fence == 0 {
+			continue
+		}
+		a := acquisition{fence: p.Fence, after: ev.Sequence - 1}
+		if p.After != nil && *p.After < a.after {
+			a.after = *p.After
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // killSlack absorbs the rounding of stored evidence times (milliseconds)

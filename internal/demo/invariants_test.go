@@ -22,9 +22,12 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 		t.Fatal(err)
 	}
 	alive := procreg.LeaseOwner{OwnerID: "w", IncarnationID: "w1", Liveness: live}
-	run := func(fence uint64, inc string) procreg.AppendRequest {
-		return procreg.AppendRequest{EventType: EventRunStarted, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"worker":"w","incarnation":%q}`, fence, inc))}
+	// run is a run_started event of a run whose lease was acquired when the
+	// log ended at sequence after.
+	runAfter := func(fence, after uint64, inc string) procreg.AppendRequest {
+		return procreg.AppendRequest{EventType: EventRunStarted, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"after":%d,"worker":"w","incarnation":%q}`, fence, after, inc))}
 	}
+	run := func(fence uint64, inc string) procreg.AppendRequest { return runAfter(fence, 0, inc) }
 	progress := func(fence uint64) procreg.AppendRequest {
 		return procreg.AppendRequest{EventType: EventProgress, Payload: json.RawMessage(fmt.Sprintf(`{"fence":%d,"step":1}`, fence))}
 	}
@@ -41,6 +44,13 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 		invariant string
 	}{
 		{name: "overlapping runs", index: 0, appends: []procreg.AppendRequest{run(1, "a"), run(2, "b"), progress(1)}, complete: &success,
+			invariant: InvariantFencing},
+		// The strict rule: lease 2 was acquired when the log ended at #1;
+		// lease 1's progress landed at #2, before lease 2's first write at
+		// #3. The fences along the log never go back (1, 1, 2), so only the
+		// acquisition point recorded by run 2 shows the stale write.
+		{name: "stale write between takeover and the new run's first write", index: 0,
+			appends: []procreg.AppendRequest{runAfter(1, 0, "a"), progress(1), runAfter(2, 1, "b"), progress(2)}, complete: &success,
 			invariant: InvariantFencing},
 		{name: "write after terminal", index: 0, appends: []procreg.AppendRequest{run(1, "a")}, complete: &success, after: []procreg.AppendRequest{progress(1)},
 			invariant: InvariantFencing},
@@ -109,6 +119,44 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 			}
 			t.Fatalf("no invariant named %q", c.invariant)
 		})
+	}
+}
+
+// The strict fence rule accepts what a correct run writes: the older
+// run's writes all precede the newer lease's acquisition point.
+func TestStrictFenceAcceptsAnOrderlyTakeover(t *testing.T) {
+	ctx := context.Background()
+	reg := memory.New()
+	defer reg.Close()
+	live, err := procreg.CurrentProcessLiveness()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := procreg.LeaseOwner{OwnerID: "w", IncarnationID: "w1", Liveness: live}
+	r := Registration("r", 0, 1)
+	if _, err := reg.RegisterProcess(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{
+		`{"fence":1,"after":0,"worker":"w","incarnation":"a"}`, `{"fence":1,"step":1}`,
+		`{"fence":2,"after":2,"worker":"w","incarnation":"b"}`, `{"fence":2,"step":1}`,
+	} {
+		typ := EventProgress
+		if json.Valid([]byte(p)) && bytes.Contains([]byte(p), []byte(`"after"`)) {
+			typ = EventRunStarted
+		}
+		if _, err := reg.AppendEvent(ctx, r.ID, procreg.AppendRequest{EventType: typ, Payload: json.RawMessage(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := reg.CompleteProcess(ctx, r.ID, procreg.AwaitOutput{Kind: procreg.OutputSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	d := &demoRun{cfg: demoConfig{processes: 1}, run: "r", reg: reg, json: true, start: time.Now(),
+		e: &cli.Env{Stdout: &out, Stderr: &out}, sweeper: &sweep.Sweeper{Owner: owner}}
+	if err := d.finish(ctx); err != nil {
+		t.Fatalf("check rejected an orderly takeover: %v\n%s", err, out.String())
 	}
 }
 

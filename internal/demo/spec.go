@@ -10,10 +10,11 @@ import (
 
 // The demo's vocabulary, shared by the parent (which checks) and the workers
 // (which write). Every event a run writes carries the fencing token of the
-// lease it was written under, so the parent can prove afterwards that no two
-// runs of one process ever wrote interleaved.
+// lease it was written under, and a run's first event also says where the
+// log ended when its lease was acquired, so the parent can prove afterwards
+// that no write under an older lease landed once a newer lease existed.
 const (
-	EventRunStarted = "demo.run_started" // a run began: {fence, worker, incarnation, pid}
+	EventRunStarted = "demo.run_started" // a run began: {fence, after, worker, incarnation, pid}
 	EventProgress   = "demo.progress"    // one step done: {fence, step, of}
 	EventMilestone  = "demo.milestone"   // halfway: wakes the operator session
 	EventExternal   = "demo.external"    // the outside system reports on an externally owned process
@@ -57,7 +58,7 @@ func demoDefinition(run string) json.RawMessage {
 var demoEventTypes = []procreg.EventType{
 	{
 		Name:          EventRunStarted,
-		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","worker"],"properties":{"fence":{"type":"integer","minimum":1},"worker":{"type":"string"}}}`),
+		PayloadSchema: json.RawMessage(`{"type":"object","required":["fence","worker"],"properties":{"fence":{"type":"integer","minimum":1},"after":{"type":"integer","minimum":0},"worker":{"type":"string"}}}`),
 	},
 	{
 		Name:          EventProgress,
@@ -100,8 +101,12 @@ func Registration(run string, i, steps int) procreg.Registration {
 
 // runPayload is the part of every run event the invariant check reads.
 type runPayload struct {
-	Fence       uint64 `json:"fence"`
-	Worker      string `json:"worker"`
-	Incarnation string `json:"incarnation"`
-	Step        int    `json:"step"`
+	Fence uint64 `json:"fence"`
+	// After (run_started only) is the last sequence of the log as read
+	// right after the run's lease was acquired, before the run wrote
+	// anything: every later event was written after the acquisition.
+	After       *uint64 `json:"after"`
+	Worker      string  `json:"worker"`
+	Incarnation string  `json:"incarnation"`
+	Step        int     `json:"step"`
 }

@@ -143,10 +143,21 @@ func runTask(ctx context.Context, reg procreg.Registry, w *sweep.Work, steps int
 	}
 	lease := w.Lease()
 	fence := lease.FencingToken
+	// Where the log ended once the lease was ours: any event after it was
+	// written after the acquisition, so one under an older fence would
+	// break the strict fence invariant (see invariants.go).
+	tail, err := reg.RecentEvents(ctx, rec.ID, 1)
+	if err != nil {
+		return err
+	}
+	after := uint64(0)
+	if len(tail) > 0 {
+		after = tail[0].Sequence
+	}
 	if _, err := w.RecordFirstStarted(ctx); err != nil {
 		return err
 	}
-	p, _ := json.Marshal(map[string]any{"fence": fence, "worker": lease.Owner.OwnerID, "incarnation": lease.Owner.IncarnationID, "pid": os.Getpid()})
+	p, _ := json.Marshal(map[string]any{"fence": fence, "after": after, "worker": lease.Owner.OwnerID, "incarnation": lease.Owner.IncarnationID, "pid": os.Getpid()})
 	if _, err := w.AppendEvent(ctx, procreg.AppendRequest{EventType: EventRunStarted, Payload: p}); err != nil {
 		return err
 	}
@@ -176,7 +187,7 @@ func runTask(ctx context.Context, reg procreg.Registry, w *sweep.Work, steps int
 	if demoFails(idx) {
 		out = procreg.AwaitOutput{Kind: procreg.OutputFailure, Class: "demo", Code: "injected_failure", Message: fmt.Sprintf("task %d fails on purpose", idx)}
 	}
-	_, err := w.Complete(ctx, out)
+	_, err = w.Complete(ctx, out)
 	return err
 }
 

@@ -48,6 +48,7 @@ func (b Backend) Benchmarks(bb *testing.B) {
 	bb.Run("AppendEventParallel", b.BenchAppendEventParallel)
 	bb.Run("ClaimComplete", b.BenchClaimComplete)
 	bb.Run("GetProcess", b.BenchGetProcess)
+	bb.Run("AppendEventWithLeaseParallel", b.BenchAppendEventWithLeaseParallel)
 }
 
 // Open opens a registry on dsn with the client clock option clock (nil: the
@@ -142,4 +143,12 @@ func (b Backend) BenchGetProcess(bb *testing.B) {
 	r := b.Open(bb, b.Database(bb).DSN, nil)
 	defer r.Close()
 	GetProcess(bb, r)
+}
+
+// BenchAppendEventWithLeaseParallel runs AppendEventWithLeaseParallel on a
+// fresh database.
+func (b Backend) BenchAppendEventWithLeaseParallel(bb *testing.B) {
+	r := b.Open(bb, b.Database(bb).DSN, nil)
+	defer r.Close()
+	AppendEventWithLeaseParallel(bb, r)
 }
