@@ -16,8 +16,17 @@ import (
 // its subtests have finished.
 func MySQL(t testing.TB) Database {
 	t.Helper()
-	myOnce.Do(func() {
-		myServer = findServer(MySQLEnv, "MySQL", container{
+	return MySQLFrom(t, MySQLEnv)
+}
+
+// MySQLFrom is MySQL with the administrative DSN read from env: a
+// dialect's own PROCREG_<NAME>_DSN (see procreg dialect new). Only
+// MySQLEnv falls back to a Docker container; without env set, the test
+// skips (fails when CI=true).
+func MySQLFrom(t testing.TB, env string) Database {
+	t.Helper()
+	myServer := serverFor(env, func() server {
+		return findServer(env, "MySQL", container{
 			repository: "mysql",
 			tag:        "8.4",
 			env:        []string{"MYSQL_ALLOW_EMPTY_PASSWORD=yes", "MYSQL_DATABASE=test"},
@@ -48,7 +57,7 @@ func MySQL(t testing.TB) Database {
 	})
 	cfg, err := mysql.ParseDSN(myServer.adminDSN)
 	if err != nil {
-		t.Fatalf("testdb: %s: %v", MySQLEnv, err)
+		t.Fatalf("testdb: %s: %v", env, err)
 	}
 	cfg.DBName = name
 	return Database{Name: name, DSN: cfg.FormatDSN(), URL: myURL(cfg)}
