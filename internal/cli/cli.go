@@ -136,7 +136,7 @@ func printUsage(w io.Writer, cmds []Command) {
 			fmt.Fprintf(w, "  %-8s %s\n", c.Name, c.Summary)
 		}
 	}
-	fmt.Fprintf(w, "\nEvery command takes --dsn (default %q or $PROCREG_DSN; one of %s)\n"+
+	fmt.Fprintf(w, "\nEvery command but dialect takes --dsn (default %q or $PROCREG_DSN; one of %s)\n"+
 		"and --json. Run `procreg <command> -h` for its flags.\n"+
 		"Exit codes: 0 ok, 1 failure or violated invariant, 2 usage or bad DSN, 3 process not found,\n"+
 		"4 database cannot be opened.\n", DefaultDSN, backends.Accepted())
