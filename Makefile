@@ -1,12 +1,12 @@
 # procreg — developer entry points. `make test` is what CI runs (via .ci/run).
 GO ?= go
 
-.PHONY: all test generate generate-check vet fmt-check lint cross matrix unit race bench demo
+.PHONY: all test generate generate-check dialect-check vet fmt-check lint cross matrix unit race bench demo
 
 all: test
 
-## test: generated code in sync, vet/format clean, other platforms compile, then the database matrix.
-test: generate-check lint cross matrix
+## test: generated code in sync, the SQL dialects agree, vet/format clean, other platforms compile, then the database matrix.
+test: generate-check dialect-check lint cross matrix
 
 ## generate: regenerate gen/ from schema/ and queries/ with sqlc, then the
 ## driver.Tx adapter of each gen package (gen/<dialect>/adapter.go) from it.
@@ -18,6 +18,12 @@ generate:
 generate-check:
 	@$(GO) tool sqlc diff || { echo "gen/ is out of date: run 'make generate' and commit the result" >&2; exit 1; }
 	@$(GO) run ./internal/adaptergen/cmd/adaptergen -check
+
+## dialect-check: the SQL dialects agree (`procreg dialect check`: query names,
+## migration versions, the adapter's columns, gen/ in sync, registration, no
+## TODO(dialect) left). docs/dialects.md.
+dialect-check:
+	@$(GO) run ./cmd/procreg dialect check
 
 ## lint: gofmt (hand-written code) and go vet.
 lint: fmt-check vet

@@ -9,7 +9,9 @@
 #               backends.Open, …)
 #
 # The server backends read PROCREG_POSTGRES_DSN / PROCREG_MYSQL_DSN (see
-# internal/testdb); without them and without Docker their tests skip.
+# internal/testdb), a dialect added since its PROCREG_<NAME>_DSN (defaulted
+# by its backends/<dialect>/ci.env); without them and without Docker their
+# tests skip.
 # The logs (`go test -json`) are summarized by ci/tally (standard library
 # Go, so a fresh machine needs nothing but the toolchain): counts of leaf
 # tests (a test with subtests counts through its subtests), where a package
@@ -43,6 +45,15 @@ if [ -z "${PROCREG_MYSQL_DSN:-}" ] && command -v mysqladmin >/dev/null 2>&1 &&
 	export PROCREG_MYSQL_DSN='mysql://root@127.0.0.1:3306/test'
 	echo "matrix: PROCREG_MYSQL_DSN unset; using the local MySQL/MariaDB at 127.0.0.1:3306" >&2
 fi
+# A dialect written by `procreg dialect new` from a server dialect carries
+# backends/<dialect>/ci.env, a shell fragment that defaults its own
+# PROCREG_<NAME>_DSN (to the base server's, until CI has a server of that
+# kind; see docs/dialects.md). It runs here, after the defaults above.
+for env_file in backends/*/ci.env; do
+	[ -f "$env_file" ] || continue
+	# shellcheck disable=SC1090 # the dialect's own fragment
+	. "$env_file"
+done
 module="$($GO list -m)" || exit 1
 all_pkgs="$($GO list ./...)" || exit 1
 # Every directory under backends/ is a dialect's package (its conformance

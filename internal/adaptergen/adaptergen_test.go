@@ -19,8 +19,8 @@ func TestAdaptersAreCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dialects) != 3 {
-		t.Fatalf("sqlc.yaml has %d Go entries, want 3: %+v", len(dialects), dialects)
+	if len(dialects) < 3 {
+		t.Fatalf("sqlc.yaml has %d Go entries, want the 3 built-in ones at least: %+v", len(dialects), dialects)
 	}
 	stale, err := adaptergen.Stale(root, dialects)
 	if err != nil {

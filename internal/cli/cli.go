@@ -1,7 +1,8 @@
 // Package cli is the procreg command's machinery and its operator commands:
 // argument parsing, dispatch to subcommands, exit codes, output formatting
 // (tables with escaped stored text, or --json), opening registries from a
-// DSN, and the subcommands migrate, ls, show, events, prune and sweep.
+// DSN, and the subcommands migrate, ls, show, events, prune and sweep, plus
+// dialect (internal/dialectgen), which works on procreg's source tree.
 // cmd/procreg is a thin main over it; the demo (internal/demo) plugs in as
 // further Commands and uses the same helpers.
 //
@@ -66,7 +67,7 @@ type Env struct {
 }
 
 // Commands returns the operator commands: migrate, ls, show, events, prune
-// and sweep.
+// and sweep, and the developer command dialect.
 func Commands() []Command {
 	return []Command{
 		{Name: "migrate", Summary: "create or upgrade the database schema", Run: runMigrate},
@@ -75,6 +76,7 @@ func Commands() []Command {
 		{Name: "events", Summary: "print a process's event log (--after, --follow)", Run: runEvents},
 		{Name: "prune", Summary: "delete terminal processes older than --older-than", Run: runPrune},
 		{Name: "sweep", Summary: "run one recovery pass and report what it did", Run: runSweep},
+		{Name: "dialect", Summary: "add a SQL dialect (new NAME --from BASE) or check the dialects (check)", Run: runDialect},
 	}
 }
 
@@ -134,7 +136,7 @@ func printUsage(w io.Writer, cmds []Command) {
 			fmt.Fprintf(w, "  %-8s %s\n", c.Name, c.Summary)
 		}
 	}
-	fmt.Fprintf(w, "\nEvery command takes --dsn (default %q or $PROCREG_DSN; one of %s)\n"+
+	fmt.Fprintf(w, "\nEvery command but dialect takes --dsn (default %q or $PROCREG_DSN; one of %s)\n"+
 		"and --json. Run `procreg <command> -h` for its flags.\n"+
 		"Exit codes: 0 ok, 1 failure or violated invariant, 2 usage or bad DSN, 3 process not found,\n"+
 		"4 database cannot be opened.\n", DefaultDSN, backends.Accepted())

@@ -1,12 +1,10 @@
 package servertest
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/mysql"
+	"github.com/procreg/procreg/internal/dialectgen"
 )
 
 // notHot are the statements that legitimately touch no index: listing every
@@ -44,61 +43,59 @@ var argValues = map[string]string{
 type Statement struct{ Name, SQL string }
 
 var (
-	nameLine  = regexp.MustCompile(`^--\s*name:\s*(\w+)\s`)
 	argRef    = regexp.MustCompile(`sqlc\.(arg|slice)\((\w+)\)`)
 	embedRef  = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
 	pgArray   = regexp.MustCompile(`ANY\(([^)]*?)::text\[\]\)`)
 	bareParam = regexp.MustCompile(`\?`)
 )
 
-// sqlcEntry matches an sqlc.yaml entry's engine and its queries list.
-var sqlcEntry = regexp.MustCompile(`(?s)engine:\s*(\w+)\s.*?queries:\s*\[([^\]]*)\]`)
+// engineDialect names the built-in dialect of each sqlc engine: another
+// dialect may use the same engine (procreg dialect new).
+var engineDialect = map[string]string{"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql"}
 
-// QueryPaths returns the query directories and files sqlc.yaml compiles
-// for engine ("sqlite", "postgresql", "mysql"), as absolute paths, so tests
-// that read the SQL sources see exactly what sqlc compiles.
-func QueryPaths(t testing.TB, engine string) []string {
+// block returns the sqlc.yaml block of engine's built-in dialect.
+func block(t testing.TB, engine string) (*dialectgen.Config, dialectgen.Block) {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	b, err := os.ReadFile(filepath.Join(root, "sqlc.yaml"))
+	cfg, err := dialectgen.ReadConfig(filepath.Join(filepath.Dir(file), "..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var paths []string
-	for _, m := range sqlcEntry.FindAllStringSubmatch(string(b), -1) {
-		if m[1] != engine {
-			continue
-		}
-		for _, p := range strings.Split(m[2], ",") {
-			paths = append(paths, filepath.Join(root, strings.TrimSpace(p)))
-		}
+	b, ok := cfg.Block(engineDialect[engine])
+	if !ok || b.Engine != engine {
+		t.Fatalf("sqlc.yaml has no %s block for engine %q", engineDialect[engine], engine)
 	}
-	if len(paths) == 0 {
-		t.Fatalf("sqlc.yaml lists no queries for engine %q", engine)
+	return cfg, b
+}
+
+// QueryPaths returns the query directories and files sqlc.yaml compiles
+// for the built-in dialect of engine ("sqlite", "postgresql", "mysql"), as
+// absolute paths, so tests that read the SQL sources see exactly what sqlc
+// compiles.
+func QueryPaths(t testing.TB, engine string) []string {
+	t.Helper()
+	cfg, b := block(t, engine)
+	var paths []string
+	for _, q := range b.Queries {
+		paths = append(paths, filepath.Join(cfg.Root, q))
 	}
 	return paths
 }
 
 // ReadQueries returns every named query in the directories and files
-// sqlc.yaml compiles for engine (the sqlc sources, so a new query is seen
-// without being listed anywhere), in file order; a name declared twice is
-// returned twice.
+// sqlc.yaml compiles for engine's built-in dialect (the sqlc sources, so a
+// new query is seen without being listed anywhere), in file order; a name
+// declared twice is returned twice. The reading is internal/dialectgen's.
 func ReadQueries(t testing.TB, engine string) []Statement {
 	t.Helper()
-	var out []Statement
-	for _, path := range QueryPaths(t, engine) {
-		files := []string{path}
-		if filepath.Ext(path) != ".sql" {
-			var err error
-			files, err = filepath.Glob(filepath.Join(path, "*.sql"))
-			if err != nil || len(files) == 0 {
-				t.Fatalf("no query files in %s: %v", path, err)
-			}
-		}
-		for _, f := range files {
-			out = append(out, parseQueries(t, f)...)
-		}
+	cfg, b := block(t, engine)
+	st, err := cfg.Queries(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]Statement, len(st))
+	for i, s := range st {
+		out[i] = Statement{Name: s.Name, SQL: s.SQL}
 	}
 	return out
 }
@@ -114,45 +111,6 @@ func HotStatements(t testing.TB, engine string) []Statement {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// parseQueries splits one sqlc query file into its named statements.
-func parseQueries(t testing.TB, path string) []Statement {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var (
-		out  []Statement
-		name string
-		body strings.Builder
-	)
-	flush := func() {
-		if name != "" {
-			out = append(out, Statement{Name: name, SQL: body.String()})
-		}
-		name = ""
-		body.Reset()
-	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if m := nameLine.FindStringSubmatch(line); m != nil {
-			flush()
-			name = m[1]
-			continue
-		}
-		if name == "" || strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		body.WriteString(line + "\n")
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	flush()
 	return out
 }
 

@@ -17,7 +17,16 @@ import (
 // take MySQLMigrated.
 func MySQL(t testing.TB) Database {
 	t.Helper()
-	admin := myAdminDSN(t)
+	return MySQLFrom(t, MySQLEnv)
+}
+
+// MySQLFrom is MySQL with the administrative DSN read from env: a
+// dialect's own PROCREG_<NAME>_DSN (see procreg dialect new). Only
+// MySQLEnv falls back to a Docker container; without env set, the test
+// skips (fails when CI=true).
+func MySQLFrom(t testing.TB, env string) Database {
+	t.Helper()
+	admin := myAdminDSN(t, env)
 	name, err := newName()
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +47,7 @@ func MySQL(t testing.TB) Database {
 // backend's Open finds no migration to run.
 func MySQLMigrated(t testing.TB) Database {
 	t.Helper()
-	admin := myAdminDSN(t)
+	admin := myAdminDSN(t, MySQLEnv)
 	name, err := newName()
 	if err != nil {
 		t.Fatal(err)
@@ -67,12 +76,12 @@ func MySQLMigrated(t testing.TB) Database {
 	return myDatabase(t, admin, name)
 }
 
-// myAdminDSN finds the MySQL server (once per binary) and returns its
-// administrative DSN, or ends t when there is none.
-func myAdminDSN(t testing.TB) string {
+// myAdminDSN finds the MySQL server of env (once per binary) and returns
+// its administrative DSN, or ends t when there is none.
+func myAdminDSN(t testing.TB, env string) string {
 	t.Helper()
-	myOnce.Do(func() {
-		myServer = findServer(MySQLEnv, "MySQL", container{
+	srv := serverFor(env, func() server {
+		return findServer(env, "MySQL", container{
 			repository: "mysql",
 			tag:        "8.4",
 			env:        []string{"MYSQL_ALLOW_EMPTY_PASSWORD=yes", "MYSQL_DATABASE=test"},
@@ -83,10 +92,10 @@ func myAdminDSN(t testing.TB) string {
 			ping: myPing,
 		})
 	})
-	if myServer.adminDSN == "" {
-		skipOrFatal(t, myServer.reason)
+	if srv.adminDSN == "" {
+		skipOrFatal(t, srv.reason)
 	}
-	return myServer.adminDSN
+	return srv.adminDSN
 }
 
 // myDropLater drops database name when t and its subtests have finished.

@@ -18,7 +18,16 @@ import (
 // of migrations need it empty; the others take PostgresMigrated.
 func Postgres(t testing.TB) Database {
 	t.Helper()
-	admin := pgAdminDSN(t)
+	return PostgresFrom(t, PostgresEnv)
+}
+
+// PostgresFrom is Postgres with the administrative DSN read from env: a
+// dialect's own PROCREG_<NAME>_DSN (see procreg dialect new). Only
+// PostgresEnv falls back to a Docker container; without env set, the test
+// skips (fails when CI=true).
+func PostgresFrom(t testing.TB, env string) Database {
+	t.Helper()
+	admin := pgAdminDSN(t, env)
 	name, err := newName()
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +48,7 @@ func Postgres(t testing.TB) Database {
 // backend's Open finds no migration to run.
 func PostgresMigrated(t testing.TB) Database {
 	t.Helper()
-	admin := pgAdminDSN(t)
+	admin := pgAdminDSN(t, PostgresEnv)
 	name, err := newName()
 	if err != nil {
 		t.Fatal(err)
@@ -65,12 +74,12 @@ func PostgresMigrated(t testing.TB) Database {
 	return pgDatabase(t, admin, name)
 }
 
-// pgAdminDSN finds the PostgreSQL server (once per binary) and returns its
-// administrative DSN, or ends t when there is none.
-func pgAdminDSN(t testing.TB) string {
+// pgAdminDSN finds the PostgreSQL server of env (once per binary) and returns
+// its administrative DSN, or ends t when there is none.
+func pgAdminDSN(t testing.TB, env string) string {
 	t.Helper()
-	pgOnce.Do(func() {
-		pgServer = findServer(PostgresEnv, "PostgreSQL", container{
+	srv := serverFor(env, func() server {
+		return findServer(env, "PostgreSQL", container{
 			repository: "postgres",
 			tag:        "16",
 			env:        []string{"POSTGRES_HOST_AUTH_METHOD=trust", "POSTGRES_DB=test"},
@@ -81,10 +90,10 @@ func pgAdminDSN(t testing.TB) string {
 			ping: pgPing,
 		})
 	})
-	if pgServer.adminDSN == "" {
-		skipOrFatal(t, pgServer.reason)
+	if srv.adminDSN == "" {
+		skipOrFatal(t, srv.reason)
 	}
-	return pgServer.adminDSN
+	return srv.adminDSN
 }
 
 // pgDropLater drops database name when t and its subtests have finished.
@@ -112,6 +121,9 @@ func pgDatabase(t testing.TB, admin, name string) Database {
 func findServer(env, product string, c container) server {
 	if dsn := os.Getenv(env); dsn != "" {
 		return server{adminDSN: dsn}
+	}
+	if env != PostgresEnv && env != MySQLEnv {
+		return server{reason: fmt.Sprintf("%s is unset; skipping the tests of its dialect", env)}
 	}
 	dsn, err := startContainer(c)
 	if err != nil {

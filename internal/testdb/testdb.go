@@ -11,6 +11,8 @@
 //     test binary through github.com/ory/dockertest/v3 (call Main from
 //     TestMain so that they are removed when the binary exits; they also
 //     expire on their own after an hour);
+//     (a dialect's own variable, MySQLFrom / PostgresFrom, has no
+//     container fallback);
 //  3. neither: the test is skipped with one line saying why, except when
 //     CI=true, where a missing database fails the test.
 //
@@ -84,9 +86,27 @@ type server struct {
 }
 
 var (
-	pgOnce, myOnce     sync.Once
-	pgServer, myServer server
+	serversMu sync.Mutex
+	servers   = map[string]*serverOnce{} // by environment variable
 )
+
+type serverOnce struct {
+	once sync.Once
+	s    server
+}
+
+// serverFor resolves the server of env once per test binary.
+func serverFor(env string, find func() server) server {
+	serversMu.Lock()
+	so, ok := servers[env]
+	if !ok {
+		so = &serverOnce{}
+		servers[env] = so
+	}
+	serversMu.Unlock()
+	so.once.Do(func() { so.s = find() })
+	return so.s
+}
 
 // skipOrFatal ends a test that has no database: a skip normally, a failure
 // when CI=true, because a CI run that silently skips a backend proves nothing.
