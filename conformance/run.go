@@ -34,6 +34,7 @@ func groups() []group {
 		{"Leases", leaseRules()},
 		{"Prune", pruneRules()},
 		{"Edges", edgeRules()},
+		{"Changes", changeRules()},
 	}
 }
 
@@ -56,6 +57,10 @@ func Run(t *testing.T, open func(t *testing.T) procreg.Registry) {
 			}
 		})
 	}
+	t.Run("ChangesForeignCursor", func(t *testing.T) {
+		t.Parallel()
+		testChangesForeignCursor(t, openFresh(t, open), openFresh(t, open))
+	})
 }
 
 // openFresh opens a registry for one subtest and closes it at the end.
