@@ -34,6 +34,7 @@ func groups() []group {
 		{"Leases", leaseRules()},
 		{"Prune", pruneRules()},
 		{"Edges", edgeRules()},
+		{"Pages", pageRules()},
 	}
 }
 
@@ -56,6 +57,11 @@ func Run(t *testing.T, open func(t *testing.T) procreg.Registry) {
 			}
 		})
 	}
+	// Rules over two fresh registries.
+	t.Run("PagesAcrossRegistries", func(t *testing.T) {
+		t.Parallel()
+		t.Run("CursorOfAnotherRegistryIsInvalid", func(t *testing.T) { testPageCursorOfAnotherRegistry(t, open) })
+	})
 }
 
 // openFresh opens a registry for one subtest and closes it at the end.
