@@ -2,7 +2,7 @@
 // procreg.Registry (SPEC §9): after a crash, it finds the work that is still
 // running on paper and decides, for each process, what recovery may do.
 //
-// One Pass reads ListNonTerminal and treats each row by its declared
+// One Pass reads the worklist page by page (ListNonTerminalPage) and treats each row by its declared
 // disposition and recovery facts:
 //
 //   - rerunnable: when its lease is free, expired, or held by a provably dead
@@ -122,6 +122,10 @@ func (r Report) Count(a Action) int {
 	return n
 }
 
+// DefaultPageSize is the worklist page a Pass reads when Sweeper.PageSize
+// is zero.
+const DefaultPageSize = 500
+
 // Sweeper runs recovery passes for one worker identity.
 type Sweeper struct {
 	// Registry is swept. Required.
@@ -146,6 +150,9 @@ type Sweeper struct {
 	// Clock stamps evidence and judges lease expiry on read; nil = time.Now.
 	// Lease decisions themselves are the registry's.
 	Clock func() time.Time
+	// PageSize is how many records a Pass reads per ListNonTerminalPage
+	// call (DefaultPageSize when zero; at most 10000).
+	PageSize int
 
 	mu       sync.Mutex
 	inFlight map[string]bool
@@ -172,22 +179,37 @@ func (s *Sweeper) Pass(ctx context.Context) (Report, error) {
 	if s.Owner.OwnerID == "" || s.Owner.IncarnationID == "" {
 		return rep, fmt.Errorf("sweep: claimant owner needs an owner id and an incarnation id: %w", procreg.ErrInvalid)
 	}
-	recs, err := s.Registry.ListNonTerminal(ctx)
-	if err != nil {
-		return rep, fmt.Errorf("sweep: list non-terminal processes: %w", err)
+	// The worklist is read a page at a time (ListNonTerminalPage), so a
+	// pass holds at most one page of records however large the registry:
+	// the scan's bound is fixed by its first page, so processes registered
+	// during the pass with greater ids wait for the next pass.
+	limit := s.PageSize
+	if limit <= 0 {
+		limit = DefaultPageSize
 	}
-	for _, rec := range recs {
-		if s.Filter != nil && !s.Filter(rec) {
-			continue
+	cursor := ""
+	for {
+		page, err := s.Registry.ListNonTerminalPage(ctx, limit, cursor)
+		if err != nil {
+			return rep, fmt.Errorf("sweep: list non-terminal processes: %w", err)
 		}
-		if err := ctx.Err(); err != nil {
-			return rep, fmt.Errorf("sweep: pass interrupted before process %q: %w", rec.ID, err)
+		for _, rec := range page.Records {
+			if s.Filter != nil && !s.Filter(rec) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return rep, fmt.Errorf("sweep: pass interrupted before process %q: %w", rec.ID, err)
+			}
+			o := s.one(ctx, rec)
+			if s.Observe != nil {
+				s.Observe(o)
+			}
+			rep.Outcomes = append(rep.Outcomes, o)
 		}
-		o := s.one(ctx, rec)
-		if s.Observe != nil {
-			s.Observe(o)
+		if page.Next == "" {
+			break
 		}
-		rep.Outcomes = append(rep.Outcomes, o)
+		cursor = page.Next
 	}
 	return rep, nil
 }
