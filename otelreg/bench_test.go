@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"testing"
 
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/memory"
@@ -14,15 +16,18 @@ import (
 )
 
 // benchVariants: the bare registry; the wrapper with OpenTelemetry's
-// no-op providers (what the globals are until an application installs an
-// SDK); the wrapper with the SDK sampling and exporting every span (to an
+// no-op providers; with the global providers (no SDK installed, unless a
+// test of this process installed one); the wrapper with the SDK sampling and exporting every span (to an
 // exporter that drops them) and aggregating the metrics.
 var benchVariants = []struct {
 	name string
 	wrap func(b *testing.B, reg procreg.Registry) procreg.Registry
 }{
 	{"bare", func(b *testing.B, reg procreg.Registry) procreg.Registry { return reg }},
-	{"noop", func(b *testing.B, reg procreg.Registry) procreg.Registry { return otelreg.New(reg) }},
+	{"noop", func(b *testing.B, reg procreg.Registry) procreg.Registry {
+		return otelreg.New(reg, otelreg.WithTracerProvider(tracenoop.NewTracerProvider()), otelreg.WithMeterProvider(metricnoop.NewMeterProvider()))
+	}},
+	{"global", func(b *testing.B, reg procreg.Registry) procreg.Registry { return otelreg.New(reg) }},
 	{"sdk", func(b *testing.B, reg procreg.Registry) procreg.Registry {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))

@@ -47,13 +47,15 @@ type config struct {
 }
 
 // WithTracerProvider sets the provider of the spans; nil or unset is
-// otel.GetTracerProvider() at the time New runs.
+// otel.GetTracerProvider(), whose global delegate also reaches a provider
+// installed with otel.SetTracerProvider after New.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) { c.tp = tp }
 }
 
 // WithMeterProvider sets the provider of the metrics; nil or unset is
-// otel.GetMeterProvider() at the time New runs.
+// otel.GetMeterProvider(), whose global delegate also reaches a provider
+// installed with otel.SetMeterProvider after New.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) { c.mp = mp }
 }

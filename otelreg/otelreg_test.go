@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -639,4 +640,31 @@ func TestRootImportsNoTelemetry(t *testing.T) {
 
 func traceSpanID(ctx context.Context) string {
 	return trace.SpanContextFromContext(ctx).SpanID().String()
+}
+
+// TestGlobalProviders: without options the wrapper uses the global
+// providers, including ones installed after New.
+func TestGlobalProviders(t *testing.T) {
+	reg := otelreg.New(memory.New())
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	prevTP, prevMP := otel.GetTracerProvider(), otel.GetMeterProvider()
+	otel.SetTracerProvider(tp)
+	otel.SetMeterProvider(mp)
+	t.Cleanup(func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetMeterProvider(prevMP)
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	_, _ = reg.GetProcess(context.Background(), "p")
+	h := &harness{Registry: reg, spans: spans, reader: reader}
+	if got := attrs(h.span(t, "procreg.GetProcess"))[otelreg.AttrOutcome].AsString(); got != otelreg.OutcomeNotFound {
+		t.Errorf("procreg.outcome %q", got)
+	}
+	if n := count(t, h.collect(t), "procreg.calls", method("GetProcess")); n != 1 {
+		t.Errorf("procreg.calls %d through the global meter provider", n)
+	}
 }
