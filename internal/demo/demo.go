@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -124,6 +125,7 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 		tty:    isTerminal(e.Stdout),
 		kills:  map[string]time.Time{},
 	}
+	d.log = newLog(c.JSON, func() time.Time { return d.start }, e.Stdout, d.clearStatus, &d.notes)
 	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: inDemoRun(d.run)}
 	return d.main(ctx)
 }
@@ -147,7 +149,8 @@ type demoRun struct {
 	readers sync.WaitGroup
 	stats   Stats
 	start   time.Time
-	notes   []string // operator / injection log lines, for --json
+	log     *slog.Logger // operator, injection and recovery log (log.go)
+	notes   []LogRecord  // the log's records, for --json
 
 	nextCrash      time.Time
 	stallsDone     int
@@ -257,7 +260,8 @@ func (d *demoRun) loop(ctx context.Context) error {
 		now := time.Now()
 		elapsed := now.Sub(d.start)
 		if elapsed > d.cfg.timeout {
-			d.notef("timeout after %v with %d/%d processes finished", d.cfg.timeout, d.finished, d.cfg.processes)
+			d.note(slog.LevelWarn, "timeout", fmt.Sprintf("timeout after %v with %d/%d processes finished", d.cfg.timeout, d.finished, d.cfg.processes),
+				"finished", d.finished, "processes", d.cfg.processes)
 			return nil // finish() reports the unfinished processes as a violation
 		}
 		d.injectFaults(ctx, now, elapsed)
@@ -296,7 +300,8 @@ func (d *demoRun) handle(ev fleetEvent) error {
 		s.alive, s.ready = false, false
 		if !s.killed {
 			d.stats.UnexpectedExits++
-			d.notef("worker-%d (pid %d) exited on its own: %v %s", ev.slot, s.pid, ev.err, strings.TrimSpace(s.stderr.String()))
+			d.note(slog.LevelWarn, "unexpected_exit", fmt.Sprintf("worker-%d (pid %d) exited on its own: %v %s", ev.slot, s.pid, ev.err, strings.TrimSpace(s.stderr.String())),
+				"worker", ev.slot, "pid", s.pid, "error", fmt.Sprint(ev.err), "stderr", strings.TrimSpace(s.stderr.String()))
 			if d.stats.UnexpectedExits > 3*d.cfg.workers {
 				return fmt.Errorf("workers keep failing; last: %v %s", ev.err, strings.TrimSpace(s.stderr.String()))
 			}
@@ -330,11 +335,13 @@ func (d *demoRun) countOutcome(who string, o sweep.Outcome) {
 		if o.Holder != nil {
 			prev = cli.OwnerName(*o.Holder)
 		}
-		d.notef("%s took over %s from %s (fencing token %d)", who, o.ProcessID, prev, o.FencingToken)
+		d.note(slog.LevelInfo, "takeover", fmt.Sprintf("%s took over %s from %s (fencing token %d)", who, o.ProcessID, prev, o.FencingToken),
+			"by", who, "process_id", o.ProcessID, "holder", prev, "fencing_token", o.FencingToken)
 	}
 	d.stats.Refused += o.Refused
 	if o.Refused > 0 {
-		d.notef("%s: %d stale write(s) to %s fenced off after its lease was lost", who, o.Refused, o.ProcessID)
+		d.note(slog.LevelInfo, "fenced_off", fmt.Sprintf("%s: %d stale write(s) to %s fenced off after its lease was lost", who, o.Refused, o.ProcessID),
+			"by", who, "process_id", o.ProcessID, "refused_writes", o.Refused)
 	}
 	switch o.Action {
 	case sweep.Abandoned:
@@ -343,10 +350,12 @@ func (d *demoRun) countOutcome(who string, o sweep.Outcome) {
 		if o.Holder != nil {
 			dead = cli.OwnerName(*o.Holder)
 		}
-		d.notef("%s abandoned owner-bound %s: started by %s, which is dead", who, o.ProcessID, dead)
+		d.note(slog.LevelInfo, "abandoned", fmt.Sprintf("%s abandoned owner-bound %s: started by %s, which is dead", who, o.ProcessID, dead),
+			"by", who, "process_id", o.ProcessID, "started_by", dead)
 	case sweep.Reconciled:
 		d.stats.Reconciled++
-		d.notef("%s reconciled the abandon request on %s after its lease lapsed", who, o.ProcessID)
+		d.note(slog.LevelInfo, "reconciled", fmt.Sprintf("%s reconciled the abandon request on %s after its lease lapsed", who, o.ProcessID),
+			"by", who, "process_id", o.ProcessID)
 	case sweep.Failed:
 		d.stats.WorkerErrors++
 		d.lastWorkerErrs = append(d.lastWorkerErrs, o.Error)
@@ -359,13 +368,13 @@ func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.
 		if !s.stoppedTil.IsZero() && now.After(s.stoppedTil) {
 			s.stoppedTil = time.Time{}
 			if s.alive {
-				d.notef("SIGCONT worker-%d (pid %d): it resumes with a lapsed lease", i, s.pid)
+				d.note(slog.LevelInfo, "resume", fmt.Sprintf("SIGCONT worker-%d (pid %d): it resumes with a lapsed lease", i, s.pid), "worker", i, "pid", s.pid)
 			}
 		}
 		if !s.alive && !s.respawnAt.IsZero() && now.After(s.respawnAt) && d.finished < d.cfg.processes {
 			s.respawnAt = time.Time{}
 			if err := d.spawn(i); err != nil {
-				d.notef("respawn worker-%d: %v", i, err)
+				d.note(slog.LevelWarn, "respawn_failed", fmt.Sprintf("respawn worker-%d: %v", i, err), "worker", i, "error", err.Error())
 				s.respawnAt = now.Add(time.Second)
 			}
 		}
@@ -393,7 +402,7 @@ func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.
 			s := d.slots[i]
 			d.kill(s)
 			d.stats.Crashes++
-			d.notef("SIGKILL worker-%d (pid %d)", i, s.pid)
+			d.note(slog.LevelInfo, "crash", fmt.Sprintf("SIGKILL worker-%d (pid %d)", i, s.pid), "worker", i, "pid", s.pid)
 		}
 	}
 	// Stalls, spread evenly over the window.
@@ -409,7 +418,8 @@ func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.
 			time.AfterFunc(freeze, func() { _ = resume(proc) })
 			d.stallsDone++
 			d.stats.Stalls++
-			d.notef("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, s.stoppedTil.Sub(now).Round(time.Millisecond))
+			d.note(slog.LevelInfo, "stall", fmt.Sprintf("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, freeze.Round(time.Millisecond)),
+				"worker", i, "pid", s.pid, "stall_ms", freeze.Milliseconds())
 		}
 	}
 }
@@ -480,7 +490,7 @@ func (d *demoRun) operator(ctx context.Context, elapsed time.Duration) error {
 			return fmt.Errorf("cancel request on %s: %w", id, err)
 		}
 		d.cancelTarget = id
-		d.notef("operator: cancel requested on %s", id)
+		d.note(slog.LevelInfo, "cancel_requested", fmt.Sprintf("operator: cancel requested on %s", id), "process_id", id)
 	}
 	if d.abandonTarget == "" && elapsed >= 2*d.cfg.duration/5 {
 		id, err := d.leasedRunning(ctx, d.cancelTarget)
@@ -495,7 +505,7 @@ func (d *demoRun) operator(ctx context.Context, elapsed time.Duration) error {
 			return fmt.Errorf("abandon request on %s: %w", id, err)
 		}
 		d.abandonTarget = id
-		d.notef("operator: abandon requested on %s (reconciled once its lease lapses)", id)
+		d.note(slog.LevelInfo, "abandon_requested", fmt.Sprintf("operator: abandon requested on %s (reconciled once its lease lapses)", id), "process_id", id)
 	}
 	return nil
 }
@@ -627,17 +637,6 @@ func (d *demoRun) clearStatus() {
 	if d.tty && !d.json {
 		fmt.Fprint(d.e.Stdout, "\r\033[K")
 	}
-}
-
-// notef logs an injection, operator action or recovery step.
-func (d *demoRun) notef(format string, args ...any) {
-	msg := fmt.Sprintf("%5.1fs  ", time.Since(d.start).Seconds()) + fmt.Sprintf(format, args...)
-	d.notes = append(d.notes, msg)
-	if d.json {
-		return
-	}
-	d.clearStatus()
-	fmt.Fprintln(d.e.Stdout, msg)
 }
 
 func (d *demoRun) printf(format string, args ...any) {

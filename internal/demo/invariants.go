@@ -46,7 +46,7 @@ type Summary struct {
 	AbandonTarget    string         `json:"abandon_target,omitempty"`
 	Invariants       []Invariant    `json:"invariants"`
 	OK               bool           `json:"ok"`
-	Log              []string       `json:"log"`
+	Log              []LogRecord    `json:"log"`
 	WorkerErrorLines []string       `json:"worker_errors,omitempty"`
 }
 

@@ -97,6 +97,7 @@ func runWorker(ctx context.Context, e *cli.Env, args []string) error {
 		Owner:    owner,
 		TTL:      *ttl,
 		Filter:   inDemoRun(*run),
+		Logger:   workerLog(e.Stderr),
 		Run: func(ctx context.Context, w *sweep.Work) error {
 			return runTask(ctx, reg, w, *steps, *step)
 		},
