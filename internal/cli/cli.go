@@ -186,6 +186,10 @@ func NewRoot(cmds []*cobra.Command) *cobra.Command {
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
 			c.Short = "print a shell completion script (bash, zsh, fish, powershell)"
+			c.Args = exactArgs(0, "")
+			c.RunE = func(*cobra.Command, []string) error {
+				return UsageErrorf("want a shell: bash, zsh, fish or powershell (procreg help completion)")
+			}
 			for _, s := range c.Commands() {
 				s.Args = exactArgs(0, "")
 			}
@@ -224,10 +228,11 @@ func rootArgs(cmd *cobra.Command, args []string) error {
 
 func unknownCommand(cmd *cobra.Command, name string) error {
 	msg := fmt.Sprintf("unknown command %q", name)
+	cmd.SuggestionsMinimumDistance = 2
 	if s := cmd.SuggestionsFor(name); len(s) > 0 {
 		msg += fmt.Sprintf("; did you mean %q?", s[0])
 	} else {
-		msg += fmt.Sprintf(" (%s help lists the commands)", cmd.CommandPath())
+		msg += fmt.Sprintf(" (procreg help%s lists the commands)", strings.TrimPrefix(cmd.CommandPath(), "procreg"))
 	}
 	return UsageErrorf("%s", msg)
 }

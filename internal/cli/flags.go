@@ -94,7 +94,6 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 		case len(args) == n:
 			return nil
 		case n == 0 && cmd.HasSubCommands():
-			cmd.SuggestionsMinimumDistance = 2
 			return unknownCommand(cmd, args[0])
 		case n == 0:
 			return UsageErrorf("unexpected argument(s): %s", strings.Join(args, " "))
