@@ -18,11 +18,7 @@ var source = migrate.Source{Dialect: "mysql", FS: schema.FS, Dir: "mysql", Goose
 
 // schemaStatus reads db's schema status (see SchemaStatus).
 func schemaStatus(ctx context.Context, db *sql.DB) (driver.SchemaStatus, error) {
-	st, err := migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
-	if err != nil {
-		return st, fmt.Errorf("mysql: %w", err)
-	}
-	return st, nil
+	return migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
 }
 
 // migrateDB applies the embedded migrations (schema/mysql) to db under

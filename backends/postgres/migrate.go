@@ -19,11 +19,7 @@ var source = migrate.Source{Dialect: "postgres", FS: schema.FS, Dir: "postgres",
 
 // schemaStatus reads db's schema status (see SchemaStatus).
 func schemaStatus(ctx context.Context, db *sql.DB) (driver.SchemaStatus, error) {
-	st, err := migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
-	if err != nil {
-		return st, fmt.Errorf("postgres: %w", err)
-	}
-	return st, nil
+	return migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
 }
 
 // migrateDB applies the embedded migrations (schema/postgres) to db under

@@ -258,9 +258,5 @@ func SchemaStatus(ctx context.Context, path string) (driver.SchemaStatus, error)
 		return driver.SchemaStatus{}, err
 	}
 	defer db.Close()
-	st, err := migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
-	if err != nil {
-		return st, fmt.Errorf("sqlite: %s: %w", path, err)
-	}
-	return st, nil
+	return migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
 }

@@ -175,7 +175,7 @@ func Status(ctx context.Context, db *sql.DB, src Source, missing func(error) boo
 		if missing != nil && missing(err) {
 			return st, nil
 		}
-		return st, fmt.Errorf("migrate %s: read the schema version: %w", d, err)
+		return st, fmt.Errorf("%s: read the schema version: %w", d, err)
 	}
 	defer rows.Close()
 	applied := map[int64]bool{}
@@ -183,12 +183,12 @@ func Status(ctx context.Context, db *sql.DB, src Source, missing func(error) boo
 		var v int64
 		var ok bool
 		if err := rows.Scan(&v, &ok); err != nil {
-			return st, fmt.Errorf("migrate %s: read the schema version: %w", d, err)
+			return st, fmt.Errorf("%s: read the schema version: %w", d, err)
 		}
 		applied[v] = ok // the last row of a version is its state
 	}
 	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("migrate %s: read the schema version: %w", d, err)
+		return st, fmt.Errorf("%s: read the schema version: %w", d, err)
 	}
 	for v, ok := range applied {
 		if ok && v > 0 {
