@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/internal/cli"
@@ -74,27 +77,72 @@ type fleetEvent struct {
 	err       error
 }
 
-// runDemo is `procreg demo`: the parent of the fleet.
-func runDemo(ctx context.Context, e *cli.Env, args []string) error {
-	fs, c := cli.NewFlags(e, "demo", "")
+// demoCmd is `procreg demo`.
+func demoCmd() *cobra.Command {
 	var cfg demoConfig
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "run a crash-injected worker fleet against the database and check every invariant",
+		Long: "demo runs a small fleet of worker processes (this binary, re-executed) against one database\n" +
+			"while it injects crashes (SIGKILL), a stall (SIGSTOP/SIGCONT), an operator cancel and an\n" +
+			"abandon request, runs recovery sweeps, and finally checks every invariant (docs/cli.md).\n" +
+			"Its processes stay in the database for the other commands to inspect.",
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	fs.IntVar(&cfg.workers, "workers", 4, "worker processes in the fleet")
 	fs.IntVar(&cfg.processes, "processes", 48, "processes to register and run")
 	fs.Float64Var(&cfg.crashRate, "crash-rate", 0.6, "SIGKILLs per second injected during --duration (0 = no crashes)")
 	fs.DurationVar(&cfg.duration, "duration", 8*time.Second, "crash-injection window; operator actions happen inside it")
 	fs.IntVar(&cfg.steps, "steps", 6, "steps per process (each ends with a fenced progress event)")
 	fs.DurationVar(&cfg.step, "step", 120*time.Millisecond, "time one step takes")
-	fs.DurationVar(&cfg.ttl, "ttl", 1500*time.Millisecond, "lease ttl (workers renew every ttl/3)")
+	fs.DurationVar(&cfg.ttl, "ttl", 1500*time.Millisecond, "lease ttl (workers renew every ttl/3); must be longer than --step")
 	fs.IntVar(&cfg.stalls, "stalls", 1, "workers frozen with SIGSTOP for longer than the ttl, to show fencing")
-	fs.DurationVar(&cfg.timeout, "timeout", 50*time.Second, "give up (and fail) when the run has not finished by then")
+	fs.DurationVar(&cfg.timeout, "timeout", 50*time.Second, "give up when the run has not finished by then (reported as unfinished, exit 1)")
 	fs.Uint64Var(&cfg.seed, "seed", 0, "random seed for crash injection (0 = from the clock)")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "pass worker stderr through")
-	if _, err := cli.Parse(fs, args, 0); err != nil {
-		return err
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := cli.FlagsOf(cmd)
+		if err != nil {
+			return err
+		}
+		if err := cfg.validate(); err != nil {
+			return err
+		}
+		return runDemo(cmd.Context(), cli.EnvOf(cmd), c, cfg)
 	}
-	if cfg.workers < 1 || cfg.processes < 1 || cfg.steps < 1 || cfg.crashRate < 0 || cfg.ttl <= 0 || cfg.step <= 0 || cfg.timeout <= 0 || cfg.stalls < 0 {
-		return cli.UsageErrorf("--workers, --processes and --steps must be >= 1; --ttl, --step and --timeout > 0; --crash-rate and --stalls >= 0")
+	return cmd
+}
+
+// validate names the first flag whose value the demo cannot run with.
+func (cfg demoConfig) validate() error {
+	switch {
+	case cfg.workers < 1:
+		return cli.UsageErrorf("invalid --workers %d: want 1 or more", cfg.workers)
+	case cfg.processes < 1:
+		return cli.UsageErrorf("invalid --processes %d: want 1 or more", cfg.processes)
+	case cfg.steps < 1:
+		return cli.UsageErrorf("invalid --steps %d: want 1 or more", cfg.steps)
+	case cfg.stalls < 0:
+		return cli.UsageErrorf("invalid --stalls %d: want 0 or more", cfg.stalls)
+	case !(cfg.crashRate >= 0) || math.IsInf(cfg.crashRate, 0):
+		return cli.UsageErrorf("invalid --crash-rate %v: want 0 or more kills per second", cfg.crashRate)
+	case cfg.duration < 0:
+		return cli.UsageErrorf("invalid --duration %v: want 0 or more", cfg.duration)
+	case cfg.step <= 0:
+		return cli.UsageErrorf("invalid --step %v: want a positive duration (e.g. 120ms)", cfg.step)
+	case cfg.ttl <= 0:
+		return cli.UsageErrorf("invalid --ttl %v: want a positive duration (e.g. 1.5s)", cfg.ttl)
+	case cfg.ttl <= cfg.step:
+		return cli.UsageErrorf("invalid --ttl %v: want it longer than --step (%v), or every lease lapses during a step and no process can finish", cfg.ttl, cfg.step)
+	case cfg.timeout <= 0:
+		return cli.UsageErrorf("invalid --timeout %v: want a positive duration (e.g. 50s)", cfg.timeout)
 	}
+	return nil
+}
+
+// runDemo is `procreg demo`: the parent of the fleet.
+func runDemo(ctx context.Context, e *cli.Env, c *cli.Common, cfg demoConfig) error {
 	if err := signalsSupported(); err != nil {
 		return err
 	}
@@ -107,7 +155,7 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	defer reg.Close()
 	if reg.DurabilityTier() != procreg.TierDurable {
-		return cli.UsageErrorf("demo needs a database its worker processes can share; %q is in-process memory (use a .db file, postgres:// or mysql://)", c.DSN)
+		return cli.UsageErrorf("invalid --dsn %q: the demo's worker processes need a database they can share, and memory: is this process's own (use a .db file, postgres:// or mysql://)", cli.Redact(c.DSN))
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -118,14 +166,14 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	d := &demoRun{
-		cfg: cfg, dsn: c.DSN, reg: reg, self: self, e: e, json: c.JSON,
+		cfg: cfg, dsn: c.DSN, dsnFromEnv: c.DSNFromEnv, reg: reg, self: self, e: e, json: c.JSON(),
 		run:    fmt.Sprintf("demo-%s", strconv.FormatInt(time.Now().UnixMilli()%1e9, 36)),
 		rng:    rand.New(rand.NewPCG(cfg.seed, cfg.seed>>1|1)),
 		events: make(chan fleetEvent, 256),
 		tty:    isTerminal(e.Stdout),
 		kills:  map[string]time.Time{},
 	}
-	d.log = newLog(c.JSON, func() time.Time { return d.start }, e.Stdout, d.clearStatus, &d.notes)
+	d.log = newLog(c.JSON(), func() time.Time { return d.start }, e.Stdout, d.clearStatus, &d.notes)
 	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: inDemoRun(d.run)}
 	return d.main(ctx)
 }
@@ -133,16 +181,17 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 // demoRun is the parent's state. Only the main loop touches it, except the
 // events channel the reader goroutines feed.
 type demoRun struct {
-	cfg     demoConfig
-	dsn     string
-	run     string
-	reg     procreg.Registry
-	self    string
-	e       *cli.Env
-	json    bool
-	tty     bool
-	rng     *rand.Rand
-	sweeper *sweep.Sweeper
+	cfg        demoConfig
+	dsn        string
+	dsnFromEnv bool
+	run        string
+	reg        procreg.Registry
+	self       string
+	e          *cli.Env
+	json       bool
+	tty        bool
+	rng        *rand.Rand
+	sweeper    *sweep.Sweeper
 
 	slots   []*fleetSlot
 	events  chan fleetEvent
@@ -181,10 +230,117 @@ func (d *demoRun) main(ctx context.Context) error {
 	err := d.loop(ctx)
 	d.stopFleet()
 	d.clearStatus()
-	if err != nil {
+	switch {
+	case errors.Is(err, errTimedOut):
+		return d.finish(ctx, true)
+	case err != nil:
+		// Interrupted or failed: the workers are gone, so the run's
+		// unfinished processes would stay running for good.
+		why := "the demo run failed"
+		if ctx.Err() != nil {
+			why = "the demo run was interrupted"
+		}
+		c := d.cleanup(ctx, why)
+		d.printCleanup(c)
 		return err
 	}
-	return d.finish(ctx)
+	return d.finish(ctx, false)
+}
+
+// errTimedOut ends a run that did not finish within --timeout.
+var errTimedOut = errors.New("timed out")
+
+// Cleanup is what the demo did about its unfinished processes when the run
+// ended early (interrupted, failed or past --timeout).
+type Cleanup struct {
+	// Unfinished is how many of the run's processes were still running.
+	Unfinished int `json:"unfinished"`
+	// Requested is how many got an abandon request from the demo.
+	Requested int `json:"abandon_requested"`
+	// Remaining is how many were still running when the demo stopped
+	// waiting for their leases to lapse.
+	Remaining int `json:"remaining"`
+	// Hint is the command that finishes the remaining ones.
+	Hint string `json:"hint,omitempty"`
+	Note string `json:"note,omitempty"`
+	// Error is why the cleanup could not be done.
+	Error string `json:"error,omitempty"`
+}
+
+// cleanup files an abandon request on every unfinished process of this
+// run and runs recovery passes until they are reconciled (once their
+// leases lapse) or a bounded wait ends; it reports what is left and the
+// command that clears it.
+func (d *demoRun) cleanup(ctx context.Context, why string) Cleanup {
+	wait := min(d.cfg.ttl+2*time.Second, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait+20*time.Second)
+	defer cancel()
+	var c Cleanup
+	c.Hint, c.Note = cli.CommandLine(d.dsn, d.dsnFromEnv, "sweep")
+	running := func() ([]procreg.Record, error) {
+		return d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
+	}
+	recs, err := running()
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	c.Unfinished, c.Remaining = len(recs), len(recs)
+	if len(recs) == 0 {
+		c.Hint, c.Note = "", ""
+		return c
+	}
+	req := procreg.AbandonRequest{RequestedBy: "procreg demo", RequestedAt: time.Now(), Reason: why}
+	for _, r := range recs {
+		if _, err := d.reg.RequestProcessAbandon(ctx, r.ID, req); err == nil {
+			c.Requested++
+		} else if !errors.Is(err, procreg.ErrTerminal) {
+			c.Error = err.Error()
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if _, err := d.sweeper.Pass(ctx); err != nil {
+			c.Error = err.Error()
+			break
+		}
+		recs, err := running()
+		if err != nil {
+			c.Error = err.Error()
+			break
+		}
+		c.Remaining = len(recs)
+		if c.Remaining == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if c.Remaining == 0 {
+		c.Hint, c.Note = "", ""
+	}
+	return c
+}
+
+// printCleanup tells the operator (on stderr) what cleanup did.
+func (d *demoRun) printCleanup(c Cleanup) {
+	w := d.e.Stderr
+	switch {
+	case c.Unfinished == 0 && c.Error == "":
+		return
+	case c.Remaining == 0:
+		fmt.Fprintf(w, "%d unfinished process(es) of run %s: abandon requested and reconciled (abandoned, writer reconciled_request)\n", c.Unfinished, d.run)
+		return
+	case c.Error != "":
+		fmt.Fprintf(w, "could not finish the run's processes: %s\n", c.Error)
+	}
+	fmt.Fprintf(w, "%d of %d unfinished process(es) of run %s are still running (abandon requested on %d); once their leases lapse (--ttl %v), this completes them as abandoned:\n  %s\n",
+		c.Remaining, c.Unfinished, d.run, c.Requested, d.cfg.ttl, c.Hint)
+	if c.Note != "" {
+		fmt.Fprintf(w, "  %s\n", c.Note)
+	}
 }
 
 // spawn starts a worker in slot i.
@@ -249,7 +405,7 @@ func (d *demoRun) loop(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("demo interrupted: %w", ctx.Err())
+			return errors.New("interrupted")
 		case ev := <-d.events:
 			if err := d.handle(ev); err != nil {
 				return err
@@ -262,7 +418,7 @@ func (d *demoRun) loop(ctx context.Context) error {
 		if elapsed > d.cfg.timeout {
 			d.note(slog.LevelWarn, "timeout", fmt.Sprintf("timeout after %v with %d/%d processes finished", d.cfg.timeout, d.finished, d.cfg.processes),
 				"finished", d.finished, "processes", d.cfg.processes)
-			return nil // finish() reports the unfinished processes as a violation
+			return errTimedOut // finish() reports the run as unfinished
 		}
 		d.injectFaults(ctx, now, elapsed)
 		if err := d.operator(ctx, elapsed); err != nil {
@@ -611,8 +767,9 @@ func (d *demoRun) refresh(ctx context.Context) error {
 	return nil
 }
 
-// status prints the progress line: redrawn in place on a terminal, one
-// plain line per second otherwise.
+// status prints the progress line: on a terminal, redrawn in place and cut
+// to fit the terminal's width (a line that wrapped could not be redrawn
+// in place); otherwise one plain line per second.
 func (d *demoRun) status() {
 	if d.json {
 		return
@@ -623,14 +780,42 @@ func (d *demoRun) status() {
 			alive++
 		}
 	}
-	line := fmt.Sprintf("%5.1fs  finished %d/%d (completed %d, failed %d, cancelled %d, abandoned %d)  workers %d/%d  crashes %d  takeovers %d  fenced %d",
-		time.Since(d.start).Seconds(), d.finished, d.cfg.processes, d.counts[procreg.StateCompleted], d.counts[procreg.StateFailed],
-		d.counts[procreg.StateCancelled], d.counts[procreg.StateAbandoned], alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused)
-	if d.tty {
-		fmt.Fprintf(d.e.Stdout, "\r\033[K%s", line)
+	if !d.tty {
+		fmt.Fprintln(d.e.Stdout, d.statusLines(alive)[0])
 		return
 	}
-	fmt.Fprintln(d.e.Stdout, line)
+	width, ok := terminalWidth(d.e.Stdout)
+	if !ok {
+		width = 80
+	}
+	fmt.Fprintf(d.e.Stdout, "\r%s\033[K", fitLine(d.statusLines(alive), width-1))
+}
+
+// statusLines is the progress line from the most detailed to the shortest.
+func (d *demoRun) statusLines(alive int) []string {
+	t := time.Since(d.start).Seconds()
+	return []string{
+		fmt.Sprintf("%5.1fs  finished %d/%d (completed %d, failed %d, cancelled %d, abandoned %d)  workers %d/%d  crashes %d  takeovers %d  fenced %d",
+			t, d.finished, d.cfg.processes, d.counts[procreg.StateCompleted], d.counts[procreg.StateFailed],
+			d.counts[procreg.StateCancelled], d.counts[procreg.StateAbandoned], alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused),
+		fmt.Sprintf("%5.1fs  finished %d/%d  workers %d/%d  crashes %d  takeovers %d  fenced %d",
+			t, d.finished, d.cfg.processes, alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused),
+		fmt.Sprintf("%5.1fs  finished %d/%d  crashes %d", t, d.finished, d.cfg.processes, d.stats.Crashes),
+		fmt.Sprintf("%.0fs %d/%d", t, d.finished, d.cfg.processes),
+	}
+}
+
+// fitLine returns the first of lines that fits in width columns, or the
+// last one cut to width.
+func fitLine(lines []string, width int) string {
+	width = max(width, 1)
+	for _, l := range lines {
+		if utf8.RuneCountInString(l) <= width {
+			return l
+		}
+	}
+	r := []rune(lines[len(lines)-1])
+	return string(r[:min(len(r), width)])
 }
 
 func (d *demoRun) clearStatus() {
@@ -702,14 +887,10 @@ func (d *demoRun) stopFleet() {
 	close(done)
 }
 
-// isTerminal reports whether w is a character device (a terminal).
+// isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	_, ok := terminalWidth(w)
+	return ok
 }
 
 // tailBuffer keeps the last max bytes written to it (a worker's stderr).
