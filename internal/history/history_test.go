@@ -17,7 +17,7 @@ import (
 
 // TestMemoryHistories: the in-memory backend's histories are linearizable.
 func TestMemoryHistories(t *testing.T) {
-	history.Backend(t, func(t *testing.T) []procreg.Registry { return []procreg.Registry{memory.New()} })
+	history.Backend(t, history.TotalOps(), func(t *testing.T) []procreg.Registry { return []procreg.Registry{memory.New()} })
 }
 
 // broken runs one history on a registry over store and requires the
@@ -148,7 +148,7 @@ func (t *staleTx) UpdateProcess(ctx context.Context, row driver.ProcessRow) erro
 // does, and its own classification makes them ErrUnavailable.
 func TestFlakyStoreHistories(t *testing.T) {
 	var n int
-	history.Backend(t, func(t *testing.T) []procreg.Registry {
+	history.Backend(t, history.TotalOps(), func(t *testing.T) []procreg.Registry {
 		n++
 		return []procreg.Registry{driver.NewRegistry(&flaky{Store: memory.NewStore(), seed: n}, driver.Options{})}
 	})

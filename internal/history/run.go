@@ -23,6 +23,9 @@ func Run(ctx context.Context, regs []procreg.Registry, c Config) ([]Op, []string
 	if err := Register(ctx, regs[0], c); err != nil {
 		return nil, nil, err
 	}
+	if c.Barrier == nil {
+		c.Barrier = newBarrier(c.Clients).wait
+	}
 	var unexp Unexpected
 	per := make([][]Op, c.Clients)
 	var wg sync.WaitGroup
@@ -217,3 +220,65 @@ func TotalOps() int {
 
 // Unbounded is the Return of an operation of unknown outcome.
 const Unbounded = math.MaxInt64
+
+// Dump writes the operations of every process whose own history is not
+// linearizable to dir/name.txt, in call order with times relative to the
+// first call (ms), and returns the path ("" when none or on error).
+func Dump(ops []Op, dir, name string) string {
+	by := map[string][]Op{}
+	for _, op := range ops {
+		by[op.In.Process] = append(by[op.In.Process], op)
+	}
+	var b strings.Builder
+	for p, pops := range by {
+		if Check(pops, time.Minute).Outcome == porcupine.Ok {
+			continue
+		}
+		sort.Slice(pops, func(i, j int) bool { return pops[i].In.Call < pops[j].In.Call })
+		t0 := pops[0].In.Call
+		fmt.Fprintf(&b, "== %s\n", p)
+		for _, op := range pops {
+			ret := "open"
+			if op.Out.Ret != Unbounded {
+				ret = fmt.Sprintf("%.3f", float64(op.Out.Ret-t0)/1e6)
+			}
+			in := op.In
+			in.Call = 0
+			out := op.Out
+			out.Ret = 0
+			fmt.Fprintf(&b, "%9.3f %9s c%d %+v -> %+v %s\n", float64(op.In.Call-t0)/1e6, ret, op.Client, in, out, op.Err)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	path := filepath.Join(dir, name+".txt")
+	if os.WriteFile(path, []byte(b.String()), 0o644) != nil {
+		return ""
+	}
+	return path
+}
+
+// barrier keeps in-process clients' rounds aligned.
+type barrier struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	n       int
+	arrived map[int]int
+}
+
+func newBarrier(n int) *barrier {
+	b := &barrier{n: n, arrived: map[int]int{}}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *barrier) wait(round, _ int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.arrived[round]++
+	b.cond.Broadcast()
+	for b.arrived[round] < b.n {
+		b.cond.Wait()
+	}
+}

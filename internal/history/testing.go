@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -44,8 +45,12 @@ func Verify(t testing.TB, name string, ops []Op, unexpected []string) Result {
 	}
 	res := Check(ops, CheckTimeout)
 	if res.Outcome != "Ok" {
-		path := Visualize(res, t.TempDir(), name)
-		t.Errorf("%s: history is not linearizable: %s (porcupine's view: %s)", name, res, path)
+		dir := t.TempDir()
+		if d := os.Getenv("PROCREG_HISTORY_DUMP"); d != "" {
+			dir = d
+		}
+		t.Errorf("%s: history is not linearizable: %s (porcupine's view: %s; the processes that fail: %s)",
+			name, res, Visualize(res, dir, name), Dump(ops, dir, name))
 	}
 	if lost := AckedLost(ops); len(lost) > 0 {
 		t.Errorf("%s: %d acknowledged writes lost; first: %s", name, len(lost), strings.Join(lost[:min(3, len(lost))], "; "))
@@ -54,13 +59,13 @@ func Verify(t testing.TB, name string, ops []Op, unexpected []string) Result {
 	return res
 }
 
-// Backend runs histories on registries from open until at least
-// TotalOps() calls were checked, each history on fresh registries
+// Backend runs histories on registries from open until at least total
+// calls were checked (TotalOps() is the default), each history on fresh registries
 // (open's; client k uses regs[k%len(regs)]). It is the body of a
 // backend's history test.
-func Backend(t *testing.T, open func(t *testing.T) []procreg.Registry) {
-	total := 0
-	for i := 0; total < TotalOps(); i++ {
+func Backend(t *testing.T, total int, open func(t *testing.T) []procreg.Registry) {
+	checked := 0
+	for i := 0; checked < total; i++ {
 		c := TestConfig("h", i)
 		regs := open(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -70,10 +75,10 @@ func Backend(t *testing.T, open func(t *testing.T) []procreg.Registry) {
 			t.Fatalf("history %d: %v", i, err)
 		}
 		res := Verify(t, fmt.Sprintf("history-%d", i), ops, unexp)
-		total += res.Ops
+		checked += res.Ops
 		if t.Failed() {
 			return
 		}
 	}
-	t.Logf("checked %d operations", total)
+	t.Logf("checked %d operations", checked)
 }

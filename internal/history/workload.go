@@ -29,6 +29,10 @@ type Config struct {
 	// OpTimeout bounds each call (default one minute); a call cut off by
 	// it is an operation of unknown outcome.
 	OpTimeout time.Duration
+	// Barrier, when set, is called by each client before each round r > 0
+	// with its client id; it returns once every client reached round r
+	// (clients in other OS processes keep their rounds aligned this way).
+	Barrier func(round, client int) `json:"-"`
 	// Backoff is how long a client waits after a failed call before its
 	// next one (default 20ms), so an outage is not a busy loop.
 	Backoff time.Duration
@@ -199,6 +203,9 @@ func Client(ctx context.Context, reg procreg.Registry, c Config, k int, unexp *U
 	cl := &client{c: c, id: k, reg: reg, owner: Owner(c.Run, k), unexp: unexp,
 		rng: rand.New(rand.NewPCG(c.Seed, uint64(k)*7919+1))}
 	for r := range c.Rounds {
+		if r > 0 && c.Barrier != nil {
+			c.Barrier(r, k)
+		}
 		cl.mine, cl.stale, cl.seen, cl.known = nil, nil, nil, 0
 		for range c.OpsPerRound {
 			if ctx.Err() != nil {
