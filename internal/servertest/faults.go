@@ -34,7 +34,9 @@ type FaultCounts struct {
 // Injector injects faults into inst while a run is going: every
 // killEvery it kills the database's connections; after restartAfter (0:
 // never) it stops the server (crash: the immediate kind) and starts it
-// again after down. Stop ends it (the server is running afterwards).
+// again after down; with repeat > 0 it restarts it again every repeat,
+// alternating the fast and the immediate kind. Stop ends it (the server is
+// running afterwards).
 type Injector struct {
 	inst   *Instance
 	f      Faults
@@ -46,13 +48,13 @@ type Injector struct {
 }
 
 // Inject starts an injector.
-func Inject(inst *Instance, f Faults, killEvery, restartAfter, down time.Duration, crash bool) *Injector {
+func Inject(inst *Instance, f Faults, killEvery, restartAfter, repeat, down time.Duration, crash bool) *Injector {
 	in := &Injector{inst: inst, f: f, stop: make(chan struct{}), done: make(chan struct{})}
-	go in.loop(killEvery, restartAfter, down, crash)
+	go in.loop(killEvery, restartAfter, repeat, down, crash)
 	return in
 }
 
-func (in *Injector) loop(killEvery, restartAfter, down time.Duration, crash bool) {
+func (in *Injector) loop(killEvery, restartAfter, repeat, down time.Duration, crash bool) {
 	defer close(in.done)
 	kill := time.NewTicker(killEvery)
 	defer kill.Stop()
@@ -91,8 +93,19 @@ func (in *Injector) loop(killEvery, restartAfter, down time.Duration, crash bool
 				in.errs = append(in.errs, err)
 			}
 			in.mu.Unlock()
+			if repeat > 0 {
+				restart = time.After(repeat)
+				crash = !crash
+			}
 		}
 	}
+}
+
+// Counts returns what was injected so far.
+func (in *Injector) Counts() FaultCounts {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.counts
 }
 
 // Stop ends the injection, makes sure the server runs, and returns the
@@ -135,7 +148,7 @@ func (b Backend) FaultHistories(t *testing.T, f Faults) {
 		c := history.TestConfig("f", i)
 		c.Backoff = 50 * time.Millisecond
 		c.OpTimeout = 30 * time.Second
-		inj := Inject(inst, f, 200*time.Millisecond, restart.after, 500*time.Millisecond, restart.crash)
+		inj := Inject(inst, f, 200*time.Millisecond, restart.after, 0, 500*time.Millisecond, restart.crash)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		ops, unexp, err := history.Run(ctx, regs, c)
 		cancel()
