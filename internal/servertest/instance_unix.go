@@ -125,7 +125,7 @@ func StartMariaDB(t testing.TB) *Instance {
 	in.start = func() error {
 		cmd = exec.Command(mariadbd, "--no-defaults", "--datadir="+data, "--socket="+filepath.Join(dir, "sock"),
 			"--port="+strconv.Itoa(port), "--bind-address=127.0.0.1", "--pid-file="+filepath.Join(dir, "pid"),
-			"--skip-grant-tables", "--skip-name-resolve", "--log-error="+filepath.Join(dir, "log"),
+			"--skip-grant-tables", "--skip-name-resolve", "--log-error="+filepath.Join(dir, "error.log"),
 			"--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2", "--max-connections=300")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		if err := cmd.Start(); err != nil {
@@ -142,7 +142,7 @@ func StartMariaDB(t testing.TB) *Instance {
 			}
 			select {
 			case <-done:
-				log, _ := os.ReadFile(filepath.Join(dir, "log"))
+				log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 				return fmt.Errorf("mariadbd exited: %s", log)
 			default:
 			}
