@@ -46,6 +46,10 @@ type Stats struct {
 	SweepAbandoned  int `json:"sweep_abandoned"`
 	Reconciled      int `json:"reconciled"`
 	WorkerErrors    int `json:"worker_errors"`
+	// StorageUnavailable counts the parent's calls that failed with
+	// ErrUnavailable (a lost connection, a restarting server) and were
+	// tried again on the next tick instead of ending the run.
+	StorageUnavailable int `json:"storage_unavailable,omitempty"`
 }
 
 // fleetSlot is one worker position; a crashed worker is respawned into it.
@@ -421,19 +425,19 @@ func (d *demoRun) loop(ctx context.Context) error {
 			return errTimedOut // finish() reports the run as unfinished
 		}
 		d.injectFaults(ctx, now, elapsed)
-		if err := d.operator(ctx, elapsed); err != nil {
+		if err := d.tolerate(d.operator(ctx, elapsed)); err != nil {
 			return err
 		}
-		if err := d.externalSystem(ctx, elapsed); err != nil {
+		if err := d.tolerate(d.externalSystem(ctx, elapsed)); err != nil {
 			return err
 		}
 		if now.Sub(lastSweep) >= 400*time.Millisecond {
 			lastSweep = now
-			if err := d.sweepOnce(ctx); err != nil {
+			if err := d.tolerate(d.sweepOnce(ctx)); err != nil {
 				return err
 			}
 		}
-		if err := d.refresh(ctx); err != nil {
+		if err := d.tolerate(d.refresh(ctx)); err != nil {
 			return err
 		}
 		if now.Sub(lastStatus) >= statusEvery {
@@ -444,6 +448,21 @@ func (d *demoRun) loop(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// tolerate lets the run go on through a storage outage: an error wrapping
+// ErrUnavailable is counted and noted, and the step runs again on the next
+// tick (every step of the loop is safe to repeat). Anything else ends the run.
+func (d *demoRun) tolerate(err error) error {
+	if err == nil || !errors.Is(err, procreg.ErrUnavailable) {
+		return err
+	}
+	d.stats.StorageUnavailable++
+	if d.stats.StorageUnavailable <= 5 || d.stats.StorageUnavailable%50 == 0 {
+		d.note(slog.LevelWarn, "storage_unavailable", fmt.Sprintf("storage unavailable (%d so far), trying again: %v", d.stats.StorageUnavailable, err),
+			"count", d.stats.StorageUnavailable, "error", err.Error())
+	}
+	return nil
 }
 
 // handle processes one message or exit of a worker.

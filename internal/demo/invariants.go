@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -90,7 +91,11 @@ func (d *demoRun) finish(ctx context.Context, unfinished bool) error {
 		Outcomes: map[string]int{}, AbandonedBy: map[string]int{}, Stats: d.stats,
 		CancelTarget: d.cancelTarget, AbandonTarget: d.abandonTarget, Log: d.notes, WorkerErrorLines: d.lastWorkerErrs,
 	}
-	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusAny, Definition: demoDefinition(d.run)})
+	var recs []procreg.Record
+	err := readBack(ctx, func() (err error) {
+		recs, err = d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusAny, Definition: demoDefinition(d.run)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("read back the run: %w", err)
 	}
@@ -105,7 +110,11 @@ func (d *demoRun) finish(ctx context.Context, unfinished bool) error {
 		} else {
 			sum.Outcomes[r.Status.State]++
 		}
-		events, err := d.reg.EventsAfter(ctx, r.ID, 0)
+		var events []procreg.Event
+		err := readBack(ctx, func() (err error) {
+			events, err = d.reg.EventsAfter(ctx, r.ID, 0)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("read events of %s: %w", r.ID, err)
 		}
@@ -223,6 +232,22 @@ func (d *demoRun) finish(ctx context.Context, unfinished bool) error {
 		return fmt.Errorf("run %s unfinished: %d of %d processes had not finished after --timeout %v", d.run, terminal.n, len(recs), d.cfg.timeout)
 	}
 	return nil
+}
+
+// readBack runs a read of the final check again while it fails with
+// ErrUnavailable (a lost connection, a restarting server), until ctx ends.
+func readBack(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, procreg.ErrUnavailable) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // acquisition is where a run's log ended when its lease (fence) was acquired.

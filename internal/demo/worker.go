@@ -94,11 +94,17 @@ func runWorker(ctx context.Context, e *cli.Env, c *cli.Common, run string, slot,
 	// worker finishing a crashed one's share is a no-op for what exists.
 	for i := slot; i < processes; i += workers {
 		r := Registration(run, i, steps)
-		if _, err := reg.RegisterProcess(ctx, r); err != nil {
+		if err := untilAvailable(ctx, func() error {
+			_, err := reg.RegisterProcess(ctx, r)
+			return err
+		}); err != nil {
 			return fmt.Errorf("register %s: %w", r.ID, err)
 		}
-		if _, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: OperatorSession}, r.ID,
-			procreg.HandleDescriptor{Kind: "demo", Label: r.Identity.Label}); err != nil {
+		if err := untilAvailable(ctx, func() error {
+			_, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: OperatorSession}, r.ID,
+				procreg.HandleDescriptor{Kind: "demo", Label: r.Identity.Label})
+			return err
+		}); err != nil {
 			return fmt.Errorf("grant %s: %w", r.ID, err)
 		}
 	}
@@ -225,4 +231,22 @@ func checkRequests(ctx context.Context, reg procreg.Registry, w *sweep.Work) (st
 		return true, errAbandonRequested
 	}
 	return false, nil
+}
+
+// untilAvailable runs f again while it fails with ErrUnavailable (a lost
+// connection, a restarting server), up to a minute; registration and
+// grants are idempotent, so repeating them is safe.
+func untilAvailable(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, procreg.ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
