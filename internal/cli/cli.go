@@ -76,6 +76,7 @@ func Commands() []Command {
 		{Name: "events", Summary: "print a process's event log (--after, --follow)", Run: runEvents},
 		{Name: "prune", Summary: "delete terminal processes older than --older-than", Run: runPrune},
 		{Name: "sweep", Summary: "run one recovery pass and report what it did", Run: runSweep},
+		{Name: "ui", Summary: "serve a live web view of the registry (--listen, --allow-actions)", Run: runUI},
 		{Name: "dialect", Summary: "add a SQL dialect (new NAME --from BASE) or check the dialects (check)", Run: runDialect},
 	}
 }
