@@ -56,7 +56,7 @@ type page struct {
 	Actions bool
 	Feed    feedStatus
 	Now     time.Time
-	Elapsed time.Duration
+	Elapsed time.Duration // rounded by render
 	Data    any
 }
 
@@ -65,6 +65,7 @@ type page struct {
 func (s *Server) render(w http.ResponseWriter, name string, status int, p page) {
 	p.Actions = s.cfg.AllowActions
 	p.Feed = s.feed.status()
+	p.Elapsed = p.Elapsed.Round(100 * time.Microsecond)
 	if p.Now.IsZero() {
 		p.Now = s.now()
 	}
@@ -138,11 +139,15 @@ func prettyJSON(raw json.RawMessage) string {
 }
 
 func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
+	// Not HTML-escaped here: html/template escapes the text it shows, and
+	// \u003c in a payload would only make it harder to read.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return json.RawMessage(`null`)
 	}
-	return b
+	return bytes.TrimSpace(b.Bytes())
 }
 
 func timestamp(t time.Time) string {

@@ -50,7 +50,7 @@
               var active = document.activeElement;
               if (active && cur.contains(active) && active.form) { return; }
               cur.replaceWith(document.importNode(fresh, true));
-              document.getElementById("live").classList.add("updated");
+              if (status) { status.classList.remove("flash"); void status.offsetWidth; status.classList.add("flash"); }
               document.body.setAttribute("data-refreshed", String(Date.now()));
               tick();
             }
