@@ -281,3 +281,46 @@ func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
 	}
 }
 func (j *cookieJar) Cookies(*url.URL) []*http.Cookie { return j.cookies }
+
+func TestListFiltersSortingAndPrefix(t *testing.T) {
+	reg, _ := openSQLite(t)
+	seedVaried(t, reg)
+	ts := newTestServer(t, reg, Config{})
+	for _, c := range []struct {
+		path  string
+		code  int
+		wants []string
+		not   []string
+	}{
+		{"/processes?status=failed", 200, []string{"build-001", "build-019", "<b>4</b> match"}, []string{"build-002"}},
+		{"/processes?status=running&waiting=yes", 200, []string{"build-003", "build-021"}, []string{"build-002"}},
+		{"/processes?definition=" + url.QueryEscape(`{"pipeline":"ui"}`) + "&status=any", 200, []string{"build-000"}, nil},
+		{"/processes?definition=" + url.QueryEscape(`{"pipeline":"other"}`), 200, []string{"No processes on this page"}, []string{"build-000"}},
+		{"/processes?q=build-01", 200, []string{"build-010", "build-019", "Prefix search scanned"}, []string{"build-009", "build-020"}},
+		{"/processes?q=build-007", 200, []string{"Open process build-007"}, nil},
+		{"/processes?sort=updated&dir=desc", 200, []string{"within this page of 26 only"}, nil},
+		{"/processes?limit=5", 200, []string{"Next page"}, []string{"build-005"}},
+		{"/processes?definition=%7Bnope", 400, []string{"definition must be JSON"}, nil},
+		{"/processes?limit=100000", 400, nil, nil},
+		{"/processes?cursor=garbage", 400, nil, nil},
+		{processURL("no-such-process"), 404, []string{"no process with id"}, nil},
+	} {
+		if _, native := reg.(pager); !native && strings.Contains(c.path, "garbage") {
+			continue // the stand-in of compat_test.go does not check cursors
+		}
+		code, _, body := ts.get(t, c.path)
+		if code != c.code {
+			t.Errorf("GET %s: %d, want %d", c.path, code, c.code)
+		}
+		for _, w := range c.wants {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s: lacks %q", c.path, w)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(body, w) {
+				t.Errorf("GET %s: contains %q", c.path, w)
+			}
+		}
+	}
+}
