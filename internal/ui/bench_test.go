@@ -32,16 +32,16 @@ func BenchmarkPagesLarge(b *testing.B) {
 		b.Skip("set PROCREG_BENCH_LARGE=1 to seed 1,000,000 processes and render pages over them")
 	}
 	reg := seedLarge(b, largeN)
-	if _, ok := reg.(pager); !ok {
-		b.Skip("the registry lacks the bounded listing (SPEC §10)")
-	}
 	s, err := New(Config{Registry: reg})
 	if err != nil {
 		b.Fatal(err)
 	}
-	n, err := reg.(pager).CountProcesses(context.Background(), procreg.ListFilter{Status: procreg.StatusAny})
-	if err != nil || n < largeN {
-		b.Fatalf("registry holds %d processes (%v)", n, err)
+	p, native := reg.(pager)
+	if native {
+		n, err := p.CountProcesses(context.Background(), procreg.ListFilter{Status: procreg.StatusAny})
+		if err != nil || n < largeN {
+			b.Fatalf("registry holds %d processes (%v)", n, err)
+		}
 	}
 	for _, c := range []struct{ name, path string }{
 		{"overview", "/"},
@@ -53,6 +53,9 @@ func BenchmarkPagesLarge(b *testing.B) {
 		{"process", processURL("p0500000")},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			if !native && c.name != "process" {
+				b.Skip("needs the bounded listing (SPEC §10), not on this registry yet")
+			}
 			var worst time.Duration
 			for b.Loop() {
 				start := time.Now()
