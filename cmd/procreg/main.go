@@ -36,6 +36,7 @@ import (
 
 	"github.com/procreg/procreg/internal/cli"
 	"github.com/procreg/procreg/internal/demo"
+	"github.com/procreg/procreg/internal/ui"
 )
 
 func main() {
@@ -48,5 +49,6 @@ func main() {
 // commands is the command set, in the order the usage text lists it. The
 // demo's hidden worker must be in it: the demo re-executes this binary.
 func commands() []*cobra.Command {
-	return append(demo.Commands(), cli.Commands()...)
+	cmds := append(demo.Commands(), cli.Commands()...)
+	return append(cmds, ui.Commands()...)
 }
