@@ -100,10 +100,19 @@ func TestPasswordNeverPrinted(t *testing.T) {
 				if len(recs) > 0 {
 					id = recs[0].ID
 				}
+				if len(recs) > 1 {
+					// The next-page hint reads the DSN from $PROCREG_DSN.
+					r := run("ls", "--limit", "1")
+					hint := strings.Contains(r.stderr, "procreg ls --limit 1 --after ")
+					if !hint || byEnv == strings.Contains(r.stderr, `--dsn "$PROCREG_DSN"`) {
+						t.Errorf("ls --limit 1: the next-page hint should read the DSN from $PROCREG_DSN:\n%s", r.stderr)
+					}
+				}
 			}
 			for _, args := range [][]string{
 				{"migrate"}, {"migrate", "status"}, {"migrate", "status", "-o", "json"}, {"migrate", "validate"},
-				{"ls"}, {"ls", "-o", "wide"}, {"ls", "--json"}, {"show", id}, {"show", id, "--json"}, {"show", "no-such-id"},
+				{"ls"}, {"ls", "-o", "wide"}, {"ls", "--json"}, {"ls", "--limit", "1"}, {"ls", "--limit", "1", "-o", "json"}, {"ls", "--count"},
+				{"ls", "--limit", "1", "--after", "garbage"}, {"show", id}, {"show", id, "--json"}, {"show", "no-such-id"},
 				{"events", id}, {"events", id, "--follow"}, {"events", id, "-o", "jsonl"},
 				{"cancel", id, "--dry-run"}, {"cancel", id}, {"abandon", id, "--reason", "r", "--dry-run"}, {"abandon", id, "--reason", "r"},
 				{"prune", "--older-than", "1000h", "--dry-run"}, {"prune", "--older-than", "1000h"}, {"prune", "--older-than", "1000h", "--json"},
