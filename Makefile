@@ -73,4 +73,4 @@ demo:
 BACKEND ?= sqlite
 DURATION ?= 10m
 soak:
-	PROCREG_SOAK_BACKEND=$(BACKEND) PROCREG_SOAK_DURATION=$(DURATION) $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/soak/
+	PROCREG_SOAK_BACKEND=$(BACKEND) PROCREG_SOAK_DURATION=$(DURATION) $(GO) test -tags soak -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/soak/

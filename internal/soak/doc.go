@@ -1,4 +1,5 @@
-// Package soak holds `make soak` (TestSoak, run only when
+// Package soak holds `make soak` (TestSoak, built only with the tag "soak",
+// so that `go test ./...` has no test that skips, and run only when
 // PROCREG_SOAK_BACKEND is set): the demo fleet (internal/demo, the procreg
 // binary's `demo --json`, round after round, with its worker SIGKILLs and
 // SIGSTOP stalls) and, next to it on the same database, checked histories
