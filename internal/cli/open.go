@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"strings"
 
 	"github.com/procreg/procreg"
@@ -65,13 +64,4 @@ func openError(dsn string, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("bad DSN %q: %w", Redact(dsn), err)}
 	}
 	return &exitError{code: ExitOpen, err: fmt.Errorf("cannot open database %q: %w", Redact(dsn), err)}
-}
-
-// Redact hides the password of a URL-style DSN for printing.
-func Redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	return u.Redacted()
 }
