@@ -18,24 +18,42 @@ var passwordParam = regexp.MustCompile(`(?i)((?:^|[?&;\s])(?:ssl)?passw(?:or)?d\
 // dialect reads one from, whether or not the DSN parses (a malformed DSN
 // is exactly what error messages print):
 //
-//   - user information, "scheme://user:PASSWORD@host" and MySQL's native
-//     "user:PASSWORD@tcp(host)/db": everything between the first ':' and
-//     the last '@' is masked (a password may hold '/' or '@', and the
-//     parsers read up to the last '@');
+//   - URL user information, "scheme://user:PASSWORD@host": everything
+//     between the first ':' after "//" and the last '@' is masked (a
+//     password may hold '/' or '@');
+//   - MySQL's native form, "user:PASSWORD@tcp(host)/db", for any DSN that
+//     is not a mysql://, postgres:// or postgresql:// URL (those are only
+//     ever read as URLs): everything between the first ':' and the last
+//     '@';
 //   - a password setting: "?password=…" in a URL, "password=…" (quoted or
 //     not) in PostgreSQL's keyword/value form.
 //
 // A DSN without '@' and without a password setting is returned unchanged.
 func Redact(dsn string) string {
 	out := dsn
-	prefix, rest := "", dsn
 	if i := strings.Index(dsn, "://"); i >= 0 {
-		prefix, rest = dsn[:i+3], dsn[i+3:]
+		prefix, rest := dsn[:i+3], dsn[i+3:]
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			if colon := strings.IndexByte(rest[:at], ':'); colon >= 0 {
+				out = prefix + rest[:colon+1] + redactMask + rest[at:]
+			}
+		}
 	}
-	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-		if colon := strings.IndexByte(rest[:at], ':'); colon >= 0 {
-			out = prefix + rest[:colon+1] + redactMask + rest[at:]
+	if out == dsn && !urlOnly(dsn) {
+		if colon, at := strings.IndexByte(dsn, ':'), strings.LastIndexByte(dsn, '@'); colon >= 0 && at > colon {
+			out = dsn[:colon+1] + redactMask + dsn[at:]
 		}
 	}
 	return passwordParam.ReplaceAllString(out, "${1}"+redactMask)
+}
+
+// urlOnly reports a DSN that its parser reads only as a URL (so not in
+// MySQL's native user:pass@… form).
+func urlOnly(dsn string) bool {
+	for _, p := range []string{"mysql://", "postgres://", "postgresql://"} {
+		if strings.HasPrefix(dsn, p) {
+			return true
+		}
+	}
+	return false
 }

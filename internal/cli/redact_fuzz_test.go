@@ -52,8 +52,10 @@ func FuzzRedact(f *testing.F) {
 	})
 }
 
-// passwords are the passwords the parsers of procreg's dialects read from
-// dsn (the environment aside).
+// passwords are the passwords procreg's parsers read from dsn (the
+// environment aside): the URL's, MySQL's (which reads every DSN but a
+// mysql:// URL in its native form), PostgreSQL's (every DSN but a MySQL
+// one: a URL or keyword/value).
 func passwords(dsn string) []string {
 	var pws []string
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
@@ -61,11 +63,15 @@ func passwords(dsn string) []string {
 			pws = append(pws, p)
 		}
 	}
-	if cfg, err := mysql.ParseDSN(dsn); err == nil {
-		pws = append(pws, cfg.Passwd)
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		if cfg, err := mysql.ParseDSN(dsn); err == nil {
+			pws = append(pws, cfg.Passwd)
+		}
 	}
-	if cfg, err := pgconn.ParseConfig(dsn); err == nil {
-		pws = append(pws, cfg.Password)
+	if !strings.HasPrefix(dsn, "mysql://") {
+		if cfg, err := pgconn.ParseConfig(dsn); err == nil {
+			pws = append(pws, cfg.Password)
+		}
 	}
 	return pws
 }

@@ -7,7 +7,9 @@ import "testing"
 // other DSN as it was, password included: MySQL's native form, a URL that
 // does not parse (a bad port: exactly the DSNs error messages print),
 // PostgreSQL's keyword/value form and a ?password= parameter. Found by
-// FuzzRedact's seeds (testdata/fuzz/FuzzRedact).
+// FuzzRedact's seeds (testdata/fuzz/FuzzRedact); the first fix missed a
+// native MySQL DSN whose password starts with "//" (native_after_scheme,
+// found by fuzzing).
 func TestRedactPasswordForms(t *testing.T) {
 	for dsn, want := range map[string]string{
 		"postgres://postgres:s3cret@127.0.0.1:5432/test":    "postgres://postgres:xxxxx@127.0.0.1:5432/test",
@@ -20,6 +22,7 @@ func TestRedactPasswordForms(t *testing.T) {
 		"mysql://root:s3/cr@t@h/db":                         "mysql://root:xxxxx@h/db",
 		"root:s3cret@tcp(127.0.0.1:3306)/test":              "root:xxxxx@tcp(127.0.0.1:3306)/test",
 		"root@tcp(127.0.0.1:3306)/test":                     "root@tcp(127.0.0.1:3306)/test",
+		"00000000://00000000000000@/":                       "00000000:xxxxx@/", // MySQL native: password "//0000…"
 		"sqlite:/tmp/a.db":                                  "sqlite:/tmp/a.db",
 		"memory:":                                           "memory:",
 	} {
