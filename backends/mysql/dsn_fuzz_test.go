@@ -67,12 +67,16 @@ func FuzzParseDSN(f *testing.F) {
 }
 
 // passwordCandidate is what a DSN would carry as its password, between the
-// first ':' of its user part and the last '@', when that text is distinctive
+// first ':' of its user part and the last '@' before the database name, when that text is distinctive
 // (at least 4 bytes, once in the DSN); "" otherwise.
 func passwordCandidate(dsn string) string {
 	rest := dsn
 	if _, r, ok := strings.Cut(dsn, "://"); ok {
 		rest = r
+	} else if slash := strings.LastIndexByte(dsn, '/'); slash >= 0 {
+		// The native form: user:pass@addr is what precedes the last '/'
+		// (what follows is the database name and the parameters).
+		rest = dsn[:slash]
 	}
 	at := strings.LastIndexByte(rest, '@')
 	if at < 0 {

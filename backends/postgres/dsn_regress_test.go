@@ -1,6 +1,9 @@
 package postgres
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestHasPoolMaxConnsSpacedKeyword: libpq's keyword/value syntax allows
 // spaces around '=', and pgx honours "pool_max_conns = 5"; hasPoolMaxConns
@@ -19,6 +22,24 @@ func TestHasPoolMaxConnsSpacedKeyword(t *testing.T) {
 	} {
 		if got := hasPoolMaxConns(dsn); got != want {
 			t.Errorf("hasPoolMaxConns(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+}
+
+// TestParseErrorHidesPassword: Open's parse error quoted the DSN through
+// pgx's best-effort redaction, which shows a password holding ':' in a
+// malformed URL and a keyword/value "password = …" written with spaces.
+// Found by FuzzDSN (testdata/fuzz/FuzzDSN/password_with_colon).
+func TestParseErrorHidesPassword(t *testing.T) {
+	for _, dsn := range []string{"://0:000000000000000:@", "postgres:/u:pa:s3cret@h/db", "host=h password = s3cret port=x"} {
+		_, err := parseConfig(dsn)
+		if err == nil {
+			t.Fatalf("parseConfig(%q) succeeded", dsn)
+		}
+		for _, pw := range []string{"000000000000000", "s3cret", "pa:"} {
+			if strings.Contains(err.Error(), pw) {
+				t.Errorf("parseConfig(%q): the error shows %q: %v", dsn, pw, err)
+			}
 		}
 	}
 }
