@@ -71,7 +71,7 @@ func FuzzParseDSN(f *testing.F) {
 // (at least 4 bytes, once in the DSN); "" otherwise.
 func passwordCandidate(dsn string) string {
 	rest := dsn
-	if _, r, ok := strings.Cut(dsn, "://"); ok {
+	if r, ok := strings.CutPrefix(dsn, "mysql://"); ok {
 		rest = r
 	} else if slash := strings.LastIndexByte(dsn, '/'); slash >= 0 {
 		// The native form: user:pass@addr is what precedes the last '/'

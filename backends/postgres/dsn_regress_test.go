@@ -29,9 +29,11 @@ func TestHasPoolMaxConnsSpacedKeyword(t *testing.T) {
 // TestParseErrorHidesPassword: Open's parse error quoted the DSN through
 // pgx's best-effort redaction, which shows a password holding ':' in a
 // malformed URL and a keyword/value "password = …" written with spaces.
-// Found by FuzzDSN (testdata/fuzz/FuzzDSN/password_with_colon).
+// and pgx quotes DSN fragments in its keyword/value errors unredacted.
+// Found by FuzzDSN (testdata/fuzz/FuzzDSN/password_with_colon,
+// quoted_fragment).
 func TestParseErrorHidesPassword(t *testing.T) {
-	for _, dsn := range []string{"://0:000000000000000:@", "postgres:/u:pa:s3cret@h/db", "host=h password = s3cret port=x"} {
+	for _, dsn := range []string{"://0:000000000000000:@", "://:s3cret@ 0=", "postgres:/u:pa:s3cret@h/db", "host=h password = s3cret port=x"} {
 		_, err := parseConfig(dsn)
 		if err == nil {
 			t.Fatalf("parseConfig(%q) succeeded", dsn)
