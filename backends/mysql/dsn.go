@@ -97,6 +97,11 @@ func parseURL(dsn string) (*mysqldrv.Config, string, error) {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "3306")
 	}
+	// url.Parse keeps some malformed hosts ("mysql://]"), which would make
+	// an address like "[]:3306]:3306" that fails only when dialled.
+	if host, _, err := net.SplitHostPort(addr); err != nil || host == "" {
+		return nil, "", fmt.Errorf("%q names no valid host:port", u.Redacted())
+	}
 	cfg, err := mysqldrv.ParseDSN("tcp(" + addr + ")/?" + u.RawQuery)
 	if err != nil {
 		return nil, "", err

@@ -44,3 +44,14 @@ func TestParseDSNEmptySessionVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestParseDSNMalformedHost: "mysql://]" parsed to the address
+// "[]:3306]:3306", which failed only when dialled. Found by FuzzParseDSN
+// (testdata/fuzz/FuzzParseDSN/malformed_host).
+func TestParseDSNMalformedHost(t *testing.T) {
+	for _, dsn := range []string{"mysql://]", "mysql://u:pw@]/db", "mysql://:3306/db"} {
+		if _, err := mysql.ParseDSN(dsn); !errors.Is(err, procreg.ErrInvalid) {
+			t.Errorf("ParseDSN(%q): %v, want ErrInvalid", dsn, err)
+		}
+	}
+}
