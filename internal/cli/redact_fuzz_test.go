@@ -63,12 +63,15 @@ func passwords(dsn string) []string {
 			pws = append(pws, p)
 		}
 	}
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+	// MySQL reads the DSNs the mysql dialect is given (mysql: and native
+	// ones, which have no registered scheme), not sqlite:, memory: or
+	// postgres: ones.
+	if head, _, _ := strings.Cut(strings.ToLower(dsn), ":"); len(head) > 1 && head != "sqlite" && head != "memory" && head != "postgres" && head != "postgresql" {
 		if cfg, err := mysql.ParseDSN(dsn); err == nil {
 			pws = append(pws, cfg.Passwd)
 		}
 	}
-	if !strings.HasPrefix(dsn, "mysql://") {
+	if head, _, _ := strings.Cut(strings.ToLower(dsn), ":"); head != "mysql" && head != "sqlite" && head != "memory" {
 		if cfg, err := pgconn.ParseConfig(dsn); err == nil {
 			pws = append(pws, cfg.Password)
 		}

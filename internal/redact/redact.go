@@ -25,8 +25,8 @@ var passwordParam = regexp.MustCompile(`(?i)((?:^|[?&;\s])(?:ssl)?passw(?:or)?d\
 //     password may hold '/' or '@');
 //   - MySQL's native form, "user:PASSWORD@tcp(host)/db", for any DSN that
 //     is not a mysql://, postgres:// or postgresql:// URL (those are only
-//     ever read as URLs): everything between the first ':' and the last
-//     '@';
+//     ever read as URLs) and not a sqlite:, memory:, postgres: DSN or a
+//     Windows path: everything between the first ':' and the last '@';
 //   - a password setting: "?password=…" in a URL, "password=…" (quoted or
 //     not) in PostgreSQL's keyword/value form.
 //
@@ -41,7 +41,7 @@ func DSN(dsn string) string {
 			}
 		}
 	}
-	if out == dsn && !urlOnly(dsn) {
+	if out == dsn && !urlOnly(dsn) && !noNativeForm(dsn) {
 		if colon, at := strings.IndexByte(dsn, ':'), strings.LastIndexByte(dsn, '@'); colon >= 0 && at > colon {
 			out = dsn[:colon+1] + Mask + dsn[at:]
 		}
@@ -56,6 +56,21 @@ func urlOnly(dsn string) bool {
 		if strings.HasPrefix(dsn, p) {
 			return true
 		}
+	}
+	return false
+}
+
+// noNativeForm reports a DSN that is not MySQL's native form: one of the
+// schemes whose dialects read no user information (a SQLite path may hold
+// '@': "sqlite:/tmp/a@b.db"), or a path with a drive letter ("C:\\a@b.db").
+func noNativeForm(dsn string) bool {
+	head, _, _ := strings.Cut(dsn, ":")
+	if len(head) < 2 {
+		return true
+	}
+	switch strings.ToLower(head) {
+	case "sqlite", "memory", "postgres", "postgresql":
+		return true
 	}
 	return false
 }
