@@ -25,8 +25,9 @@ var passwordParam = regexp.MustCompile(`(?i)((?:^|[?&;\s])(?:ssl)?passw(?:or)?d\
 //     password may hold '/' or '@');
 //   - MySQL's native form, "user:PASSWORD@tcp(host)/db", for any DSN that
 //     is not a mysql://, postgres:// or postgresql:// URL (those are only
-//     ever read as URLs) and not a sqlite:, memory:, postgres: DSN or a
-//     Windows path: everything between the first ':' and the last '@';
+//     ever read as URLs) and not a sqlite: or memory: DSN or a Windows
+//     path: everything between the first ':' and the last '@' (this also
+//     covers a malformed "postgres:/user:PASSWORD@host");
 //   - a password setting: "?password=…" in a URL, "password=…" (quoted or
 //     not) in PostgreSQL's keyword/value form.
 //
@@ -60,8 +61,8 @@ func urlOnly(dsn string) bool {
 	return false
 }
 
-// noNativeForm reports a DSN that is not MySQL's native form: one of the
-// schemes whose dialects read no user information (a SQLite path may hold
+// noNativeForm reports a DSN whose text after the first ':' is a file
+// path, not user information: sqlite: and memory: (a SQLite path may hold
 // '@': "sqlite:/tmp/a@b.db"), or a path with a drive letter ("C:\\a@b.db").
 func noNativeForm(dsn string) bool {
 	head, _, _ := strings.Cut(dsn, ":")
@@ -69,7 +70,7 @@ func noNativeForm(dsn string) bool {
 		return true
 	}
 	switch strings.ToLower(head) {
-	case "sqlite", "memory", "postgres", "postgresql":
+	case "sqlite", "memory":
 		return true
 	}
 	return false
