@@ -1,12 +1,12 @@
 # procreg — developer entry points. `make test` is what CI runs (via .ci/run).
 GO ?= go
 
-.PHONY: all test generate generate-check dialect-check vet fmt-check lint cross matrix unit race bench demo soak
+.PHONY: all test generate generate-check dialect-check vet fmt-check lint cross matrix fuzz fuzz-ci soak-crash unit race bench demo soak
 
 all: test
 
-## test: generated code in sync, the SQL dialects agree, vet/format clean, other platforms compile, then the database matrix.
-test: generate-check dialect-check lint cross matrix
+## test: generated code in sync, the SQL dialects agree, vet/format clean, other platforms compile, then the database matrix, then every fuzz target briefly.
+test: generate-check dialect-check lint cross matrix fuzz-ci
 
 ## generate: regenerate gen/ from schema/ and queries/ with sqlc, then the
 ## driver.Tx adapter of each gen package (gen/<dialect>/adapter.go) from it.
@@ -50,6 +50,24 @@ cross:
 matrix:
 	bash ci/matrix.sh
 
+## fuzz: every Go fuzz target, one after another, for FUZZTIME each (default
+## 30s; FUZZPARALLEL workers, default 1; FUZZ_RUN selects targets by regexp).
+## A failing input lands in the package's testdata/fuzz/<target>/: commit
+## it with the fix. See ci/fuzz.sh.
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash ci/fuzz.sh
+
+## fuzz-ci: every fuzz target for 10s (part of make test).
+fuzz-ci:
+	FUZZTIME=10s GO=$(GO) bash ci/fuzz.sh
+
+## soak-crash: the SQLite crash-consistency test with CRASH_KILLS writer
+## kills (default 2000; make test runs it with 200).
+CRASH_KILLS ?= 2000
+soak-crash:
+	PROCREG_CRASH_KILLS=$(CRASH_KILLS) $(GO) test -count=1 -timeout 60m -run '^TestCrashConsistency$$' -v ./backends/sqlite
+
 ## unit: plain go test without the matrix wrapper.
 unit:
 	$(GO) test ./...
@@ -70,7 +88,8 @@ demo:
 ## injection plus checked histories, against BACKEND (sqlite, postgres,
 ## mysql; the servers are instances the soak starts itself) for DURATION;
 ## ends with the invariant table and the counts of faults and operations.
+## First, the SQLite crash-consistency test with CRASH_KILLS kills (soak-crash).
 BACKEND ?= sqlite
 DURATION ?= 10m
-soak:
+soak: soak-crash
 	PROCREG_SOAK_BACKEND=$(BACKEND) PROCREG_SOAK_DURATION=$(DURATION) $(GO) test -tags soak -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/soak/

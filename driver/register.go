@@ -165,8 +165,20 @@ func Scheme(dsn string) (scheme string, ok bool) {
 	if i < 2 {
 		return "", false
 	}
-	s := strings.ToLower(dsn[:i])
-	return s, isScheme(s)
+	// Lower-case ASCII only: strings.ToLower would also map non-ASCII
+	// letters onto ASCII ones (the Kelvin sign to "k", "İ" to "i"), giving
+	// a scheme that is not the DSN's text and that Rest would cut at the
+	// wrong byte.
+	s := []byte(dsn[:i])
+	for j, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			s[j] = c + ('a' - 'A')
+		}
+	}
+	if !isScheme(string(s)) {
+		return "", false
+	}
+	return string(s), true
 }
 
 // Rest returns what follows the scheme of dsn: "sqlite:a.db" and

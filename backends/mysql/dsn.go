@@ -26,37 +26,58 @@ import (
 // (prepare, execute, close).
 func ParseDSN(dsn string) (*mysqldrv.Config, error) {
 	var (
-		cfg    *mysqldrv.Config
-		params url.Values
-		err    error
+		cfg   *mysqldrv.Config
+		query string
+		err   error
 	)
 	if strings.HasPrefix(dsn, "mysql://") {
-		cfg, params, err = parseURL(dsn)
+		cfg, query, err = parseURL(dsn)
 	} else {
 		cfg, err = mysqldrv.ParseDSN(dsn)
 		if err == nil {
-			_, query, _ := strings.Cut(dsn[strings.LastIndex(dsn, "/")+1:], "?")
-			params, err = url.ParseQuery(query)
+			_, query, _ = strings.Cut(dsn[strings.LastIndex(dsn, "/")+1:], "?")
+			_, err = url.ParseQuery(query)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: mysql: parse DSN: %w", procreg.ErrInvalid, err)
 	}
-	if !params.Has("time_zone") {
+	// The driver sends every parameter it does not know as a session
+	// variable (SET name=value) when it connects; without a value that is
+	// a syntax error there, so it is refused here.
+	for name, v := range cfg.Params {
+		if v == "" {
+			return nil, fmt.Errorf("%w: mysql: parse DSN: parameter %q has no value", procreg.ErrInvalid, name)
+		}
+	}
+	if !driverSets(query, "time_zone") {
 		if cfg.Params == nil {
 			cfg.Params = map[string]string{}
 		}
 		cfg.Params["time_zone"] = "'+00:00'"
 	}
-	if !params.Has("interpolateParams") {
+	if !driverSets(query, "interpolateParams") {
 		cfg.InterpolateParams = true
 	}
 	return cfg, nil
 }
 
+// driverSets reports whether the driver reads a setting of key from the
+// DSN's query: a "key=value" part, the key as written (the driver neither
+// unescapes keys nor reads a part without '='), so "?time_zone" alone or
+// "?time%5Fzone=…" do not keep the time_zone default from applying.
+func driverSets(query, key string) bool {
+	for part := range strings.SplitSeq(query, "&") {
+		if k, _, found := strings.Cut(part, "="); found && k == key {
+			return true
+		}
+	}
+	return false
+}
+
 // parseURL reads the URL form. Driver parameters are applied by handing the
 // query to the driver's own parser, so both forms accept the same options.
-func parseURL(dsn string) (*mysqldrv.Config, url.Values, error) {
+func parseURL(dsn string) (*mysqldrv.Config, string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		// url.Error repeats the whole DSN, password included.
@@ -64,27 +85,31 @@ func parseURL(dsn string) (*mysqldrv.Config, url.Values, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, nil, fmt.Errorf("not a mysql:// URL: %w", err)
+		return nil, "", fmt.Errorf("not a mysql:// URL: %w", err)
 	}
 	if u.Host == "" {
-		return nil, nil, fmt.Errorf("%q names no host", u.Redacted())
+		return nil, "", fmt.Errorf("%q names no host", u.Redacted())
 	}
-	params, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, nil, err
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		return nil, "", err
 	}
 	addr := u.Host
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "3306")
 	}
+	// url.Parse keeps some malformed hosts ("mysql://]"), which would make
+	// an address like "[]:3306]:3306" that fails only when dialled.
+	if host, _, err := net.SplitHostPort(addr); err != nil || host == "" {
+		return nil, "", fmt.Errorf("%q names no valid host:port", u.Redacted())
+	}
 	cfg, err := mysqldrv.ParseDSN("tcp(" + addr + ")/?" + u.RawQuery)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
 		cfg.Passwd, _ = u.User.Password()
 	}
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	return cfg, params, nil
+	return cfg, u.RawQuery, nil
 }

@@ -135,10 +135,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, err := parseConfig(dsn)
 	if err != nil {
-		// pgx's parse errors redact the password.
-		return nil, fmt.Errorf("%w: postgres: parse DSN: %w", procreg.ErrInvalid, err)
+		return nil, err
 	}
 	if !hasPoolMaxConns(dsn) {
 		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))

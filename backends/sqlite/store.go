@@ -111,9 +111,10 @@ func (s *sqliteStore) Close() error {
 func (s *sqliteStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
 	// SQLITE_BUSY surfaces only once the busy timeout has been waited out
 	// (another process holds the write lock); a fresh attempt may get it.
-	return sqlkit.Retry(ctx, retryable, func() error {
+	// A full disk is not retried; its error says so (diskFull).
+	return diskFull(s.path, sqlkit.Retry(ctx, retryable, func() error {
 		return sqlkit.InTx(ctx, "sqlite", s.writer, nil, s.txOn(s.writeQ), fn)
-	})
+	}))
 }
 
 func (s *sqliteStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/procreg/procreg"
@@ -116,30 +114,8 @@ func rootCause(err error) error {
 	}
 }
 
-var (
-	// user:password@ in a DSN that is not a URL (mysql's native form,
-	// user:pass@tcp(host)/db or user:pass@/db).
-	userinfoRE = regexp.MustCompile(`^([^:@/]*):([^@]*)@((?:tcp|unix)?[(/])`)
-	// password=… as a URL query or key/value parameter.
-	passwordParamRE = regexp.MustCompile(`(?i)\b(password|passwd|pass|pwd|sslpassword)=([^&\s]*)`)
-)
-
 // Redacted is what Redact puts in place of a password.
-const Redacted = "xxxxx"
-
-// Redact hides the password of a DSN for printing: the one in its
-// user-info part (user:password@host) and any password= parameter.
-func Redact(dsn string) string {
-	out := dsn
-	if u, err := url.Parse(dsn); err == nil && u.User != nil && strings.Contains(dsn, "://") {
-		if _, has := u.User.Password(); has {
-			out = u.Redacted()
-		}
-	} else if !strings.Contains(dsn, "://") {
-		out = userinfoRE.ReplaceAllString(out, "${1}:"+Redacted+"@${3}")
-	}
-	return passwordParamRE.ReplaceAllString(out, "${1}="+Redacted)
-}
+const Redacted = redactMask
 
 // HasPassword reports whether the DSN carries a password (which Redact
 // hides): a command line that repeats the DSN cannot then be printed.

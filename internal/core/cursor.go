@@ -55,12 +55,16 @@ func OpenCursor(key []byte, kind, shape, cursor string) ([]byte, error) {
 	if !ok {
 		return nil, bad("truncated")
 	}
+	// Only the one spelling SealCursor makes: base64 decoding alone would
+	// also take other spellings of the same bytes (nonzero unused bits in
+	// the last character, CR and LF anywhere), so one cursor would have
+	// many texts.
 	payload, err := cursorEncoding.DecodeString(body)
-	if err != nil {
+	if err != nil || cursorEncoding.EncodeToString(payload) != body {
 		return nil, bad("malformed")
 	}
 	mac, err := cursorEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(mac, cursorMAC(key, kind, shape, payload)) {
+	if err != nil || cursorEncoding.EncodeToString(mac) != sig || !hmac.Equal(mac, cursorMAC(key, kind, shape, payload)) {
 		return nil, bad("made for another call, another filter or another registry, or altered")
 	}
 	return payload, nil

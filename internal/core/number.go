@@ -138,6 +138,12 @@ func skipString(raw []byte, i int) int {
 	return i
 }
 
+// canonicalGrowth bounds how much longer than a number literal its
+// canonical spelling is: at most 21 zeros written out for a plain integer
+// (1e20), or "0." and five zeros for a small fraction, or a point and an
+// exponent "e+1000" added.
+const canonicalGrowth = 32
+
 func isNumberByte(c byte) bool {
 	return '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
@@ -182,6 +188,15 @@ func checkNumber(lit []byte) error {
 	}
 	if exp > procreg.MaxNumberExponent || exp < -procreg.MaxNumberExponent || value > procreg.MaxNumberExponent || value < -procreg.MaxNumberExponent {
 		return fmt.Errorf("(%.20s…) is out of range: its decimal exponent is beyond ±%d", lit, procreg.MaxNumberExponent)
+	}
+	// The canonical spelling (CanonicalJSON) must be within the bound too,
+	// or a canonical document would fail this check: it can be longer than
+	// the literal (a point and "e+989" added to 1,024 digits; zeros written
+	// out for 1e20), by less than canonicalGrowth bytes.
+	if len(lit) > procreg.MaxNumberBytes-canonicalGrowth {
+		if c := canonicalNumber(string(lit)); len(c) > procreg.MaxNumberBytes {
+			return fmt.Errorf("(%.20s…) is %d bytes long in canonical form, longer than %d", lit, len(c), procreg.MaxNumberBytes)
+		}
 	}
 	return nil
 }
