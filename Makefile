@@ -6,7 +6,7 @@ GO ?= go
 all: test
 
 ## test: generated code in sync, the SQL dialects agree, vet/format clean, other platforms compile, then the database matrix, then every fuzz target briefly.
-test: generate-check dialect-check lint cross matrix fuzz-ci
+test: generate-check dialect-check lint cross fuzz-ci matrix
 
 ## generate: regenerate gen/ from schema/ and queries/ with sqlc, then the
 ## driver.Tx adapter of each gen package (gen/<dialect>/adapter.go) from it.
