@@ -5,7 +5,7 @@ GO ?= go
 
 all: test
 
-## test: generated code in sync, the SQL dialects agree, vet/format clean, other platforms compile, then the database matrix, then every fuzz target briefly.
+## test: generated code in sync, the SQL dialects agree, vet/format clean, other platforms compile, every fuzz target briefly, then the database matrix (its table is the last output).
 test: generate-check dialect-check lint cross fuzz-ci matrix
 
 ## generate: regenerate gen/ from schema/ and queries/ with sqlc, then the
