@@ -1,0 +1,328 @@
+package servertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/conformance"
+	"github.com/procreg/procreg/driver/sqlkit"
+	"github.com/procreg/procreg/internal/testdb"
+)
+
+// Cluster is a server backend on a multi-node cluster (a MariaDB Galera
+// cluster): every node accepts reads and writes of one database. Its tests
+// connect registries to different nodes, so what one node commits must be
+// visible, ordered and exclusive through every other.
+type Cluster struct {
+	// Databases provisions one fresh, empty database and returns its DSN
+	// on each node (testdb.Galera), node 1 first.
+	Databases func(testing.TB) []testdb.Database
+	// OpenDSN is the backend's Open.
+	OpenDSN func(ctx context.Context, dsn string, opts ...sqlkit.Option) (procreg.Registry, error)
+	// Conflicts, when set, returns the cluster's count of certification
+	// failures and brute-force aborts so far (summed over the nodes of
+	// dsns); the cross-node tests log how many of their transactions the
+	// cluster aborted (and the store retried).
+	Conflicts func(tb testing.TB, dsns []string) int64
+}
+
+// Tests runs the cluster tests as subtests: the public and durable
+// conformance suites with registries on different nodes, concurrent first
+// opens (migrations) on every node, and the cross-node measurements.
+func (c Cluster) Tests(t *testing.T) {
+	t.Run("Conformance", c.Conformance)
+	t.Run("ConformanceDurable", c.Durable)
+	t.Run("ConcurrentOpenAcrossNodes", c.ConcurrentOpen)
+	t.Run("CrossNode", c.CrossNode)
+}
+
+// open opens a registry on dsn, closed when tb ends.
+func (c Cluster) open(tb testing.TB, dsn string) procreg.Registry {
+	tb.Helper()
+	r, err := c.OpenDSN(context.Background(), dsn)
+	if err != nil {
+		tb.Fatalf("open %s: %v", dsn, err)
+	}
+	tb.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// Conformance runs the public suite, each subtest on a database of its
+// own, its registry connected to the nodes in turn.
+func (c Cluster) Conformance(t *testing.T) {
+	var next atomic.Int64
+	conformance.Run(t, func(t *testing.T) procreg.Registry {
+		dbs := c.Databases(t)
+		return c.open(t, dbs[int(next.Add(1)-1)%len(dbs)].DSN)
+	})
+}
+
+// Durable runs the durable suite; the registries of one database are
+// handed out round-robin over the nodes, so the races across registries
+// are races across nodes.
+func (c Cluster) Durable(t *testing.T) {
+	conformance.RunDurable(t, func(t *testing.T) conformance.Opener {
+		dbs := c.Databases(t)
+		var next atomic.Int64
+		return func(t *testing.T) procreg.Registry {
+			dsn := dbs[int(next.Add(1)-1)%len(dbs)].DSN
+			r, err := c.OpenDSN(context.Background(), dsn)
+			if err != nil {
+				t.Fatalf("open %s: %v", dsn, err)
+			}
+			return r
+		}
+	})
+}
+
+// ConcurrentOpen opens two registries per node at once on one fresh, empty
+// database: each runs the migrations, which must serialize across nodes
+// (a node-local lock would let two migrators run the same DDL).
+func (c Cluster) ConcurrentOpen(t *testing.T) {
+	dbs := c.Databases(t)
+	n := 2 * len(dbs)
+	regs := make([]procreg.Registry, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range regs {
+		wg.Go(func() { regs[i], errs[i] = c.OpenDSN(context.Background(), dbs[i%len(dbs)].DSN) })
+	}
+	wg.Wait()
+	for _, r := range regs {
+		if r != nil {
+			t.Cleanup(func() { _ = r.Close() })
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d of %d at once (node %d): %v", i, n, i%len(dbs)+1, err)
+		}
+	}
+	register(t, regs[0], "opened-concurrently")
+	for i, r := range regs {
+		if _, err := r.GetProcess(context.Background(), "opened-concurrently"); err != nil {
+			t.Errorf("registry %d (node %d) does not see the process: %v", i, i%len(dbs)+1, err)
+		}
+	}
+}
+
+// CrossNode runs the cross-node measurements, one after the other.
+func (c Cluster) CrossNode(t *testing.T) {
+	t.Run("ReadAfterWrite", c.ReadAfterWrite)
+	t.Run("AppendersOnEveryNode", c.AppendersOnEveryNode)
+	t.Run("ClaimRace", c.ClaimRace)
+}
+
+// conflicts is Conflicts, or 0 without it.
+func (c Cluster) conflicts(tb testing.TB, dbs []testdb.Database) int64 {
+	if c.Conflicts == nil {
+		return 0
+	}
+	dsns := make([]string, len(dbs))
+	for i, d := range dbs {
+		dsns[i] = d.DSN
+	}
+	return c.Conflicts(tb, dsns)
+}
+
+// ReadAfterWriteTries is how many writes ReadAfterWrite reads back.
+const ReadAfterWriteTries = 1000
+
+// ReadAfterWrite writes through the first node and reads the write back
+// through the last at once, ReadAfterWriteTries times: every even try
+// registers a process, every odd one appends an event to it. A read that
+// does not see the write (not found, or an older last event) is a miss;
+// there must be none.
+func (c Cluster) ReadAfterWrite(t *testing.T) {
+	ctx := context.Background()
+	dbs := c.Databases(t)
+	w := c.open(t, dbs[0].DSN)
+	r := c.open(t, dbs[len(dbs)-1].DSN)
+	register(t, w, "warm-up") // the first open migrated; the reader's too
+	misses := 0
+	start := time.Now()
+	var id string
+	for i := range ReadAfterWriteTries {
+		if i%2 == 0 {
+			id = fmt.Sprintf("raw-%04d", i)
+			register(t, w, id)
+			if _, err := r.GetProcess(ctx, id); err != nil {
+				if !errors.Is(err, procreg.ErrNotFound) {
+					t.Fatalf("GetProcess(%s) on node %d: %v", id, len(dbs), err)
+				}
+				misses++
+			}
+			continue
+		}
+		res, err := w.AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.waiting", Payload: json.RawMessage(fmt.Sprintf(`{"try":%d}`, i))})
+		if err != nil {
+			t.Fatalf("AppendEvent(%s) on node 1: %v", id, err)
+		}
+		evs, err := r.RecentEvents(ctx, id, 1)
+		if err != nil {
+			t.Fatalf("RecentEvents(%s) on node %d: %v", id, len(dbs), err)
+		}
+		if len(evs) != 1 || evs[0].Sequence != res.Event.Sequence {
+			misses++
+		}
+	}
+	t.Logf("read after write, node 1 -> node %d: %d misses in %d tries (%v per write+read)",
+		len(dbs), misses, ReadAfterWriteTries, (time.Since(start) / ReadAfterWriteTries).Round(time.Microsecond))
+	if misses != 0 {
+		t.Errorf("%d of %d reads on node %d missed a write committed on node 1; want 0", misses, ReadAfterWriteTries, len(dbs))
+	}
+}
+
+// Appenders and AppendsEach shape AppendersOnEveryNode.
+const (
+	Appenders   = 9
+	AppendsEach = 100
+)
+
+// AppendersOnEveryNode runs Appenders writers, spread over the nodes, each
+// with its own registry, appending AppendsEach events to one process. Every
+// append must succeed (conflicts are retried inside the store), and the log
+// must be gap-free, each append exactly once, and identical on every node.
+func (c Cluster) AppendersOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	dbs := c.Databases(t)
+	regs := make([]procreg.Registry, Appenders)
+	for i := range regs {
+		regs[i] = c.open(t, dbs[i%len(dbs)].DSN)
+	}
+	const id = "contended"
+	register(t, regs[0], id)
+	before := c.conflicts(t, dbs)
+	start := time.Now()
+	errs := make([]error, Appenders)
+	var wg sync.WaitGroup
+	for w := range regs {
+		wg.Go(func() {
+			for i := range AppendsEach {
+				p := json.RawMessage(fmt.Sprintf(`{"writer":%d,"i":%d}`, w, i))
+				if _, err := regs[w].AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.waiting", Payload: p}); err != nil {
+					errs[w] = fmt.Errorf("writer %d (node %d), append %d: %w", w, w%len(dbs)+1, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	aborted := c.conflicts(t, dbs) - before
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	const total = Appenders * AppendsEach
+	t.Logf("%d writers on %d nodes, %d appends to one process: %v (%.0f appends/s), %d transactions aborted by the cluster and retried",
+		Appenders, len(dbs), total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), aborted)
+	var first []procreg.Event
+	for n, d := range dbs {
+		r := regs[n]
+		evs, err := r.EventsAfter(ctx, id, 0)
+		if err != nil {
+			t.Fatalf("EventsAfter on node %d (%s): %v", n+1, d.Name, err)
+		}
+		seen := map[string]bool{}
+		for i, e := range evs {
+			if e.Sequence != uint64(i+1) {
+				t.Fatalf("node %d: event %d has sequence %d; want %d (gap-free from 1)", n+1, i, e.Sequence, i+1)
+			}
+			if seen[string(e.Payload)] {
+				t.Fatalf("node %d: payload %s appended twice", n+1, e.Payload)
+			}
+			seen[string(e.Payload)] = true
+		}
+		if len(evs) != total {
+			t.Errorf("node %d: %d events; want %d", n+1, len(evs), total)
+		}
+		if n == 0 {
+			first = evs
+		} else if !reflect.DeepEqual(evs, first) {
+			t.Errorf("node %d's log differs from node 1's", n+1)
+		}
+	}
+}
+
+// ClaimRaceProcesses and ClaimersPerNode shape ClaimRace.
+const (
+	ClaimRaceProcesses = 40
+	ClaimersPerNode    = 3
+)
+
+// ClaimRace races ClaimersPerNode claimers per node, each with its own
+// registry and owner, for the lease of each of ClaimRaceProcesses
+// processes: exactly one claim per process is acquired, and every node
+// reports that claim's lease as the holder.
+func (c Cluster) ClaimRace(t *testing.T) {
+	ctx := context.Background()
+	dbs := c.Databases(t)
+	regs := make([]procreg.Registry, ClaimersPerNode*len(dbs))
+	for i := range regs {
+		regs[i] = c.open(t, dbs[i%len(dbs)].DSN)
+	}
+	for p := range ClaimRaceProcesses {
+		register(t, regs[p%len(regs)], fmt.Sprintf("race-%03d", p))
+	}
+	before := c.conflicts(t, dbs)
+	start := time.Now()
+	twoHolders := 0
+	for p := range ClaimRaceProcesses {
+		id := fmt.Sprintf("race-%03d", p)
+		claims := make([]procreg.LeaseClaim, len(regs))
+		errs := make([]error, len(regs))
+		var ready, wg sync.WaitGroup
+		gate := make(chan struct{})
+		ready.Add(len(regs))
+		for i, r := range regs {
+			wg.Go(func() {
+				ready.Done()
+				<-gate
+				claims[i], errs[i] = r.ClaimProcessLease(ctx, id, owner(fmt.Sprintf("claimer-%d", i)), time.Hour)
+			})
+		}
+		ready.Wait()
+		close(gate)
+		wg.Wait()
+		var winners []int
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("%s: claim by claimer %d (node %d): %v", id, i, i%len(dbs)+1, err)
+			}
+			if claims[i].Acquired {
+				winners = append(winners, i)
+			}
+		}
+		if len(winners) != 1 {
+			if len(winners) > 1 {
+				twoHolders++
+			}
+			t.Errorf("%s: %d claims acquired (claimers %v); want exactly 1", id, len(winners), winners)
+			continue
+		}
+		won := claims[winners[0]].Lease
+		for i, cl := range claims {
+			if cl.Lease.Token != won.Token || cl.Lease.FencingToken != won.FencingToken {
+				t.Errorf("%s: claimer %d (node %d) was told the holder is %+v; the winner holds %+v", id, i, i%len(dbs)+1, cl.Lease, won)
+			}
+		}
+		for n := range dbs {
+			got, err := regs[n].GetProcessLease(ctx, id)
+			if err != nil || got == nil || got.Token != won.Token {
+				t.Errorf("%s: lease on node %d = %+v, %v; want the winner's %s", id, n+1, got, err, won.Token)
+			}
+		}
+	}
+	t.Logf("%d claim races of %d claimers on %d nodes: %d with two holders, %v, %d transactions aborted by the cluster and retried",
+		ClaimRaceProcesses, len(regs), len(dbs), twoHolders, time.Since(start).Round(time.Millisecond), c.conflicts(t, dbs)-before)
+}
