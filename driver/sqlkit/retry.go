@@ -28,6 +28,15 @@ const maxAttempts = 10
 // around it). A context that ends while waiting returns the context's
 // error.
 func Retry(ctx context.Context, transient func(error) bool, attempt func() error) error {
+	return RetryAttempts(ctx, maxAttempts, transient, attempt)
+}
+
+// RetryAttempts is Retry with at most attempts attempts when ctx has no
+// deadline (and the delay growing past 100 ms only after that many). A
+// store whose conflicts are expected to come in long runs — a cluster
+// that certifies at commit, where the writers of every node race for one
+// hot row — gives itself a larger budget than Retry's.
+func RetryAttempts(ctx context.Context, attempts int, transient func(error) bool, attempt func() error) error {
 	deadline, hasDeadline := ctx.Deadline()
 	delay := time.Millisecond
 	for i := 1; ; i++ {
@@ -41,7 +50,7 @@ func Retry(ctx context.Context, transient func(error) bool, attempt func() error
 			if time.Until(deadline) < sleep+time.Since(began) {
 				return err
 			}
-		} else if i >= maxAttempts {
+		} else if i >= attempts {
 			return err
 		}
 		t := time.NewTimer(sleep)
@@ -52,7 +61,7 @@ func Retry(ctx context.Context, transient func(error) bool, attempt func() error
 		case <-t.C:
 		}
 		limit := 100 * time.Millisecond
-		if i >= maxAttempts {
+		if i >= attempts {
 			limit = time.Second // only with a deadline: back off further
 		}
 		delay = min(2*delay, limit)
