@@ -105,4 +105,16 @@ type Registry interface {
 	// completion after success returns the stored record (not
 	// ErrLeaseLost); any other call without the live lease is ErrLeaseLost.
 	CompleteProcessWithLease(ctx context.Context, lease Lease, out AwaitOutput) (Record, error)
+
+	// ProcessesChangedSince is the change feed: records whose stored state
+	// changed after cursor ("" = from the beginning), in the order the
+	// changes became visible, at most limit (1..10000, else ErrInvalid). A
+	// follower that calls again with Next sees every committed change: at
+	// least the latest state of every record changed since its cursor, even
+	// when concurrent transactions commit in another order than they
+	// started. Lease claims, renewals and releases are not record changes.
+	// Pruned records leave the feed. Next is never "": on an empty page it
+	// is a cursor at the same place, to poll with. A cursor of another call
+	// or registry, or garbage, is ErrInvalid.
+	ProcessesChangedSince(ctx context.Context, cursor string, limit int) (Page, error)
 }

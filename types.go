@@ -522,7 +522,8 @@ type PruneReport struct {
 // Page is one page of records: in ascending id order from
 // ListProcessesPage and ListNonTerminalPage, in change order from
 // ProcessesChangedSince. Next is the opaque cursor for the following call;
-// "" means there is none.
+// "" means there is none (the change feed's Next is never "": a follower
+// polls with it).
 type Page struct {
 	Records []Record `json:"records"`
 	Next    string   `json:"next"`

@@ -46,6 +46,7 @@ func durableRules() []durableRule {
 		{"LeaseMutualExclusion", testLeaseMutualExclusion},
 		{"DeleteSessionRace", testDeleteSessionRace},
 		{"TransferPruneRace", testTransferPruneRace},
+		{"ChangeFeedRacingWriters", testChangeFeedRacingWriters},
 	}
 }
 

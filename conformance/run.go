@@ -35,6 +35,7 @@ func groups() []group {
 		{"Prune", pruneRules()},
 		{"Edges", edgeRules()},
 		{"Fenced", fencedRules()},
+		{"Changes", changeRules()},
 	}
 }
 
@@ -57,6 +58,10 @@ func Run(t *testing.T, open func(t *testing.T) procreg.Registry) {
 			}
 		})
 	}
+	t.Run("ChangesForeignCursor", func(t *testing.T) {
+		t.Parallel()
+		testChangesForeignCursor(t, openFresh(t, open), openFresh(t, open))
+	})
 }
 
 // openFresh opens a registry for one subtest and closes it at the end.

@@ -57,6 +57,49 @@
 // mysql backends). The memory backend (backends/memory) is the smallest
 // complete Store to read.
 //
+// # The change feed
+//
+// Registry.ProcessesChangedSince is served from a change position that
+// every record-changing write stamps on its process row (ProcessRow.
+// ChangePos) in the same statement as the row write: InsertProcess and
+// UpdateProcess stamp, UpdateProcessLease (lease claims, renewals and
+// releases) does not. The feed reads rows whose (ChangePos, ID) is after
+// the cursor, in that order (an index on (change_pos, id)), and only below
+// the store's visibility horizon, so a change that commits after a
+// follower's read can never land behind the follower's cursor; the
+// follower sees at least the latest state of every record changed since
+// its cursor. The cursor (authenticated, kind "changes") holds the last
+// (position, id) served, and Next is never "": on an empty page it stays
+// where the follower was. Per store:
+//
+//   - memory and SQLite: one writer at a time (the store lock, BEGIN
+//     IMMEDIATE across connections and OS processes), so a position taken
+//     inside the write is ordered like the commits: memory counts in the
+//     store; SQLite takes the greatest stamp plus one (view
+//     procreg_change_clock), never below a floor that a delete trigger
+//     raises, so pruning the newest row cannot hand its position out
+//     again. The horizon is everything committed.
+//   - PostgreSQL: writers run concurrently, so the stamp is the writing
+//     transaction's id (pg_current_xact_id(), 64 bits, never wraps) and
+//     the feed serves only rows stamped below the xmin of its statement's
+//     snapshot (pg_snapshot_xmin(pg_current_snapshot())): every
+//     transaction below it has ended, and any transaction still running or
+//     yet to start has an id at or above it. A long-running transaction
+//     anywhere on the server (xids are cluster-wide; a forgotten prepared
+//     transaction most of all) holds the horizon back: the feed is delayed
+//     while it runs, never loses a change.
+//   - MySQL/MariaDB: no cheap horizon (information_schema.innodb_trx needs
+//     PROCESS and is node-local on Galera), so a one-row counter is
+//     advanced (BumpChangeCounter) just before each record-changing row
+//     write, which reads it as its stamp; the counter row stays locked
+//     until commit, so stamps are handed out in commit order. The price:
+//     the tails of record-changing transactions (row write and commit)
+//     serialize on that row.
+//
+// A new statement that changes a process row's record columns must stamp
+// change_pos like UpdateProcess (or the feed misses that change); one that
+// writes only lease columns must not.
+//
 // # Row conventions
 //
 // The rows are flat and every SQL column can be NOT NULL: times are epoch

@@ -833,7 +833,7 @@ func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRu
 		if err := setLease(&row, d.Next); err != nil {
 			return err
 		}
-		return tx.UpdateProcess(ctx, row)
+		return tx.UpdateProcessLease(ctx, row) // not a record change: keeps its change-feed place
 	})
 	if err != nil {
 		return procreg.LeaseClaim{}, e.wrap(op, processID, err)

@@ -110,8 +110,9 @@ func (e *engine) CompleteProcessWithLease(ctx context.Context, lease procreg.Lea
 		}
 		if !plan.Insert && plan.Status == nil {
 			// A replay of an identical completion stored by a plain write:
-			// nothing else changed, but the lease is still released.
-			if err := tx.UpdateProcess(ctx, row); err != nil {
+			// nothing else changed, but the lease is still released (a
+			// lease write, not a record change for the feed).
+			if err := tx.UpdateProcessLease(ctx, row); err != nil {
 				return err
 			}
 		}

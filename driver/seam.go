@@ -57,6 +57,13 @@ type ProcessRow struct {
 	LeaseFencingToken  int64 // survives release; only grows
 	LeaseClaimedAtMs   int64
 	LeaseExpiresAtMs   int64
+
+	// ChangePos is the change-feed position of the row's latest record
+	// change. The store stamps it on InsertProcess and UpdateProcess (never
+	// on UpdateProcessLease) and ignores the value the engine passes; what
+	// it counts is the store's (see ProcessesChangedSince and the package
+	// docs, "The change feed").
+	ChangePos int64
 }
 
 // EventRow is one row of the events table.
@@ -145,11 +152,14 @@ type Tx interface {
 	// LockProcess reads a process and holds a write lock on its row until
 	// the transaction ends (SELECT … FOR UPDATE where the database has it).
 	LockProcess(ctx context.Context, id string) (row ProcessRow, found bool, err error)
-	// InsertProcess inserts a new process row.
+	// InsertProcess inserts a new process row, stamping its ChangePos (a
+	// record change, see ProcessesChangedSince).
 	InsertProcess(ctx context.Context, row ProcessRow) error
 	// UpdateProcess writes every mutable column of an existing row (all but
 	// ID, RegistrationHash, Disposition, InputKind, IdentityKind,
-	// DefinitionFingerprint, Spec and CreatedAtMs).
+	// DefinitionFingerprint, Spec and CreatedAtMs). It is a record change:
+	// the store stamps ChangePos in the same statement (MySQL: just after
+	// one statement that advances its change counter).
 	UpdateProcess(ctx context.Context, row ProcessRow) error
 	// ListProcesses returns matching rows sorted by id.
 	ListProcesses(ctx context.Context, q ListQuery) ([]ProcessRow, error)
@@ -206,4 +216,19 @@ type Tx interface {
 	// authenticates page and change-feed cursors with it, so that a cursor
 	// made by another database is rejected.
 	CursorKey(ctx context.Context) (string, error)
+
+	// UpdateProcessLease writes only the lease columns of an existing row
+	// (LeaseToken through LeaseExpiresAtMs). A lease claim, renewal or
+	// release is not a record change: ChangePos is left as it is, so the
+	// process keeps its place in the change feed.
+	UpdateProcessLease(ctx context.Context, row ProcessRow) error
+	// ProcessesChangedSince returns at most limit rows (limit > 0) whose
+	// (ChangePos, ID) is after (afterPos, afterID), in (ChangePos, ID)
+	// order, leaving out rows the store cannot yet place for good: a row
+	// is returned only when no transaction that has not yet committed can
+	// stamp a position at or below it. Stores whose stamps are handed out
+	// in commit order (one writer, or a counter held until commit) return
+	// every committed row; PostgreSQL, whose stamps are transaction ids,
+	// returns rows below its visibility horizon (the snapshot's xmin).
+	ProcessesChangedSince(ctx context.Context, afterPos int64, afterID string, limit int) ([]ProcessRow, error)
 }

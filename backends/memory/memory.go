@@ -82,6 +82,8 @@ type memStore struct {
 	// Grant indexes, so that lookups by scope, process or session do not
 	// scan every grant.
 	byScope, byProcess, bySession map[string]map[grantKey]struct{}
+	// changePos is the last change-feed position handed out (changes.go).
+	changePos int64
 }
 
 func newStore(clock func() time.Time) *memStore {
@@ -203,6 +205,7 @@ func (t *tx) InsertProcess(_ context.Context, row driver.ProcessRow) error {
 	if _, ok := t.s.procs[row.ID]; ok {
 		return errors.New("memory store: process " + row.ID + " already exists")
 	}
+	t.stampChange(&row)
 	t.putProcess(row)
 	return nil
 }
@@ -218,6 +221,7 @@ func (t *tx) UpdateProcess(_ context.Context, row driver.ProcessRow) error {
 	// Immutable columns keep their stored values.
 	row.RegistrationHash, row.Disposition, row.InputKind = old.RegistrationHash, old.Disposition, old.InputKind
 	row.IdentityKind, row.DefinitionFingerprint, row.Spec, row.CreatedAtMs = old.IdentityKind, old.DefinitionFingerprint, old.Spec, old.CreatedAtMs
+	t.stampChange(&row)
 	t.putProcess(row)
 	return nil
 }

@@ -63,6 +63,9 @@ func (t *adapterTx) LockProcess(ctx context.Context, id string) (driver.ProcessR
 }
 
 func (t *adapterTx) InsertProcess(ctx context.Context, row driver.ProcessRow) error {
+	if err := t.advanceChangeCounter(ctx, row.ID); err != nil {
+		return err
+	}
 	err := t.q.InsertProcess(ctx, InsertProcessParams{
 		ID:                    row.ID,
 		RegistrationHash:      row.RegistrationHash,
@@ -108,6 +111,9 @@ func (t *adapterTx) InsertProcess(ctx context.Context, row driver.ProcessRow) er
 // UpdateProcess does not check the affected-row count: MySQL reports 0 for
 // an update that changes nothing, and the row is locked anyway.
 func (t *adapterTx) UpdateProcess(ctx context.Context, row driver.ProcessRow) error {
+	if err := t.advanceChangeCounter(ctx, row.ID); err != nil {
+		return err
+	}
 	_, err := t.q.UpdateProcess(ctx, UpdateProcessParams{
 		WakeTargetSession:    row.WakeTargetSession,
 		WakeTargetFrame:      row.WakeTargetFrame,
@@ -288,6 +294,36 @@ func (t *adapterTx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (
 	return processes, events, t.d.Wrap(err)
 }
 
+// UpdateProcessLease writes the lease columns only and leaves change_pos:
+// a lease is not a record change.
+func (t *adapterTx) UpdateProcessLease(ctx context.Context, row driver.ProcessRow) error {
+	_, err := t.q.UpdateProcessLease(ctx, UpdateProcessLeaseParams{
+		LeaseToken:         row.LeaseToken,
+		LeaseOwner:         row.LeaseOwner,
+		LeaseOwnerID:       row.LeaseOwnerID,
+		LeaseIncarnationID: row.LeaseIncarnationID,
+		LeaseFencingToken:  row.LeaseFencingToken,
+		LeaseClaimedAtMs:   row.LeaseClaimedAtMs,
+		LeaseExpiresAtMs:   row.LeaseExpiresAtMs,
+		ID:                 row.ID,
+	})
+	return t.d.Check("update lease of process", row.ID, err)
+}
+
+func (t *adapterTx) ProcessesChangedSince(ctx context.Context, afterPos int64, afterID string, limit int) ([]driver.ProcessRow, error) {
+	// A LIMIT beyond int32 returns every row anyway.
+	ms, err := t.q.ProcessesChangedSince(ctx, ProcessesChangedSinceParams{AfterPos: afterPos, AfterID: afterID, RowLimit: int32(min(limit, math.MaxInt32))})
+	return toProcessRows(ms), t.d.Check("list processes changed after", afterID, err)
+}
+
+// advanceChangeCounter advances the change counter just before a record-
+// changing row write, which reads the new value as its change_pos. The
+// counter row stays locked until the transaction ends, so positions are
+// handed out in commit order.
+func (t *adapterTx) advanceChangeCounter(ctx context.Context, id string) error {
+	return t.d.Check("advance the change counter for process", id, t.q.BumpChangeCounter(ctx))
+}
+
 // adapterLister is sqlkit.ProcessLister: one query per filter combination.
 type adapterLister struct{ q *Queries }
 
@@ -395,6 +431,7 @@ func toProcessRow(m Process) driver.ProcessRow {
 		LeaseFencingToken:     m.LeaseFencingToken,
 		LeaseClaimedAtMs:      m.LeaseClaimedAtMs,
 		LeaseExpiresAtMs:      m.LeaseExpiresAtMs,
+		ChangePos:             m.ChangePos,
 	}
 }
 

@@ -66,6 +66,16 @@ type Process struct {
 	LeaseFencingToken     int64
 	LeaseClaimedAtMs      int64
 	LeaseExpiresAtMs      int64
+	ChangePos             int64
+}
+
+type ProcregChangeClock struct {
+	Pos int64
+}
+
+type ProcregChangeCounter struct {
+	ID int8
+	N  int64
 }
 
 type ProcregMetum struct {

@@ -50,7 +50,7 @@ func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) er
 }
 
 const lockProcess = `-- name: LockProcess :one
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms,
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos,
        CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
 FROM processes
 WHERE id = ?
@@ -108,6 +108,7 @@ func (q *Queries) LockProcess(ctx context.Context, id string) (LockProcessRow, e
 		&i.Process.LeaseFencingToken,
 		&i.Process.LeaseClaimedAtMs,
 		&i.Process.LeaseExpiresAtMs,
+		&i.Process.ChangePos,
 		&i.NowMs,
 	)
 	return i, err

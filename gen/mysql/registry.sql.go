@@ -186,7 +186,7 @@ func (q *Queries) GetGrant(ctx context.Context, arg GetGrantParams) (Grant, erro
 
 const getProcess = `-- name: GetProcess :one
 
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes WHERE id = ?
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes WHERE id = ?
 `
 
 // Queries compiled for every dialect. Portable SQL only, with sqlc.arg(...)
@@ -232,6 +232,7 @@ func (q *Queries) GetProcess(ctx context.Context, id string) (Process, error) {
 		&i.LeaseFencingToken,
 		&i.LeaseClaimedAtMs,
 		&i.LeaseExpiresAtMs,
+		&i.ChangePos,
 	)
 	return i, err
 }
@@ -297,7 +298,7 @@ INSERT INTO processes (
     wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal,
     wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id,
     lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms,
-    lease_expires_at_ms
+    lease_expires_at_ms, change_pos
 ) VALUES (
     ?, ?, ?,
     ?, ?,
@@ -314,7 +315,8 @@ INSERT INTO processes (
     ?, ?,
     ?, ?, ?,
     ?, ?,
-    ?, ?
+    ?, ?,
+    (SELECT pos FROM procreg_change_clock)
 )
 `
 
@@ -359,7 +361,9 @@ type InsertProcessParams struct {
 }
 
 // InsertProcess lists every column in driver.ProcessRow order; the generated
-// adapter fills its params field by field from the row.
+// adapter fills its params field by field from the row. change_pos is the
+// store's change-feed stamp (schema/<dialect>/00003_changes.sql), never the
+// row's.
 func (q *Queries) InsertProcess(ctx context.Context, arg InsertProcessParams) error {
 	_, err := q.db.ExecContext(ctx, insertProcess,
 		arg.ID,
@@ -439,7 +443,7 @@ func (q *Queries) ListGrantsByProcess(ctx context.Context, processID string) ([]
 }
 
 const listGrantsByScope = `-- name: ListGrantsByScope :many
-SELECT grants.scope_id, grants.process_id, grants.session_id, grants.descriptor_kind, grants.descriptor_label, processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms
+SELECT grants.scope_id, grants.process_id, grants.session_id, grants.descriptor_kind, grants.descriptor_label, processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos
 FROM grants
 JOIN processes ON processes.id = grants.process_id
 WHERE grants.scope_id = ?
@@ -503,6 +507,7 @@ func (q *Queries) ListGrantsByScope(ctx context.Context, scopeID string) ([]List
 			&i.Process.LeaseFencingToken,
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
+			&i.Process.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -554,7 +559,7 @@ func (q *Queries) ListGrantsBySession(ctx context.Context, sessionID string) ([]
 
 const listProcessesAll = `-- name: ListProcessesAll :many
 
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes ORDER BY id
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes ORDER BY id
 `
 
 // The ListProcesses* family: one statement per filter combination so that
@@ -606,6 +611,7 @@ func (q *Queries) ListProcessesAll(ctx context.Context) ([]Process, error) {
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -621,7 +627,7 @@ func (q *Queries) ListProcessesAll(ctx context.Context) ([]Process, error) {
 }
 
 const listProcessesByDefinition = `-- name: ListProcessesByDefinition :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
 WHERE definition_fingerprint = ?
 ORDER BY id
 `
@@ -673,6 +679,7 @@ func (q *Queries) ListProcessesByDefinition(ctx context.Context, definitionFinge
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -688,7 +695,7 @@ func (q *Queries) ListProcessesByDefinition(ctx context.Context, definitionFinge
 }
 
 const listProcessesByDefinitionStatus = `-- name: ListProcessesByDefinitionStatus :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
 WHERE definition_fingerprint = ?
   AND status = ?
 ORDER BY id
@@ -746,6 +753,7 @@ func (q *Queries) ListProcessesByDefinitionStatus(ctx context.Context, arg ListP
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -761,7 +769,7 @@ func (q *Queries) ListProcessesByDefinitionStatus(ctx context.Context, arg ListP
 }
 
 const listProcessesByDefinitionStatusWaiting = `-- name: ListProcessesByDefinitionStatusWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
 WHERE definition_fingerprint = ?
   AND status = ?
   AND waiting = ?
@@ -821,6 +829,7 @@ func (q *Queries) ListProcessesByDefinitionStatusWaiting(ctx context.Context, ar
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -836,7 +845,7 @@ func (q *Queries) ListProcessesByDefinitionStatusWaiting(ctx context.Context, ar
 }
 
 const listProcessesByDefinitionWaiting = `-- name: ListProcessesByDefinitionWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
 WHERE definition_fingerprint = ?
   AND waiting = ?
 ORDER BY id
@@ -894,6 +903,7 @@ func (q *Queries) ListProcessesByDefinitionWaiting(ctx context.Context, arg List
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -909,7 +919,7 @@ func (q *Queries) ListProcessesByDefinitionWaiting(ctx context.Context, arg List
 }
 
 const listProcessesByStatus = `-- name: ListProcessesByStatus :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes WHERE status = ? ORDER BY id
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes WHERE status = ? ORDER BY id
 `
 
 func (q *Queries) ListProcessesByStatus(ctx context.Context, status string) ([]Process, error) {
@@ -959,6 +969,7 @@ func (q *Queries) ListProcessesByStatus(ctx context.Context, status string) ([]P
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -974,7 +985,7 @@ func (q *Queries) ListProcessesByStatus(ctx context.Context, status string) ([]P
 }
 
 const listProcessesByStatusWaiting = `-- name: ListProcessesByStatusWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
 WHERE status = ? AND waiting = ?
 ORDER BY id
 `
@@ -1031,6 +1042,7 @@ func (q *Queries) ListProcessesByStatusWaiting(ctx context.Context, arg ListProc
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -1046,7 +1058,7 @@ func (q *Queries) ListProcessesByStatusWaiting(ctx context.Context, arg ListProc
 }
 
 const listProcessesByWaiting = `-- name: ListProcessesByWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
 WHERE status IN ('running', 'completed', 'failed', 'cancelled', 'abandoned')
   AND waiting = ?
 ORDER BY id
@@ -1101,6 +1113,7 @@ func (q *Queries) ListProcessesByWaiting(ctx context.Context, waiting bool) ([]P
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -1116,7 +1129,7 @@ func (q *Queries) ListProcessesByWaiting(ctx context.Context, waiting bool) ([]P
 }
 
 const listProcessesByWakeTargetSession = `-- name: ListProcessesByWakeTargetSession :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
 WHERE wake_target_session = ?
 ORDER BY id
 `
@@ -1168,6 +1181,7 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 			&i.LeaseFencingToken,
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
+			&i.ChangePos,
 		); err != nil {
 			return nil, err
 		}
@@ -1212,7 +1226,8 @@ UPDATE processes SET
     lease_incarnation_id = ?,
     lease_fencing_token = ?,
     lease_claimed_at_ms = ?,
-    lease_expires_at_ms = ?
+    lease_expires_at_ms = ?,
+    change_pos = (SELECT pos FROM procreg_change_clock)
 WHERE id = ?
 `
 
@@ -1255,7 +1270,9 @@ type UpdateProcessParams struct {
 // immutable columns are left out because SQLite rewrites every index that
 // has a SET column and re-checks foreign keys when the key is SET, even to
 // the same value (that tripled the cost of an append); PostgreSQL and MySQL
-// lose nothing by it.
+// lose nothing by it. Every UpdateProcess is a record change and stamps
+// change_pos for the change feed (00003_changes.sql); a lease-only write is
+// UpdateProcessLease (changes.sql), which does not.
 func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, updateProcess,
 		arg.WakeTargetSession,

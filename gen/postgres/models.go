@@ -66,6 +66,11 @@ type Process struct {
 	LeaseFencingToken     int64
 	LeaseClaimedAtMs      int64
 	LeaseExpiresAtMs      int64
+	ChangePos             int64
+}
+
+type ProcregChangeClock struct {
+	Pos int64
 }
 
 type ProcregMetum struct {

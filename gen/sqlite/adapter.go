@@ -286,6 +286,27 @@ func (t *adapterTx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (
 	return processes, events, t.d.Wrap(err)
 }
 
+// UpdateProcessLease writes the lease columns only and leaves change_pos:
+// a lease is not a record change.
+func (t *adapterTx) UpdateProcessLease(ctx context.Context, row driver.ProcessRow) error {
+	_, err := t.q.UpdateProcessLease(ctx, UpdateProcessLeaseParams{
+		LeaseToken:         row.LeaseToken,
+		LeaseOwner:         row.LeaseOwner,
+		LeaseOwnerID:       row.LeaseOwnerID,
+		LeaseIncarnationID: row.LeaseIncarnationID,
+		LeaseFencingToken:  row.LeaseFencingToken,
+		LeaseClaimedAtMs:   row.LeaseClaimedAtMs,
+		LeaseExpiresAtMs:   row.LeaseExpiresAtMs,
+		ID:                 row.ID,
+	})
+	return t.d.Check("update lease of process", row.ID, err)
+}
+
+func (t *adapterTx) ProcessesChangedSince(ctx context.Context, afterPos int64, afterID string, limit int) ([]driver.ProcessRow, error) {
+	ms, err := t.q.ProcessesChangedSince(ctx, ProcessesChangedSinceParams{AfterPos: afterPos, AfterID: afterID, RowLimit: int64(limit)})
+	return toProcessRows(ms), t.d.Check("list processes changed after", afterID, err)
+}
+
 // adapterLister is sqlkit.ProcessLister: one query per filter combination.
 type adapterLister struct{ q *Queries }
 
@@ -392,6 +413,7 @@ func toProcessRow(m Process) driver.ProcessRow {
 		LeaseFencingToken:     m.LeaseFencingToken,
 		LeaseClaimedAtMs:      m.LeaseClaimedAtMs,
 		LeaseExpiresAtMs:      m.LeaseExpiresAtMs,
+		ChangePos:             m.ChangePos,
 	}
 }
 

@@ -114,6 +114,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockProcessStmt, err = db.PrepareContext(ctx, lockProcess); err != nil {
 		return nil, fmt.Errorf("error preparing query LockProcess: %w", err)
 	}
+	if q.processesChangedSinceStmt, err = db.PrepareContext(ctx, processesChangedSince); err != nil {
+		return nil, fmt.Errorf("error preparing query ProcessesChangedSince: %w", err)
+	}
 	if q.pruneCandidatesStmt, err = db.PrepareContext(ctx, pruneCandidates); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneCandidates: %w", err)
 	}
@@ -122,6 +125,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.updateProcessStmt, err = db.PrepareContext(ctx, updateProcess); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateProcess: %w", err)
+	}
+	if q.updateProcessLeaseStmt, err = db.PrepareContext(ctx, updateProcessLease); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateProcessLease: %w", err)
 	}
 	if q.upsertGrantStmt, err = db.PrepareContext(ctx, upsertGrant); err != nil {
 		return nil, fmt.Errorf("error preparing query UpsertGrant: %w", err)
@@ -284,6 +290,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing lockProcessStmt: %w", cerr)
 		}
 	}
+	if q.processesChangedSinceStmt != nil {
+		if cerr := q.processesChangedSinceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing processesChangedSinceStmt: %w", cerr)
+		}
+	}
 	if q.pruneCandidatesStmt != nil {
 		if cerr := q.pruneCandidatesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing pruneCandidatesStmt: %w", cerr)
@@ -297,6 +308,11 @@ func (q *Queries) Close() error {
 	if q.updateProcessStmt != nil {
 		if cerr := q.updateProcessStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateProcessStmt: %w", cerr)
+		}
+	}
+	if q.updateProcessLeaseStmt != nil {
+		if cerr := q.updateProcessLeaseStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateProcessLeaseStmt: %w", cerr)
 		}
 	}
 	if q.upsertGrantStmt != nil {
@@ -378,9 +394,11 @@ type Queries struct {
 	listProcessesByWaitingStmt                 *sql.Stmt
 	listProcessesByWakeTargetSessionStmt       *sql.Stmt
 	lockProcessStmt                            *sql.Stmt
+	processesChangedSinceStmt                  *sql.Stmt
 	pruneCandidatesStmt                        *sql.Stmt
 	recentEventsDescStmt                       *sql.Stmt
 	updateProcessStmt                          *sql.Stmt
+	updateProcessLeaseStmt                     *sql.Stmt
 	upsertGrantStmt                            *sql.Stmt
 	wakeEventsAfterStmt                        *sql.Stmt
 }
@@ -419,9 +437,11 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listProcessesByWaitingStmt:                 q.listProcessesByWaitingStmt,
 		listProcessesByWakeTargetSessionStmt:       q.listProcessesByWakeTargetSessionStmt,
 		lockProcessStmt:                            q.lockProcessStmt,
+		processesChangedSinceStmt:                  q.processesChangedSinceStmt,
 		pruneCandidatesStmt:                        q.pruneCandidatesStmt,
 		recentEventsDescStmt:                       q.recentEventsDescStmt,
 		updateProcessStmt:                          q.updateProcessStmt,
+		updateProcessLeaseStmt:                     q.updateProcessLeaseStmt,
 		upsertGrantStmt:                            q.upsertGrantStmt,
 		wakeEventsAfterStmt:                        q.wakeEventsAfterStmt,
 	}

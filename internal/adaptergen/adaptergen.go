@@ -26,7 +26,9 @@
 // (gen.go.package, gen.go.out), and from the generated package itself the
 // fields of the models and parameter structs (which must match the driver
 // rows by name and Go type; Generate says which does not) and the Go type
-// sqlc gave the LIMIT parameters (int32 or int64).
+// sqlc gave the LIMIT parameters (int32 or int64), and whether the dialect
+// stamps the change feed from a counter (its Queries have BumpChangeCounter:
+// MySQL), in which case UpdateProcess and InsertProcess run it first.
 package adaptergen
 
 import (
@@ -129,6 +131,7 @@ func Generate(dir, pkg string) ([]byte, error) {
 		limit = "int64"
 	}
 	data.Limit32 = limit == "int32"
+	data.ChangeCounter = names[bumpChangeCounter]
 	for _, s := range fixedShapes {
 		want := strings.ReplaceAll(s.fields, "LIMIT", limit)
 		got := ""
@@ -215,6 +218,8 @@ func parseStructs(dir, pkg string) (map[string][]field, map[string]bool, error) 
 			case *ast.FuncDecl:
 				if decl.Recv == nil {
 					names[decl.Name.Name] = true
+				} else if decl.Name.Name == "BumpChangeCounter" {
+					names[bumpChangeCounter] = true
 				}
 			case *ast.GenDecl:
 				for _, spec := range decl.Specs {
@@ -293,6 +298,7 @@ var rowShaped = []rowShape{
 	{"UpdateProcessParams", reflect.TypeFor[driver.ProcessRow](), false},
 	{"InsertEventParams", reflect.TypeFor[driver.EventRow](), false},
 	{"UpsertGrantParams", reflect.TypeFor[driver.GrantRow](), false},
+	{"UpdateProcessLeaseParams", reflect.TypeFor[driver.ProcessRow](), false},
 }
 
 func (s rowShape) check(fields []field) []string {
@@ -334,7 +340,12 @@ var fixedShapes = []struct{ name, fields, hint string }{
 	{"ListProcessesByDefinitionStatusParams", "DefinitionFingerprint string; Status string", ""},
 	{"ListProcessesByDefinitionWaitingParams", "DefinitionFingerprint string; Waiting bool", ""},
 	{"ListProcessesByDefinitionStatusWaitingParams", "DefinitionFingerprint string; Status string; Waiting bool", ""},
+	{"ProcessesChangedSinceParams", "AfterPos int64; AfterID string; RowLimit LIMIT", " (sqlc.arg(row_limit), or a rename limit: RowLimit in sqlc.yaml)"},
 }
+
+// bumpChangeCounter is the key parseStructs records in its names when the
+// Queries have a BumpChangeCounter method (no Go name can contain a space).
+const bumpChangeCounter = "method BumpChangeCounter"
 
 // ownNames are the package-level names the adapter declares.
 var ownNames = []string{"NewTx", "adapterTx", "adapterLister", "adapterPruner",
@@ -346,6 +357,9 @@ type templateData struct {
 	Rows map[string][]string
 	// Limit32: the LIMIT parameters are int32 (else int64).
 	Limit32 bool
+	// ChangeCounter: the dialect stamps change_pos from a counter that
+	// UpdateProcess and InsertProcess advance first (BumpChangeCounter).
+	ChangeCounter bool
 }
 
 //go:embed adapter.go.tmpl

@@ -5,7 +5,9 @@
 SELECT * FROM processes WHERE id = sqlc.arg(id);
 
 -- InsertProcess lists every column in driver.ProcessRow order; the generated
--- adapter fills its params field by field from the row.
+-- adapter fills its params field by field from the row. change_pos is the
+-- store's change-feed stamp (schema/<dialect>/00003_changes.sql), never the
+-- row's.
 -- name: InsertProcess :exec
 INSERT INTO processes (
     id, registration_hash, disposition, input_kind, identity_kind,
@@ -17,7 +19,7 @@ INSERT INTO processes (
     wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal,
     wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id,
     lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms,
-    lease_expires_at_ms
+    lease_expires_at_ms, change_pos
 ) VALUES (
     sqlc.arg(id), sqlc.arg(registration_hash), sqlc.arg(disposition),
     sqlc.arg(input_kind), sqlc.arg(identity_kind),
@@ -34,7 +36,8 @@ INSERT INTO processes (
     sqlc.arg(wait_since_ms), sqlc.arg(last_sequence),
     sqlc.arg(lease_token), sqlc.arg(lease_owner), sqlc.arg(lease_owner_id),
     sqlc.arg(lease_incarnation_id), sqlc.arg(lease_fencing_token),
-    sqlc.arg(lease_claimed_at_ms), sqlc.arg(lease_expires_at_ms)
+    sqlc.arg(lease_claimed_at_ms), sqlc.arg(lease_expires_at_ms),
+    (SELECT pos FROM procreg_change_clock)
 );
 
 -- UpdateProcess sets the mutable columns only, in driver.ProcessRow order,
@@ -43,7 +46,9 @@ INSERT INTO processes (
 -- immutable columns are left out because SQLite rewrites every index that
 -- has a SET column and re-checks foreign keys when the key is SET, even to
 -- the same value (that tripled the cost of an append); PostgreSQL and MySQL
--- lose nothing by it.
+-- lose nothing by it. Every UpdateProcess is a record change and stamps
+-- change_pos for the change feed (00003_changes.sql); a lease-only write is
+-- UpdateProcessLease (changes.sql), which does not.
 -- name: UpdateProcess :execrows
 UPDATE processes SET
     wake_target_session = sqlc.arg(wake_target_session),
@@ -74,7 +79,8 @@ UPDATE processes SET
     lease_incarnation_id = sqlc.arg(lease_incarnation_id),
     lease_fencing_token = sqlc.arg(lease_fencing_token),
     lease_claimed_at_ms = sqlc.arg(lease_claimed_at_ms),
-    lease_expires_at_ms = sqlc.arg(lease_expires_at_ms)
+    lease_expires_at_ms = sqlc.arg(lease_expires_at_ms),
+    change_pos = (SELECT pos FROM procreg_change_clock)
 WHERE id = sqlc.arg(id);
 
 -- The ListProcesses* family: one statement per filter combination so that
