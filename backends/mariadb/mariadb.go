@@ -1,0 +1,130 @@
+// Package mariadb is procreg's mariadb dialect, written by `procreg dialect new mariadb
+// --from mysql` as a copy of the mysql backend. Until its review markers are
+// resolved, the rest of this documentation is mysql's:
+//
+// Package mysql is the MySQL 8 / MariaDB backend of procreg: a driver.Store
+// over database/sql with github.com/go-sql-driver/mysql and the
+// sqlc-generated queries in gen/mariadb, driven by the shared engine
+// (package driver), so it behaves exactly like every other backend. It
+// reports procreg.TierDurable.
+//
+// # Opening
+//
+// Open takes a DSN in the URL form mysql://user:pass@host:port/db or the
+// driver's native form user:pass@tcp(host:port)/db (see ParseDSN) and owns
+// the pool it creates; New takes the caller's *sql.DB and leaves it open on
+// Close. Both apply the embedded migrations (schema/mariadb) unless
+// WithoutMigrations is given; migrations are safe to run from many processes
+// at once (GET_LOCK, see migrate.go).
+//
+// Ids, names and keys are VARBINARY columns: they compare byte-wise with no
+// trailing-space padding on both MySQL 8 and MariaDB.
+//
+// # Clock
+//
+// Every lease decision and lease timestamp uses the database clock
+// (UTC_TIMESTAMP(3), independent of the session time zone), read in the same
+// statement that locks the process row, so worker clock skew can neither
+// steal a live lease nor make one look expired. Open also sets the session
+// time zone to UTC. WithClock changes only the other timestamps (CreatedAt,
+// UpdatedAt, event times), which are informational.
+//
+// # Transactions and locking
+//
+// Each mutating method is one InnoDB transaction that first locks the process
+// row (SELECT … FOR UPDATE), so concurrent appends to one process serialize
+// and their sequences have no gaps. A read of several statements runs in one
+// READ ONLY transaction; a read of one statement runs on the pool in
+// autocommit (one statement sees one snapshot on its own).
+// A transaction that fails with a deadlock (1213), a lock wait timeout
+// (1205), MariaDB's 1020, or that lost a race to insert the same new process
+// (1062), is retried (bounded, with jittered backoff).
+//
+// Writes keep InnoDB's default REPEATABLE READ, so a registration of a new
+// id takes a gap lock while it finds no row; registrations of new ids racing
+// into the same gap deadlock and are retried (measured: 16 workers
+// registering 800 new ids, ~300 retries, ~1,000 registrations/s). Appends and
+// lease operations lock existing rows only and never take gap locks. READ
+// COMMITTED would avoid this but costs a round trip per transaction (its
+// session variable is named differently on MySQL 8 and MariaDB 10).
+//
+// # Round trips
+//
+// Open enables interpolateParams, so a parameterized statement is one round
+// trip (without it the driver prepares, executes and closes: three). The
+// statements per method are those of the postgres package (same engine, same
+// query names; see its table): AppendEvent is START TRANSACTION, LockProcess,
+// [EventByReplayKey when a replay key is given], InsertEvent, UpdateProcess,
+// COMMIT, that is 5–6 round trips and at most four statements; a lease claim,
+// renewal or release is 4; a read of one statement (GetProcess,
+// GetProcessLease, the process listings, HasHandleGrant, the scope's grant
+// listings) is 1, with no transaction.
+package mariadb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+
+	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver/sqlkit"
+)
+
+// Option configures New and Open.
+type Option = sqlkit.Option
+
+// WithClock sets the clock for non-lease timestamps (CreatedAt, UpdatedAt,
+// event times). Leases always use the database clock.
+func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
+
+// WithoutMigrations makes New and Open leave the schema alone; call Migrate
+// yourself (for example from a deployment step).
+func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
+
+// idleConns keeps enough idle connections for a busy worker pool: the
+// database/sql default of 2 would reconnect on almost every call.
+const idleConns = 16
+
+// New returns a Registry over the caller's pool, migrating the schema first
+// unless WithoutMigrations is given. Close leaves the pool open. The pool's
+// DSN should set interpolateParams=true (one round trip per statement);
+// times do not depend on its time zone settings.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (procreg.Registry, error) {
+	return newRegistry(ctx, db, false, opts)
+}
+
+// Open connects to the database named by dsn (see ParseDSN) and returns a
+// Registry that owns its connection pool.
+func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mariadb: open: %w", err)
+	}
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysqldrv.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mariadb: open: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxIdleConns(idleConns)
+	return newRegistry(ctx, db, true, opts)
+}
+
+// Migrate applies the pending embedded migrations to db's database and
+// returns the schema version. It is safe to run concurrently.
+func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
+	return migrateDB(ctx, db)
+}
+
+// newRegistry is New and Open once the pool exists; on error it closes
+// the pool if owned.
+// TODO(dialect): notifications: none: waiters poll
+func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
+	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, db) }
+	return sqlkit.NewRegistry(ctx, "mariadb", &myStore{db: db, owned: owned}, migrate, opts)
+}
