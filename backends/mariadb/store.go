@@ -17,8 +17,11 @@ import (
 )
 
 // dialect names and classifies go-sql-driver errors for the generated
-// adapter; leases use the database clock.
-// TODO(dialect): lease clock: leases use the database clock that LockProcess reads (no LeaseClock)
+// adapter; leases use the database clock that LockProcess reads (no
+// LeaseClock): the clock of the node the transaction runs on. On a Galera
+// cluster the nodes' clocks must be kept in step (NTP), as for any
+// database clock shared by workers; a skew of s between two nodes moves
+// lease decisions made through them by s.
 var dialect = &sqlkit.Dialect{Name: "mariadb", Classify: classify}
 
 // newTx adapts the generated queries of one transaction to driver.Tx.
@@ -28,9 +31,14 @@ func newTx(db gen.DBTX) driver.Tx { return gen.NewTx(gen.New(db), dialect) }
 // classify maps go-sql-driver errors to the engine's error classes.
 // Transient are deadlocks (1213), lock wait timeouts (1205, after which
 // InnoDB rolls back only the statement, so the whole transaction is rolled
-// back and redone) and MariaDB's "record has changed since last read"
-// (1020).
-// TODO(dialect): transient error codes: 1213 deadlock, 1205 lock wait timeout, 1020 record changed; 1062 duplicate; 1146/1054 schema missing
+// back and redone) and "record has changed since last read" (1020). On a
+// Galera cluster 1213 is also a failed certification (at COMMIT: another
+// node committed a conflicting write-set first) and a brute-force abort
+// (at any statement: an incoming write-set took a row this transaction
+// held); either way the transaction was rolled back on every node and is
+// run again. A node that is not synced or not in the primary component
+// answers 1047 ("WSREP has not yet prepared node for application use"):
+// unavailable, not data.
 func classify(err error) driver.ErrorClass {
 	if errors.Is(err, sql.ErrNoRows) {
 		return driver.ClassNoRows
@@ -50,6 +58,8 @@ func classify(err error) driver.ErrorClass {
 	case 1146, 1054: // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR
 		return driver.ClassSchemaMissing
 	case 1040, 1053, 1927: // ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+		return driver.ClassUnavailable
+	case 1047: // ER_UNKNOWN_COM_ERROR: a Galera node not ready for queries
 		return driver.ClassUnavailable
 	}
 	return driver.ClassOther
@@ -73,23 +83,37 @@ func connectionLost(err error) bool {
 // (sqlkit.Retryable).
 var retryable = sqlkit.Retryable(classify)
 
+// attempts bounds the retries of one transaction when the caller's context
+// has no deadline (with one, sqlkit's budget follows the deadline). It is
+// five times sqlkit.Retry's: on a Galera cluster the writers of every node
+// race for a hot row (one process's appends, the change counter) and only
+// one per round commits, so a writer can lose many rounds in a row
+// (measured with 9 writers on 3 nodes on one process: 10 attempts left
+// about one append in six failed).
+const attempts = 50
+
 // myStore is driver.Store over a database/sql pool. Writes run at the
-// server's default isolation (REPEATABLE READ on InnoDB) and serialize per
-// process on the row lock LockProcess takes; reads of several statements run
-// in one READ ONLY transaction, a consistent snapshot, and reads of one
-// statement on the pool directly (autocommit).
+// server's default isolation (REPEATABLE READ on InnoDB: a registration of
+// a new id takes a gap lock, and registrations racing into one gap may
+// deadlock, then retry) and serialize per process on the row lock
+// LockProcess takes. On a Galera cluster that lock is local to the node;
+// writers on different nodes serialize at certification instead (COMMIT
+// fails with 1213 for all but the first) and are retried, so the
+// outcome is the same. Reads of several statements run in one READ ONLY
+// transaction, a consistent snapshot, and reads of one statement on the
+// pool directly (autocommit); both wait for the cluster's earlier commits
+// first (wsrep_sync_wait, see ParseDSN).
 type myStore struct {
 	db    *sql.DB
 	owned bool // Close closes the pool only when Open created it
 }
 
-// TODO(dialect): isolation level: the server default, REPEATABLE READ on InnoDB (gap locks on registration)
 func (s *myStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.Retry(ctx, retryable, func() error { return sqlkit.InTx(ctx, "mariadb", s.db, nil, txOn, fn) })
+	return sqlkit.RetryAttempts(ctx, attempts, retryable, func() error { return sqlkit.InTx(ctx, "mariadb", s.db, nil, txOn, fn) })
 }
 
 func (s *myStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.Retry(ctx, retryable, func() error {
+	return sqlkit.RetryAttempts(ctx, attempts, retryable, func() error {
 		return sqlkit.InTx(ctx, "mariadb", s.db, &sql.TxOptions{ReadOnly: true}, txOn, fn)
 	})
 }
