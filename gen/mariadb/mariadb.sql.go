@@ -14,8 +14,9 @@ const databaseNowMs = `-- name: DatabaseNowMs :one
 SELECT CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
 `
 
-// Copied from queries/mysql/mysql.sql by procreg dialect new mariadb --from mysql.
-// MySQL 8 / MariaDB-specific statements. Every dialect declares the same
+// MariaDB's statements (the mysql dialect's, reviewed for MariaDB 10.6+
+// and Galera; sqlc's MySQL parser, which compiles them, rejects MariaDB's
+// INSERT/DELETE … RETURNING, so they use none). Every dialect declares the same
 // query names across the files sqlc.yaml lists for it (queries_test.go
 // enforces it).
 // DatabaseNowMs reads the database clock in epoch ms (truncated), on MySQL 8
@@ -25,7 +26,7 @@ SELECT CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS
 // through UNIX_TIMESTAMP(NOW(3)) would convert back from the session zone,
 // off by an hour in a DST fold for a caller's pool that is not in UTC;
 // sqlc's MySQL catalog rejects UTC_TIMESTAMP(3).)
-// TODO(dialect): lease clock: mysql's database clock in epoch ms; check the function, its precision and time zone
+// On a Galera cluster it is the clock of the node the statement runs on.
 func (q *Queries) DatabaseNowMs(ctx context.Context) (int64, error) {
 	row := q.db.QueryRowContext(ctx, databaseNowMs)
 	var now_ms int64
@@ -46,7 +47,6 @@ type InsertWakeAckParams struct {
 
 // InsertWakeAck: a no-op update on a duplicate (INSERT IGNORE would also
 // swallow foreign-key errors).
-// TODO(dialect): upserts: mysql spells this upsert ON DUPLICATE KEY
 func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) error {
 	_, err := q.db.ExecContext(ctx, insertWakeAck, arg.ProcessID, arg.Sequence)
 	return err
@@ -70,8 +70,10 @@ type LockProcessRow struct {
 // fixed at statement start, i.e. before any lock wait: a clock that lags
 // only makes a lease look live for longer and a new expiry earlier, never
 // the reverse.
-// TODO(dialect): row locks: mysql spells this row lock FOR UPDATE
-// TODO(dialect): lease clock: mysql's database clock in epoch ms; check the function, its precision and time zone
+// On a Galera cluster FOR UPDATE locks the row on this node only: a writer
+// on another node is not blocked, and the two serialize at certification
+// instead (the second COMMIT fails with 1213 and the store runs the
+// transaction again, now seeing the first one's row).
 func (q *Queries) LockProcess(ctx context.Context, id string) (LockProcessRow, error) {
 	row := q.db.QueryRowContext(ctx, lockProcess, id)
 	var i LockProcessRow
@@ -142,8 +144,8 @@ type PruneCandidatesParams struct {
 // DELETE … IN (ids) as a full scan and locks (under REPEATABLE READ and
 // READ COMMITTED alike) rows it does not delete, such as the ones it
 // skipped here; the deadlock that can follow is retried.
-// TODO(dialect): row locks: mysql spells this row lock FOR UPDATE SKIP LOCKED
-// TODO(dialect): LIMIT: mysql binds the LIMIT as a bare ? (renamed RowLimit in sqlc.yaml)
+// On Galera, SKIP LOCKED skips only rows locked on this node; a prune
+// racing a writer on another node loses at certification and is retried.
 func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams) ([]string, error) {
 	rows, err := q.db.QueryContext(ctx, pruneCandidates, arg.CutoffMs, arg.RowLimit)
 	if err != nil {
@@ -181,7 +183,6 @@ type RecentEventsDescParams struct {
 
 // RecentEventsDesc returns the tail newest first; the adapter reverses it.
 // (In its dialect file because sqlc's MySQL parser takes only ? in LIMIT.)
-// TODO(dialect): LIMIT: mysql binds the LIMIT as a bare ? (renamed RowLimit in sqlc.yaml)
 func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescParams) ([]Event, error) {
 	rows, err := q.db.QueryContext(ctx, recentEventsDesc, arg.ProcessID, arg.RowLimit)
 	if err != nil {
@@ -238,8 +239,8 @@ type UpsertGrantParams struct {
 }
 
 // UpsertGrant lists the columns in driver.GrantRow order. VALUES() is
-// accepted by MySQL 8 and MariaDB alike.
-// TODO(dialect): upserts: mysql spells this upsert ON DUPLICATE KEY
+// accepted by MySQL 8 and MariaDB alike, and MariaDB has no other form (it
+// lacks MySQL 8.0.19's row alias, INSERT … AS new).
 func (q *Queries) UpsertGrant(ctx context.Context, arg UpsertGrantParams) error {
 	_, err := q.db.ExecContext(ctx, upsertGrant,
 		arg.ScopeID,

@@ -1,5 +1,6 @@
--- Copied from queries/mysql/mysql.sql by procreg dialect new mariadb --from mysql.
--- MySQL 8 / MariaDB-specific statements. Every dialect declares the same
+-- MariaDB's statements (the mysql dialect's, reviewed for MariaDB 10.6+
+-- and Galera; sqlc's MySQL parser, which compiles them, rejects MariaDB's
+-- INSERT/DELETE … RETURNING, so they use none). Every dialect declares the same
 -- query names across the files sqlc.yaml lists for it (queries_test.go
 -- enforces it).
 
@@ -10,7 +11,7 @@
 -- through UNIX_TIMESTAMP(NOW(3)) would convert back from the session zone,
 -- off by an hour in a DST fold for a caller's pool that is not in UTC;
 -- sqlc's MySQL catalog rejects UTC_TIMESTAMP(3).)
--- TODO(dialect): lease clock: mysql's database clock in epoch ms; check the function, its precision and time zone
+-- On a Galera cluster it is the clock of the node the statement runs on.
 -- name: DatabaseNowMs :one
 SELECT CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms;
 
@@ -19,8 +20,10 @@ SELECT CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS
 -- fixed at statement start, i.e. before any lock wait: a clock that lags
 -- only makes a lease look live for longer and a new expiry earlier, never
 -- the reverse.
--- TODO(dialect): row locks: mysql spells this row lock FOR UPDATE
--- TODO(dialect): lease clock: mysql's database clock in epoch ms; check the function, its precision and time zone
+-- On a Galera cluster FOR UPDATE locks the row on this node only: a writer
+-- on another node is not blocked, and the two serialize at certification
+-- instead (the second COMMIT fails with 1213 and the store runs the
+-- transaction again, now seeing the first one's row).
 -- name: LockProcess :one
 SELECT sqlc.embed(processes),
        CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
@@ -30,15 +33,14 @@ FOR UPDATE;
 
 -- InsertWakeAck: a no-op update on a duplicate (INSERT IGNORE would also
 -- swallow foreign-key errors).
--- TODO(dialect): upserts: mysql spells this upsert ON DUPLICATE KEY
 -- name: InsertWakeAck :exec
 INSERT INTO wake_acks (process_id, sequence)
 VALUES (sqlc.arg(process_id), sqlc.arg(sequence))
 ON DUPLICATE KEY UPDATE sequence = sequence;
 
 -- UpsertGrant lists the columns in driver.GrantRow order. VALUES() is
--- accepted by MySQL 8 and MariaDB alike.
--- TODO(dialect): upserts: mysql spells this upsert ON DUPLICATE KEY
+-- accepted by MySQL 8 and MariaDB alike, and MariaDB has no other form (it
+-- lacks MySQL 8.0.19's row alias, INSERT … AS new).
 -- name: UpsertGrant :exec
 INSERT INTO grants (scope_id, process_id, session_id, descriptor_kind, descriptor_label)
 VALUES (sqlc.arg(scope_id), sqlc.arg(process_id), sqlc.arg(session_id),
@@ -50,7 +52,6 @@ ON DUPLICATE KEY UPDATE
 
 -- RecentEventsDesc returns the tail newest first; the adapter reverses it.
 -- (In its dialect file because sqlc's MySQL parser takes only ? in LIMIT.)
--- TODO(dialect): LIMIT: mysql binds the LIMIT as a bare ? (renamed RowLimit in sqlc.yaml)
 -- name: RecentEventsDesc :many
 SELECT * FROM events
 WHERE process_id = sqlc.arg(process_id)
@@ -67,8 +68,8 @@ LIMIT ?;
 -- DELETE … IN (ids) as a full scan and locks (under REPEATABLE READ and
 -- READ COMMITTED alike) rows it does not delete, such as the ones it
 -- skipped here; the deadlock that can follow is retried.
--- TODO(dialect): row locks: mysql spells this row lock FOR UPDATE SKIP LOCKED
--- TODO(dialect): LIMIT: mysql binds the LIMIT as a bare ? (renamed RowLimit in sqlc.yaml)
+-- On Galera, SKIP LOCKED skips only rows locked on this node; a prune
+-- racing a writer on another node loses at certification and is retried.
 -- name: PruneCandidates :many
 SELECT id FROM processes
 WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')

@@ -1,5 +1,4 @@
--- Copied from schema/mysql/00001_init.sql by procreg dialect new mariadb --from mysql.
--- Initial procreg schema for MySQL 8 / MariaDB. Column names and order of
+-- Initial procreg schema for MariaDB (the mysql dialect's, idempotent). Column names and order of
 -- processes, events and grants mirror store.ProcessRow / EventRow / GrantRow
 -- so that the sqlc models convert to store rows by a plain Go type conversion
 -- (sqlc.yaml maps VARBINARY/LONGBLOB to string).
@@ -8,9 +7,15 @@
 -- free text are LONGBLOB so any bytes round-trip unchanged. Times are epoch
 -- milliseconds; "" / 0 mean absent. Forward-only: there is no Down section.
 
--- TODO(dialect): schema: column types, collations (ids compare byte-wise), defaults and index spelling are mysql's
+-- mariadb: the same types as mysql (VARBINARY/LONGBLOB compare byte-wise on
+-- MariaDB as on MySQL 8), every table InnoDB with a primary key (Galera
+-- replicates only InnoDB and needs a key on every table), and every
+-- statement idempotent (IF NOT EXISTS, INSERT IGNORE, OR REPLACE): the
+-- migration lock (backends/mariadb/migrate.go) serializes migrators across
+-- the nodes, but on a cluster each DDL statement is atomic on its own (TOI),
+-- not the file, so a migrator that died half-way is simply run again.
 -- +goose Up
-CREATE TABLE processes (
+CREATE TABLE IF NOT EXISTS processes (
     id                      VARBINARY(255)  NOT NULL PRIMARY KEY,
     registration_hash       VARBINARY(64)   NOT NULL DEFAULT '',
     disposition             VARBINARY(64)   NOT NULL DEFAULT '',
@@ -60,7 +65,7 @@ CREATE TABLE processes (
     INDEX processes_status_updated (status, updated_at_ms)
 ) ENGINE = InnoDB;
 
-CREATE TABLE events (
+CREATE TABLE IF NOT EXISTS events (
     process_id      VARBINARY(255)  NOT NULL,
     sequence        BIGINT          NOT NULL,
     event_type      VARBINARY(1024) NOT NULL DEFAULT '',
@@ -86,14 +91,14 @@ CREATE TABLE events (
     CONSTRAINT events_process FOREIGN KEY (process_id) REFERENCES processes (id)
 ) ENGINE = InnoDB;
 
-CREATE TABLE wake_acks (
+CREATE TABLE IF NOT EXISTS wake_acks (
     process_id VARBINARY(255) NOT NULL,
     sequence   BIGINT         NOT NULL,
     PRIMARY KEY (process_id, sequence),
     CONSTRAINT wake_acks_process FOREIGN KEY (process_id) REFERENCES processes (id)
 ) ENGINE = InnoDB;
 
-CREATE TABLE grants (
+CREATE TABLE IF NOT EXISTS grants (
     scope_id         VARBINARY(1024) NOT NULL,
     process_id       VARBINARY(255)  NOT NULL,
     session_id       VARBINARY(1024) NOT NULL DEFAULT '',
