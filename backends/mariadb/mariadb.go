@@ -1,33 +1,60 @@
-// Package mariadb is procreg's mariadb dialect, written by `procreg dialect new mariadb
-// --from mysql` as a copy of the mysql backend. Until its review markers are
-// resolved, the rest of this documentation is mysql's:
-//
-// Package mysql is the MySQL 8 / MariaDB backend of procreg: a driver.Store
-// over database/sql with github.com/go-sql-driver/mysql and the
-// sqlc-generated queries in gen/mariadb, driven by the shared engine
-// (package driver), so it behaves exactly like every other backend. It
-// reports procreg.TierDurable.
+// Package mariadb is the MariaDB backend of procreg (MariaDB 10.10 and
+// later, standalone or as a Galera cluster): a driver.Store over
+// database/sql with github.com/go-sql-driver/mysql and the sqlc-generated
+// queries in gen/mariadb, driven by the shared engine (package driver), so
+// it behaves exactly like every other backend. It reports
+// procreg.TierDurable. It was written by `procreg dialect new mariadb
+// --from mysql` and keeps the mysql dialect's SQL where MariaDB spells it
+// the same (docs/dialects.md lists the differences); the mysql dialect
+// stays MySQL 8's.
 //
 // # Opening
 //
-// Open takes a DSN in the URL form mysql://user:pass@host:port/db or the
-// driver's native form user:pass@tcp(host:port)/db (see ParseDSN) and owns
-// the pool it creates; New takes the caller's *sql.DB and leaves it open on
-// Close. Both apply the embedded migrations (schema/mariadb) unless
-// WithoutMigrations is given; migrations are safe to run from many processes
-// at once (GET_LOCK, see migrate.go).
+// Open takes a DSN in the URL form mariadb://user:pass@host:port/db (or
+// mysql://…) or the driver's native form user:pass@tcp(host:port)/db (see
+// ParseDSN) and owns the pool it creates; New takes the caller's *sql.DB
+// and leaves it open on Close. Both apply the embedded migrations
+// (schema/mariadb) unless WithoutMigrations is given; migrations are safe
+// to run from many processes at once, connected to any nodes of a cluster
+// (a committed lease row, see migrate.go).
 //
 // Ids, names and keys are VARBINARY columns: they compare byte-wise with no
-// trailing-space padding on both MySQL 8 and MariaDB.
+// trailing-space padding.
+//
+// # Galera
+//
+// A Galera cluster (docs/galera.md) takes reads and writes on every node.
+// The dialect makes that safe:
+//
+//   - causal reads: ParseDSN sets wsrep_sync_wait=7 on every connection
+//     unless the DSN names it, so a write committed through one node is
+//     seen through every other at once (a pool given to New should set it
+//     too);
+//   - conflicts: certification failures at COMMIT and brute-force aborts
+//     are 1213, classified transient and retried, with a budget of 50
+//     attempts (sqlkit.Retry's 10 are too few when the writers of three
+//     nodes race for one row); a node not ready for queries (1047) is
+//     unavailable;
+//   - the migration lock holds across nodes (GET_LOCK does not);
+//   - the schema is InnoDB with a primary key on every table, and nothing
+//     Galera rejects is used (no LOCK TABLES, no XA, no sequences).
+//
+// Row locks (SELECT … FOR UPDATE) are local to a node; writers on
+// different nodes serialize at certification instead. Every record change
+// advances the change feed's one-row counter, which is therefore a
+// cluster-wide hotspot: concurrent record changes through different nodes
+// conflict on it and retry (docs/galera.md measures the cost); send the
+// writes to one node when that matters.
 //
 // # Clock
 //
-// Every lease decision and lease timestamp uses the database clock
-// (UTC_TIMESTAMP(3), independent of the session time zone), read in the same
-// statement that locks the process row, so worker clock skew can neither
-// steal a live lease nor make one look expired. Open also sets the session
-// time zone to UTC. WithClock changes only the other timestamps (CreatedAt,
-// UpdatedAt, event times), which are informational.
+// Every lease decision and lease timestamp uses the database clock (of the
+// node the transaction runs on), read in the same statement that locks the
+// process row, so worker clock skew can neither steal a live lease nor
+// make one look expired; the nodes of a cluster must keep their clocks in
+// step. Open also sets the session time zone to UTC. WithClock changes
+// only the other timestamps (CreatedAt, UpdatedAt, event times), which are
+// informational.
 //
 // # Transactions and locking
 //
@@ -36,29 +63,37 @@
 // and their sequences have no gaps. A read of several statements runs in one
 // READ ONLY transaction; a read of one statement runs on the pool in
 // autocommit (one statement sees one snapshot on its own).
-// A transaction that fails with a deadlock (1213), a lock wait timeout
-// (1205), MariaDB's 1020, or that lost a race to insert the same new process
-// (1062), is retried (bounded, with jittered backoff).
+// A transaction that fails with a deadlock or certification conflict
+// (1213), a lock wait timeout (1205), "record changed" (1020), or that lost
+// a race to insert the same new process (1062), is retried (bounded, with
+// jittered backoff).
 //
 // Writes keep InnoDB's default REPEATABLE READ, so a registration of a new
-// id takes a gap lock while it finds no row; registrations of new ids racing
-// into the same gap deadlock and are retried (measured: 16 workers
-// registering 800 new ids, ~300 retries, ~1,000 registrations/s). Appends and
-// lease operations lock existing rows only and never take gap locks. READ
-// COMMITTED would avoid this but costs a round trip per transaction (its
-// session variable is named differently on MySQL 8 and MariaDB 10).
+// id takes a gap lock while it finds no row; registrations of new ids
+// racing into the same gap deadlock and are retried. READ COMMITTED
+// (MariaDB's tx_isolation, settable in the DSN at no cost) would avoid it
+// but would also weaken the multi-statement reads, which would then need a
+// SET TRANSACTION round trip each.
 //
 // # Round trips
 //
 // Open enables interpolateParams, so a parameterized statement is one round
-// trip (without it the driver prepares, executes and closes: three). The
-// statements per method are those of the postgres package (same engine, same
-// query names; see its table): AppendEvent is START TRANSACTION, LockProcess,
-// [EventByReplayKey when a replay key is given], InsertEvent, UpdateProcess,
-// COMMIT, that is 5–6 round trips and at most four statements; a lease claim,
-// renewal or release is 4; a read of one statement (GetProcess,
-// GetProcessLease, the process listings, HasHandleGrant, the scope's grant
-// listings) is 1, with no transaction.
+// trip; wsrep_sync_wait and the time zone are sent with the connection's
+// setup, not per statement. The statements are the mysql dialect's:
+// AppendEvent is START TRANSACTION, LockProcess, [EventByReplayKey when a
+// replay key is given], InsertEvent, BumpChangeCounter, UpdateProcess,
+// COMMIT, that is 6–7 round trips; a lease claim, renewal or release is 4;
+// a read of one statement is 1, with no transaction. MariaDB's
+// INSERT … RETURNING and DELETE … RETURNING (10.5+) would fold a write and
+// the read after it, but sqlc's MySQL engine does not parse them (syntax
+// error near "RETURNING", sqlc 1.31), and no statement pair here would fold:
+// InsertEvent computes its sequence from the locked row, and the counter
+// bump is an UPDATE (MariaDB has no UPDATE … RETURNING).
+//
+// # Notifications
+//
+// None: await's waiters poll. (Galera replicates no notifications between
+// nodes; a trigger-based scheme would see only the local node's writes.)
 package mariadb
 
 import (
@@ -90,8 +125,9 @@ const idleConns = 16
 
 // New returns a Registry over the caller's pool, migrating the schema first
 // unless WithoutMigrations is given. Close leaves the pool open. The pool's
-// DSN should set interpolateParams=true (one round trip per statement);
-// times do not depend on its time zone settings.
+// DSN should set interpolateParams=true (one round trip per statement) and,
+// on a Galera cluster, wsrep_sync_wait=7 (causal reads); ParseDSN returns
+// such a configuration. Times do not depend on its time zone settings.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (procreg.Registry, error) {
 	return newRegistry(ctx, db, false, opts)
 }
@@ -122,8 +158,7 @@ func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
 }
 
 // newRegistry is New and Open once the pool exists; on error it closes
-// the pool if owned.
-// TODO(dialect): notifications: none: waiters poll
+// the pool if owned. The registry is no await.Notifier: waiters poll.
 func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, db) }
 	return sqlkit.NewRegistry(ctx, "mariadb", &myStore{db: db, owned: owned}, migrate, opts)
