@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +36,9 @@ import (
 
 // myTemplateInfo is a finished template as a clone needs it.
 type myTemplateInfo struct {
-	name string
-	ddl  []string // CREATE TABLE statements, unqualified
+	name   string
+	tables []string // its base tables
+	ddl    []string // CREATE TABLE, then CREATE VIEW statements, unqualified
 }
 
 var myTemplate templateCache[myTemplateInfo]
@@ -151,42 +153,70 @@ func myBuild(ctx context.Context, admin, name string, want int64) error {
 func myReadTemplate(ctx context.Context, conn *sql.Conn, name string) (myTemplateInfo, error) {
 	var others int
 	err := conn.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_type <> 'BASE TABLE') +
 		(SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = ?) +
 		(SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = ?) +
 		(SELECT COUNT(*) FROM information_schema.events WHERE event_schema = ?)`,
-		name, name, name, name).Scan(&others)
+		name, name, name).Scan(&others)
 	if err != nil {
 		return myTemplateInfo{}, err
 	}
 	if others != 0 {
-		return myTemplateInfo{}, fmt.Errorf("template %s holds %d views, triggers, routines, events or sequences; MySQLMigrated copies tables only (teach it the rest)", name, others)
+		return myTemplateInfo{}, fmt.Errorf("template %s holds %d triggers, routines or events; MySQLMigrated copies tables and views only (teach it the rest)", name, others)
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name", name)
+	tables, err := myNames(ctx, conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name", name)
 	if err != nil {
 		return myTemplateInfo{}, err
 	}
-	var tables []string
-	for rows.Next() {
-		var tb string
-		if err := rows.Scan(&tb); err != nil {
-			rows.Close()
-			return myTemplateInfo{}, err
-		}
-		tables = append(tables, tb)
-	}
-	if err := rows.Close(); err != nil {
+	views, err := myNames(ctx, conn, "SELECT table_name FROM information_schema.views WHERE table_schema = ? ORDER BY table_name", name)
+	if err != nil {
 		return myTemplateInfo{}, err
 	}
-	info := myTemplateInfo{name: name}
+	info := myTemplateInfo{name: name, tables: tables}
 	for _, tb := range tables {
 		var n, ddl string
-		if err := conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+name+".`"+strings.ReplaceAll(tb, "`", "``")+"`").Scan(&n, &ddl); err != nil {
+		if err := conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+name+"."+myQuote(tb)).Scan(&n, &ddl); err != nil {
 			return myTemplateInfo{}, fmt.Errorf("read the DDL of %s.%s: %w", name, tb, err)
 		}
 		info.ddl = append(info.ddl, ddl)
 	}
+	for _, v := range views {
+		var n, ddl, charset, collation string
+		if err := conn.QueryRowContext(ctx, "SHOW CREATE VIEW "+name+"."+myQuote(v)).Scan(&n, &ddl, &charset, &collation); err != nil {
+			return myTemplateInfo{}, fmt.Errorf("read the DDL of view %s.%s: %w", name, v, err)
+		}
+		// The server qualifies every name in a view's body with the
+		// template's schema and records its definer: unqualify both, so
+		// the view is the copy's own.
+		ddl = strings.ReplaceAll(ddl, myQuote(name)+".", "")
+		ddl = myDefiner.ReplaceAllString(ddl, "")
+		info.ddl = append(info.ddl, ddl)
+	}
 	return info, nil
+}
+
+// myDefiner matches the DEFINER clause SHOW CREATE VIEW prints.
+var myDefiner = regexp.MustCompile("DEFINER=`[^`]*`@`[^`]*` ")
+
+// myQuote quotes an identifier for MySQL.
+func myQuote(id string) string { return "`" + strings.ReplaceAll(id, "`", "``") + "`" }
+
+// myNames runs a query of one string column with the schema name as its
+// parameter and returns the column's values.
+func myNames(ctx context.Context, conn *sql.Conn, query, schema string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, query, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // myCreateFrom creates database name as a clone of template tpl, on a
@@ -210,12 +240,12 @@ func myCreateFrom(admin, name string, tpl myTemplateInfo) error {
 	defer conn.Close()
 	// Without foreign-key checks the tables can be created in any order.
 	stmts := append([]string{"SET SESSION foreign_key_checks = 0", "CREATE DATABASE " + name, "USE " + name}, tpl.ddl...)
-	// The rows migrations insert come along: the version rows and
-	// procreg_meta, whose cursor secret is then made anew (see
-	// newCursorKey).
-	stmts = append(stmts,
-		"INSERT INTO "+migrate.VersionTable+" SELECT * FROM "+tpl.name+"."+migrate.VersionTable,
-		"INSERT INTO procreg_meta SELECT * FROM "+tpl.name+".procreg_meta")
+	// The rows migrations insert come along (the version rows,
+	// procreg_meta, the change counter); the cursor secret is then made
+	// anew (see newCursorKey).
+	for _, tb := range tpl.tables {
+		stmts = append(stmts, "INSERT INTO "+myQuote(tb)+" SELECT * FROM "+tpl.name+"."+myQuote(tb))
+	}
 	for _, stmt := range stmts {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			return err
