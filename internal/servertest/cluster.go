@@ -119,6 +119,7 @@ func (c Cluster) CrossNode(t *testing.T) {
 	t.Run("ReadAfterWrite", c.ReadAfterWrite)
 	t.Run("AppendersOnEveryNode", c.AppendersOnEveryNode)
 	t.Run("ClaimRace", c.ClaimRace)
+	t.Run("ChangeFeedAcrossNodes", c.ChangeFeedAcrossNodes)
 }
 
 // conflicts is Conflicts, or 0 without it.
@@ -325,4 +326,121 @@ func (c Cluster) ClaimRace(t *testing.T) {
 	}
 	t.Logf("%d claim races of %d claimers on %d nodes: %d with two holders, %v, %d transactions aborted by the cluster and retried",
 		ClaimRaceProcesses, len(regs), len(dbs), twoHolders, time.Since(start).Round(time.Millisecond), c.conflicts(t, dbs)-before)
+}
+
+// FeedAppendsEach is how many events each writer of ChangeFeedAcrossNodes
+// appends to its own process before completing it.
+const FeedAppendsEach = 50
+
+// ChangeFeedAcrossNodes measures what the change feed costs a cluster and
+// checks that it stays complete. Appenders writers each append
+// FeedAppendsEach events to a process of their own, so they share no
+// process row; every append is a record change and advances the feed's
+// position. Run twice: with every writer on node 1, then spread over the
+// nodes (where a dialect whose position is one counter row makes every
+// pair of concurrent appends through different nodes conflict). Each
+// round's writes must all succeed, and a follower reading the feed through
+// the last node, during and after the writes, must see every process
+// completed in the end, and never running again after that.
+func (c Cluster) ChangeFeedAcrossNodes(t *testing.T) {
+	for _, spread := range []bool{false, true} {
+		name := "OneNode"
+		if spread {
+			name = "EveryNode"
+		}
+		t.Run(name, func(t *testing.T) { c.feedRound(t, spread) })
+	}
+}
+
+func (c Cluster) feedRound(t *testing.T, spread bool) {
+	ctx := context.Background()
+	dbs := c.Databases(t)
+	regs := make([]procreg.Registry, Appenders)
+	for i := range regs {
+		node := 0
+		if spread {
+			node = i % len(dbs)
+		}
+		regs[i] = c.open(t, dbs[node].DSN)
+	}
+	for w := range regs {
+		register(t, regs[0], fmt.Sprintf("feed-%d", w))
+	}
+	follower := c.open(t, dbs[len(dbs)-1].DSN)
+	done := map[string]bool{} // processes the feed showed completed
+	cursor := ""
+	follow := func() error {
+		for {
+			page, err := follower.ProcessesChangedSince(ctx, cursor, 100)
+			if err != nil {
+				return err
+			}
+			for _, r := range page.Records {
+				if done[r.ID] && !r.IsTerminal() {
+					return fmt.Errorf("the feed showed %s running after it had shown it completed", r.ID)
+				}
+				done[r.ID] = r.IsTerminal()
+			}
+			cursor = page.Next
+			if len(page.Records) == 0 {
+				return nil
+			}
+		}
+	}
+	before := c.conflicts(t, dbs)
+	start := time.Now()
+	errs := make([]error, Appenders)
+	var wg sync.WaitGroup
+	for w := range regs {
+		wg.Go(func() {
+			id := fmt.Sprintf("feed-%d", w)
+			for i := range FeedAppendsEach {
+				if _, err := regs[w].AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.waiting", Payload: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))}); err != nil {
+					errs[w] = fmt.Errorf("writer %d, append %d: %w", w, i, err)
+					return
+				}
+			}
+			if _, err := regs[w].CompleteProcess(ctx, id, procreg.AwaitOutput{Kind: procreg.OutputSuccess, Value: json.RawMessage(`1`)}); err != nil {
+				errs[w] = fmt.Errorf("writer %d, completion: %w", w, err)
+			}
+		})
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	var followErr error
+	for running := true; running && followErr == nil; {
+		select {
+		case <-finished:
+			running = false
+		case <-time.After(20 * time.Millisecond):
+			followErr = follow()
+		}
+	}
+	<-finished
+	elapsed := time.Since(start)
+	aborted := c.conflicts(t, dbs) - before
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if followErr == nil {
+		followErr = follow()
+	}
+	if followErr != nil {
+		t.Fatalf("following the feed through node %d: %v", len(dbs), followErr)
+	}
+	for w := range regs {
+		id := fmt.Sprintf("feed-%d", w)
+		if !done[id] {
+			t.Errorf("the feed through node %d never showed %s completed", len(dbs), id)
+		}
+	}
+	nodes := 1
+	if spread {
+		nodes = len(dbs)
+	}
+	total := Appenders * (FeedAppendsEach + 1)
+	t.Logf("%d writers on %d node(s), each appending to its own process: %d appends and completions in %v (%.0f appends/s), %d transactions aborted by the cluster and retried",
+		Appenders, nodes, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), aborted)
 }
