@@ -28,16 +28,26 @@ const maxAttempts = 10
 // around it). A context that ends while waiting returns the context's
 // error.
 func Retry(ctx context.Context, transient func(error) bool, attempt func() error) error {
-	return RetryAttempts(ctx, maxAttempts, transient, attempt)
+	deadline, hasDeadline := ctx.Deadline()
+	return retry(ctx, deadline, hasDeadline, transient, attempt)
 }
 
-// RetryAttempts is Retry with at most attempts attempts when ctx has no
-// deadline (and the delay growing past 100 ms only after that many). A
-// store whose conflicts are expected to come in long runs — a cluster
-// that certifies at commit, where the writers of every node race for one
-// hot row — gives itself a larger budget than Retry's.
-func RetryAttempts(ctx context.Context, attempts int, transient func(error) bool, attempt func() error) error {
+// RetryWithin is Retry with a time budget instead of maxAttempts when ctx
+// has no deadline: it keeps trying as Retry does before a deadline budget
+// from now (ctx's own deadline, when it has one, wins; the statements are
+// never cut short by the budget). A store whose conflicts come in long
+// runs — a cluster that certifies at commit, where the writers of every
+// node race for the same rows and a long transaction can lose many
+// rounds — gives itself more than Retry's ten attempts.
+func RetryWithin(ctx context.Context, budget time.Duration, transient func(error) bool, attempt func() error) error {
 	deadline, hasDeadline := ctx.Deadline()
+	if !hasDeadline {
+		deadline, hasDeadline = time.Now().Add(budget), true
+	}
+	return retry(ctx, deadline, hasDeadline, transient, attempt)
+}
+
+func retry(ctx context.Context, deadline time.Time, hasDeadline bool, transient func(error) bool, attempt func() error) error {
 	delay := time.Millisecond
 	for i := 1; ; i++ {
 		began := time.Now()
@@ -50,7 +60,7 @@ func RetryAttempts(ctx context.Context, attempts int, transient func(error) bool
 			if time.Until(deadline) < sleep+time.Since(began) {
 				return err
 			}
-		} else if i >= attempts {
+		} else if i >= maxAttempts {
 			return err
 		}
 		t := time.NewTimer(sleep)
@@ -61,7 +71,7 @@ func RetryAttempts(ctx context.Context, attempts int, transient func(error) bool
 		case <-t.C:
 		}
 		limit := 100 * time.Millisecond
-		if i >= attempts {
+		if i >= maxAttempts {
 			limit = time.Second // only with a deadline: back off further
 		}
 		delay = min(2*delay, limit)
