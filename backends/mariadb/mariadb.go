@@ -31,10 +31,10 @@
 //     seen through every other at once (a pool given to New should set it
 //     too);
 //   - conflicts: certification failures at COMMIT and brute-force aborts
-//     are 1213, classified transient and retried, with a budget of 50
-//     attempts (sqlkit.Retry's 10 are too few when the writers of three
-//     nodes race for one row); a node not ready for queries (1047) is
-//     unavailable;
+//     are 1213, classified transient and retried, for up to two minutes
+//     when the caller's context has no deadline (sqlkit.Retry's 10
+//     attempts are too few when the writers of three nodes race for the
+//     same rows); a node not ready for queries (1047) is unavailable;
 //   - the migration lock holds across nodes (GET_LOCK does not);
 //   - the schema is InnoDB with a primary key on every table, and nothing
 //     Galera rejects is used (no LOCK TABLES, no XA, no sequences).

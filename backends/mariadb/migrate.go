@@ -215,10 +215,10 @@ func conflict(err error) bool {
 }
 
 // retryConflicts runs an autocommit statement until it does not fail with
-// a conflict (bounded by ctx, and by 50 tries).
+// a conflict (bounded by ctx, and by 100 tries).
 func retryConflicts(ctx context.Context, f func() error) error {
 	var err error
-	for range attempts {
+	for range 100 {
 		if err = f(); err == nil || !conflict(err) || ctx.Err() != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
 
@@ -83,14 +84,17 @@ func connectionLost(err error) bool {
 // (sqlkit.Retryable).
 var retryable = sqlkit.Retryable(classify)
 
-// attempts bounds the retries of one transaction when the caller's context
-// has no deadline (with one, sqlkit's budget follows the deadline). It is
-// five times sqlkit.Retry's: on a Galera cluster the writers of every node
-// race for a hot row (one process's appends, the change counter) and only
-// one per round commits, so a writer can lose many rounds in a row
-// (measured with 9 writers on 3 nodes on one process: 10 attempts left
-// about one append in six failed).
-const attempts = 50
+// retryBudget bounds the retries of one transaction when the caller's
+// context has no deadline (with one, sqlkit's budget follows the
+// deadline): sqlkit.RetryWithin keeps retrying, the delay growing to a
+// second, until the next attempt would end after it. sqlkit.Retry's ten
+// attempts are too few on a Galera cluster, where the writers of every
+// node race for the same rows and only one per round commits: measured
+// with 9 writers on 3 nodes on one process, 10 attempts left about one
+// append in six failed, 50 still left a session delete (one transaction
+// locking 48 processes that 4 writers on other nodes kept changing)
+// failing after 26 s.
+const retryBudget = 2 * time.Minute
 
 // myStore is driver.Store over a database/sql pool. Writes run at the
 // server's default isolation (REPEATABLE READ on InnoDB: a registration of
@@ -109,11 +113,11 @@ type myStore struct {
 }
 
 func (s *myStore) Write(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.RetryAttempts(ctx, attempts, retryable, func() error { return sqlkit.InTx(ctx, "mariadb", s.db, nil, txOn, fn) })
+	return sqlkit.RetryWithin(ctx, retryBudget, retryable, func() error { return sqlkit.InTx(ctx, "mariadb", s.db, nil, txOn, fn) })
 }
 
 func (s *myStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) error) error {
-	return sqlkit.RetryAttempts(ctx, attempts, retryable, func() error {
+	return sqlkit.RetryWithin(ctx, retryBudget, retryable, func() error {
 		return sqlkit.InTx(ctx, "mariadb", s.db, &sql.TxOptions{ReadOnly: true}, txOn, fn)
 	})
 }
