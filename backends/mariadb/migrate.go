@@ -32,14 +32,17 @@ func migrateDB(ctx context.Context, db *sql.DB) (int64, error) {
 // LockTable of the database being migrated (so migrators of different
 // databases never wait for each other):
 //
-//   - acquire: CREATE TABLE IF NOT EXISTS (DDL runs in the same total
-//     order on every node, and concurrent creations from several nodes are
-//     safe), INSERT IGNORE the one row, then an autocommit compare-and-set
+//   - acquire: an autocommit compare-and-set
 //     UPDATE … SET owner = me, expires_ms = now + ttl WHERE id = 1 AND
 //     (owner is empty OR expires_ms < now); the lock is ours iff it changed one
 //     row. Concurrent acquirers on several nodes all see a free row, but
 //     certification lets only the first commit: the others get 1213 (or,
-//     once the winner's write-set is applied, 0 rows) and wait.
+//     once the winner's write-set is applied, 0 rows) and wait. The first
+//     migrator of a database (the table is missing, or its row) creates
+//     them first: CREATE TABLE IF NOT EXISTS (DDL runs in the same total
+//     order on every node, and concurrent creations from several nodes
+//     are safe) and INSERT IGNORE. Later opens run no DDL: on Galera
+//     every DDL statement pauses the whole cluster while it runs.
 //   - hold: a renewal every ttl/4 pushes expires_ms forward, on the pool
 //     (the migrations run on other connections).
 //   - release: clear the owner (only if it is still ours).
@@ -96,25 +99,32 @@ func (l *migrationLocker) SessionLock(ctx context.Context, conn *sql.Conn) error
 	if err != nil {
 		return err
 	}
-	if err := retryConflicts(ctx, func() error { _, err := conn.ExecContext(ctx, createLockTable); return err }); err != nil {
-		return fmt.Errorf("create %s: %w", LockTable, err)
-	}
-	if err := retryConflicts(ctx, func() error { _, err := conn.ExecContext(ctx, seedLock); return err }); err != nil {
-		return fmt.Errorf("seed %s: %w", LockTable, err)
-	}
 	ttlMs := l.ttl.Milliseconds()
+	created := false
 	for {
 		res, err := conn.ExecContext(ctx, acquireLock, owner, ttlMs)
+		var n int64
 		if err == nil {
-			n, rerr := res.RowsAffected()
-			if rerr != nil {
-				return fmt.Errorf("migration lock: %w", rerr)
+			if n, err = res.RowsAffected(); err != nil {
+				return fmt.Errorf("migration lock: %w", err)
 			}
 			if n == 1 {
 				l.hold(owner)
 				return nil
 			}
-		} else if !conflict(err) {
+		}
+		switch {
+		case err != nil && missingTable(err) && !created, err == nil && !created && !l.seeded(ctx, conn):
+			// The first migrator of the database: create the table and its
+			// row, then try again. (Only then: DDL on a Galera cluster
+			// pauses every node while it runs, so an Open of a migrated
+			// database runs none.)
+			if err := l.create(ctx, conn); err != nil {
+				return err
+			}
+			created = true
+			continue
+		case err != nil && !conflict(err):
 			return fmt.Errorf("migration lock: %w", err)
 		}
 		t := time.NewTimer(100*time.Millisecond + rand.N(200*time.Millisecond))
@@ -125,6 +135,32 @@ func (l *migrationLocker) SessionLock(ctx context.Context, conn *sql.Conn) error
 		case <-t.C:
 		}
 	}
+}
+
+// create makes the lock table and its row, idempotently.
+func (l *migrationLocker) create(ctx context.Context, conn *sql.Conn) error {
+	if err := retryConflicts(ctx, func() error { _, err := conn.ExecContext(ctx, createLockTable); return err }); err != nil {
+		return fmt.Errorf("create %s: %w", LockTable, err)
+	}
+	if err := retryConflicts(ctx, func() error { _, err := conn.ExecContext(ctx, seedLock); return err }); err != nil {
+		return fmt.Errorf("seed %s: %w", LockTable, err)
+	}
+	return nil
+}
+
+// seeded reports whether the lock row exists (an acquisition that changed
+// no row either met a held lock or a table whose creator died before the
+// row was written).
+func (l *migrationLocker) seeded(ctx context.Context, conn *sql.Conn) bool {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+LockTable+" WHERE id = 1").Scan(&n)
+	return err != nil || n == 1
+}
+
+// missingTable reports ER_NO_SUCH_TABLE.
+func missingTable(err error) bool {
+	var me *mysqldrv.MySQLError
+	return errors.As(err, &me) && me.Number == 1146
 }
 
 // hold records the lease and starts its renewals.
