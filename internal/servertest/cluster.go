@@ -32,12 +32,98 @@ type Cluster struct {
 	// dsns); the cross-node tests log how many of their transactions the
 	// cluster aborted (and the store retried).
 	Conflicts func(tb testing.TB, dsns []string) int64
+
+	gate *phases
+}
+
+// phases keeps the DDL of the parallel suites (creating, migrating and
+// dropping their databases) apart from their test bodies. On Galera every
+// DDL statement runs in total order and pauses the whole cluster while it
+// runs (TOI), so a test creating its database would stall the transactions
+// of the tests already running — long enough, on a loaded machine, to
+// expire the conformance suite's 300 ms leases. Provisioning runs while no
+// test body does (provisions run together), and a test body starts when
+// no provision is running or waiting, so the suites run in waves.
+type phases struct {
+	mu                             sync.Mutex
+	cond                           *sync.Cond
+	running, provisioning, waiting int
+	holders                        sync.Map // *testing.T -> true while its body runs
+}
+
+func newPhases() *phases {
+	p := &phases{}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *phases) provision(t *testing.T) {
+	if _, held := p.holders.Load(t); held { // a second database for a running test
+		p.ran(t)
+	}
+	p.mu.Lock()
+	p.waiting++
+	for p.running > 0 {
+		p.cond.Wait()
+	}
+	p.waiting--
+	p.provisioning++
+	p.mu.Unlock()
+}
+
+func (p *phases) provisioned() {
+	p.mu.Lock()
+	p.provisioning--
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *phases) run(t *testing.T) {
+	p.mu.Lock()
+	for p.provisioning > 0 || p.waiting > 0 {
+		p.cond.Wait()
+	}
+	p.running++
+	p.mu.Unlock()
+	p.holders.Store(t, true)
+}
+
+func (p *phases) ran(t *testing.T) {
+	if _, held := p.holders.LoadAndDelete(t); !held {
+		return
+	}
+	p.mu.Lock()
+	p.running--
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// database provisions t's database (migrated through node 1) in a
+// provisioning phase, and starts t's body; the database is dropped in a
+// provisioning phase after the body's cleanups (registries closed).
+func (c Cluster) database(t *testing.T) []testdb.Database {
+	t.Helper()
+	g := c.gate
+	g.provision(t)
+	t.Cleanup(g.provisioned) // after the drop below
+	dbs := c.Databases(t)
+	t.Cleanup(func() { g.ran(t); g.provision(t) }) // before the drop
+	r, err := c.OpenDSN(context.Background(), dbs[0].DSN)
+	if err != nil {
+		g.provisioned()
+		t.Fatalf("open %s to migrate it: %v", dbs[0].DSN, err)
+	}
+	_ = r.Close()
+	g.provisioned()
+	g.run(t)
+	return dbs
 }
 
 // Tests runs the cluster tests as subtests: the public and durable
 // conformance suites with registries on different nodes, concurrent first
 // opens (migrations) on every node, and the cross-node measurements.
 func (c Cluster) Tests(t *testing.T) {
+	c.gate = newPhases()
 	t.Run("Conformance", c.Conformance)
 	t.Run("ConformanceDurable", c.Durable)
 	t.Run("ConcurrentOpenAcrossNodes", c.ConcurrentOpen)
@@ -56,11 +142,15 @@ func (c Cluster) open(tb testing.TB, dsn string) procreg.Registry {
 }
 
 // Conformance runs the public suite, each subtest on a database of its
-// own, its registry connected to the nodes in turn.
+// own (provisioned in waves, see phases), its registry connected to the
+// nodes in turn.
 func (c Cluster) Conformance(t *testing.T) {
+	if c.gate == nil {
+		c.gate = newPhases()
+	}
 	var next atomic.Int64
 	conformance.Run(t, func(t *testing.T) procreg.Registry {
-		dbs := c.Databases(t)
+		dbs := c.database(t)
 		return c.open(t, dbs[int(next.Add(1)-1)%len(dbs)].DSN)
 	})
 }
@@ -69,8 +159,11 @@ func (c Cluster) Conformance(t *testing.T) {
 // handed out round-robin over the nodes, so the races across registries
 // are races across nodes.
 func (c Cluster) Durable(t *testing.T) {
+	if c.gate == nil {
+		c.gate = newPhases()
+	}
 	conformance.RunDurable(t, func(t *testing.T) conformance.Opener {
-		dbs := c.Databases(t)
+		dbs := c.database(t)
 		var next atomic.Int64
 		return func(t *testing.T) procreg.Registry {
 			dsn := dbs[int(next.Add(1)-1)%len(dbs)].DSN
