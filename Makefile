@@ -1,7 +1,7 @@
 # procreg — developer entry points. `make test` is what CI runs (via .ci/run).
 GO ?= go
 
-.PHONY: all test generate generate-check dialect-check vet fmt-check lint cross matrix unit race bench demo
+.PHONY: all test generate generate-check dialect-check vet fmt-check lint cross matrix unit race bench demo soak
 
 all: test
 
@@ -65,3 +65,12 @@ bench:
 ## demo: the main job on the embedded SQLite default.
 demo:
 	$(GO) run ./cmd/procreg demo
+
+## soak: the demo fleet with crash, stall, connection-kill and server-restart
+## injection plus checked histories, against BACKEND (sqlite, postgres,
+## mysql; the servers are instances the soak starts itself) for DURATION;
+## ends with the invariant table and the counts of faults and operations.
+BACKEND ?= sqlite
+DURATION ?= 10m
+soak:
+	PROCREG_SOAK_BACKEND=$(BACKEND) PROCREG_SOAK_DURATION=$(DURATION) $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/soak/

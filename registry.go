@@ -117,4 +117,24 @@ type Registry interface {
 	// is a cursor at the same place, to poll with. A cursor of another call
 	// or registry, or garbage, is ErrInvalid.
 	ProcessesChangedSince(ctx context.Context, cursor string, limit int) (Page, error)
+
+	// ListProcessesPage is ListProcesses one bounded page at a time, in
+	// ascending id (byte) order. limit must be 1..10000 (else ErrInvalid);
+	// cursor is "" to start a scan or the Next of the previous page of the
+	// same call (same method and filter, same registry), and anything else
+	// is ErrInvalid. The first call captures the greatest matching id as
+	// an inclusive upper bound that every later page of the scan keeps, so
+	// a process that matches when the scan starts is returned exactly once
+	// unless it stops matching before its page is read, and processes
+	// registered with greater ids wait for the next scan. Next is "" on the
+	// last page: no empty page follows a full one when the registry knows
+	// nothing more matches. See docs/design.md, "Pages and counts".
+	ListProcessesPage(ctx context.Context, f ListFilter, limit int, cursor string) (Page, error)
+	// ListNonTerminalPage is ListNonTerminal one page at a time, with the
+	// rules of ListProcessesPage; its cursors are its own (a cursor of
+	// ListProcessesPage, even for running processes, is ErrInvalid).
+	ListNonTerminalPage(ctx context.Context, limit int, cursor string) (Page, error)
+	// CountProcesses returns how many processes ListProcesses(f) would
+	// return, counted from an index without reading the records.
+	CountProcesses(ctx context.Context, f ListFilter) (int, error)
 }

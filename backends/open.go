@@ -21,6 +21,7 @@ package backends
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -88,4 +89,24 @@ func quotable(dsn string) string {
 		return dsn
 	}
 	return dsn[:strings.IndexAny(dsn, ":@")] + "…"
+}
+
+// ErrNoSchema is SchemaStatus's error for a DSN whose dialect keeps no
+// versioned schema (memory:, or a dialect that does not report one).
+var ErrNoSchema = errors.New("this backend has no versioned schema")
+
+// SchemaStatus reads the schema version of the database dsn names against
+// the migrations this program carries, creating and changing nothing: a
+// missing SQLite file is an error wrapping fs.ErrNotExist, a DSN no
+// registered dialect serves is ErrInvalid, and a dialect without a
+// versioned schema gives ErrNoSchema.
+func SchemaStatus(ctx context.Context, dsn string) (driver.SchemaStatus, error) {
+	d, ok := driver.Lookup(dsn)
+	if !ok {
+		return driver.SchemaStatus{}, fmt.Errorf("%w: backends: unknown DSN %q (want %s)", procreg.ErrInvalid, quotable(dsn), Accepted())
+	}
+	if d.Schema == nil {
+		return driver.SchemaStatus{Dialect: d.Name}, fmt.Errorf("%s: %w", d.Name, ErrNoSchema)
+	}
+	return d.Schema(ctx, dsn)
 }

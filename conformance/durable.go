@@ -47,6 +47,7 @@ func durableRules() []durableRule {
 		{"DeleteSessionRace", testDeleteSessionRace},
 		{"TransferPruneRace", testTransferPruneRace},
 		{"ChangeFeedRacingWriters", testChangeFeedRacingWriters},
+		{"PageCursorAcrossConnections", testPageCursorAcrossConnections},
 	}
 }
 

@@ -36,6 +36,7 @@ func groups() []group {
 		{"Edges", edgeRules()},
 		{"Fenced", fencedRules()},
 		{"Changes", changeRules()},
+		{"Pages", pageRules()},
 	}
 }
 
@@ -61,6 +62,11 @@ func Run(t *testing.T, open func(t *testing.T) procreg.Registry) {
 	t.Run("ChangesForeignCursor", func(t *testing.T) {
 		t.Parallel()
 		testChangesForeignCursor(t, openFresh(t, open), openFresh(t, open))
+	})
+	// Rules over two fresh registries.
+	t.Run("PagesAcrossRegistries", func(t *testing.T) {
+		t.Parallel()
+		t.Run("CursorOfAnotherRegistryIsInvalid", func(t *testing.T) { testPageCursorOfAnotherRegistry(t, open) })
 	})
 }
 

@@ -42,6 +42,10 @@ type Dialect struct {
 	// included). A DSN the dialect cannot parse is procreg.ErrInvalid, and
 	// errors must not echo a password the DSN may hold.
 	Open func(ctx context.Context, dsn string, o OpenOptions) (procreg.Registry, error)
+	// Schema, when set, reads the schema status of the database a DSN
+	// names without changing it (backends.SchemaStatus, `procreg migrate
+	// status`); nil for a dialect without a versioned schema (memory).
+	Schema SchemaFunc
 }
 
 // OpenOptions are what backends.Open and backends.OpenExisting ask of a

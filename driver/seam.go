@@ -231,4 +231,16 @@ type Tx interface {
 	// every committed row; PostgreSQL, whose stamps are transaction ids,
 	// returns rows below its visibility horizon (the snapshot's xmin).
 	ProcessesChangedSince(ctx context.Context, afterPos int64, afterID string, limit int) ([]ProcessRow, error)
+	// ListProcessesPage returns the rows matching q.ListQuery with
+	// q.After < ID <= q.Bound (byte order), sorted by id, at most q.Limit
+	// (> 0) of them. It reads an index range in id order, not every
+	// matching row (see PageQuery).
+	ListProcessesPage(ctx context.Context, q PageQuery) ([]ProcessRow, error)
+	// LastProcessID returns the greatest id matching q; found is false when
+	// no row matches. It is the bound a keyset scan captures: an index
+	// probe, not a walk.
+	LastProcessID(ctx context.Context, q ListQuery) (id string, found bool, err error)
+	// CountProcesses counts the rows ListProcesses(q) would return, from
+	// an index (an index-only read where the database has it).
+	CountProcesses(ctx context.Context, q ListQuery) (int64, error)
 }

@@ -2,7 +2,7 @@
 // procreg.Registry (SPEC §9): after a crash, it finds the work that is still
 // running on paper and decides, for each process, what recovery may do.
 //
-// One Pass reads ListNonTerminal and treats each row by its declared
+// One Pass reads the worklist page by page (ListNonTerminalPage) and treats each row by its declared
 // disposition and recovery facts:
 //
 //   - rerunnable: when its lease is free, expired, or held by a provably dead
@@ -39,12 +39,33 @@
 // Sweeper runs its Pass sequentially; run several workers (each with its own
 // owner incarnation) for parallelism. Two Sweepers must not share one
 // incarnation id: a claim by the same incarnation re-enters its own lease.
+//
+// # Logging
+//
+// A Sweeper with a Logger (log/slog) writes structured records; without
+// one (nil, the default) it logs nothing, since a library should not write
+// to slog.Default unasked and every decision is in the Report and Observe
+// anyway. Records and their fields:
+//
+//   - "sweep outcome", one per Outcome: process_id, disposition, action,
+//     and when set takeover, holder (a group: owner_id, incarnation_id,
+//     pid), fencing_token, refused_writes, error. Level Warn for Failed,
+//     Info for what changed something (Ran, Abandoned, Reconciled, a
+//     takeover, a refused write), Debug for a process left alone;
+//   - "sweep pass done" (Debug): listed, outcomes, ran, failed, elapsed;
+//     "sweep pass failed" (Warn) and "sweep pass interrupted" (Info) with
+//     error;
+//   - from each Work (HoldOptions.Logger, which the Sweeper sets to its
+//     Logger): "lease lost" (Warn), "lease renewal failed; retrying"
+//     (Warn), "fenced write refused" (Info), each with process_id,
+//     fencing_token and error, and "lease release failed" (Warn).
 package sweep
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -122,6 +143,10 @@ func (r Report) Count(a Action) int {
 	return n
 }
 
+// DefaultPageSize is the worklist page a Pass reads when Sweeper.PageSize
+// is zero.
+const DefaultPageSize = 500
+
 // Sweeper runs recovery passes for one worker identity.
 type Sweeper struct {
 	// Registry is swept. Required.
@@ -146,6 +171,15 @@ type Sweeper struct {
 	// Clock stamps evidence and judges lease expiry on read; nil = time.Now.
 	// Lease decisions themselves are the registry's.
 	Clock func() time.Time
+	// PageSize is how many records a Pass reads per ListNonTerminalPage
+	// call (DefaultPageSize when zero; at most 10000).
+	PageSize int
+	// Logger, if set, receives structured records of what the sweeper
+	// decides and does (see "Logging" in the package documentation). Nil
+	// logs nothing: a library does not write to slog.Default unasked, and
+	// every decision is in the Report and reaches Observe anyway; pass
+	// slog.Default() to log there.
+	Logger *slog.Logger
 
 	mu       sync.Mutex
 	inFlight map[string]bool
@@ -172,24 +206,105 @@ func (s *Sweeper) Pass(ctx context.Context) (Report, error) {
 	if s.Owner.OwnerID == "" || s.Owner.IncarnationID == "" {
 		return rep, fmt.Errorf("sweep: claimant owner needs an owner id and an incarnation id: %w", procreg.ErrInvalid)
 	}
-	recs, err := s.Registry.ListNonTerminal(ctx)
-	if err != nil {
-		return rep, fmt.Errorf("sweep: list non-terminal processes: %w", err)
+	log := s.log()
+	start := time.Now()
+	// The worklist is read a page at a time (ListNonTerminalPage), so a
+	// pass holds at most one page of records however large the registry:
+	// the scan's bound is fixed by its first page, so processes registered
+	// during the pass with greater ids wait for the next pass.
+	limit := s.PageSize
+	if limit <= 0 {
+		limit = DefaultPageSize
 	}
-	for _, rec := range recs {
-		if s.Filter != nil && !s.Filter(rec) {
-			continue
+	listed := 0
+	for cursor := ""; ; {
+		page, err := s.Registry.ListNonTerminalPage(ctx, limit, cursor)
+		if err != nil {
+			err = fmt.Errorf("sweep: list non-terminal processes: %w", err)
+			log.LogAttrs(ctx, slog.LevelWarn, "sweep pass failed", slog.String("error", err.Error()))
+			return rep, err
 		}
-		if err := ctx.Err(); err != nil {
-			return rep, fmt.Errorf("sweep: pass interrupted before process %q: %w", rec.ID, err)
+		listed += len(page.Records)
+		for _, rec := range page.Records {
+			if s.Filter != nil && !s.Filter(rec) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				err = fmt.Errorf("sweep: pass interrupted before process %q: %w", rec.ID, err)
+				log.LogAttrs(ctx, slog.LevelInfo, "sweep pass interrupted", slog.String("process_id", rec.ID),
+					slog.Int("outcomes", len(rep.Outcomes)), slog.String("error", err.Error()))
+				return rep, err
+			}
+			o := s.one(ctx, rec)
+			logOutcome(ctx, log, o)
+			if s.Observe != nil {
+				s.Observe(o)
+			}
+			rep.Outcomes = append(rep.Outcomes, o)
 		}
-		o := s.one(ctx, rec)
-		if s.Observe != nil {
-			s.Observe(o)
+		if page.Next == "" {
+			break
 		}
-		rep.Outcomes = append(rep.Outcomes, o)
+		cursor = page.Next
 	}
+	log.LogAttrs(ctx, slog.LevelDebug, "sweep pass done", slog.Int("listed", listed), slog.Int("outcomes", len(rep.Outcomes)),
+		slog.Int("ran", rep.Count(Ran)), slog.Int("failed", rep.Count(Failed)), slog.Duration("elapsed", time.Since(start)))
 	return rep, nil
+}
+
+// discardLogger stands in for a nil Logger.
+var discardLogger = slog.New(slog.DiscardHandler)
+
+func (s *Sweeper) log() *slog.Logger {
+	if s.Logger == nil {
+		return discardLogger
+	}
+	return s.Logger
+}
+
+// logOutcome logs one Outcome: a failure at Warn; what changed something
+// (a run, an abandonment, a reconciliation, a takeover, a refused write)
+// at Info; a process left alone at Debug.
+func logOutcome(ctx context.Context, log *slog.Logger, o Outcome) {
+	level := slog.LevelDebug
+	switch {
+	case o.Action == Failed:
+		level = slog.LevelWarn
+	case o.Action == Ran || o.Action == Abandoned || o.Action == Reconciled || o.Takeover || o.Refused > 0:
+		level = slog.LevelInfo
+	}
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs, slog.String("process_id", o.ProcessID), slog.String("disposition", string(o.Disposition)),
+		slog.String("action", string(o.Action)))
+	if o.Takeover {
+		attrs = append(attrs, slog.Bool("takeover", true))
+	}
+	if o.Holder != nil {
+		attrs = append(attrs, ownerAttr("holder", *o.Holder))
+	}
+	if o.FencingToken != 0 {
+		attrs = append(attrs, slog.Uint64("fencing_token", o.FencingToken))
+	}
+	if o.Refused > 0 {
+		attrs = append(attrs, slog.Int("refused_writes", o.Refused))
+	}
+	if o.Error != "" {
+		attrs = append(attrs, slog.String("error", o.Error))
+	}
+	log.LogAttrs(ctx, level, "sweep outcome", attrs...)
+}
+
+// ownerAttr is a lease owner as a group: owner_id, incarnation_id and, when
+// it has a local process liveness, pid.
+func ownerAttr(key string, o procreg.LeaseOwner) slog.Attr {
+	attrs := []any{slog.String("owner_id", o.OwnerID), slog.String("incarnation_id", o.IncarnationID)}
+	if o.Liveness.PID != 0 {
+		attrs = append(attrs, slog.Int("pid", o.Liveness.PID))
+	}
+	return slog.Group(key, attrs...)
 }
 
 // one recovers a single listed process.
@@ -308,7 +423,7 @@ func (s *Sweeper) one(ctx context.Context, rec procreg.Record) (o Outcome) {
 		s.release(ctx, claim.Lease)
 		return fail("read process", err)
 	}
-	work, runCtx := Hold(ctx, s.Registry, fresh, claim.Lease, s.TTL, HoldOptions{RenewEvery: s.RenewEvery, Clock: s.Clock})
+	work, runCtx := Hold(ctx, s.Registry, fresh, claim.Lease, s.TTL, HoldOptions{RenewEvery: s.RenewEvery, Clock: s.Clock, Logger: s.Logger})
 	defer func() {
 		o.Refused = work.Refused()
 		if err := work.Release(ctx); err != nil && o.err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ type Work struct {
 	reg   procreg.Registry
 	ttl   time.Duration
 	clock func() time.Time
+	log   *slog.Logger
 
 	mu        sync.Mutex
 	lease     procreg.Lease
@@ -53,6 +55,11 @@ type HoldOptions struct {
 	RenewEvery time.Duration
 	// Clock stamps the facts the Work writes (first-started time); nil = time.Now.
 	Clock func() time.Time
+	// Logger, if set, receives the Work's structured records: the lease
+	// lost (Warn), a renewal that failed but may be retried (Warn), a
+	// write refused by the fence (Info), a failed release (Warn). Nil logs
+	// nothing.
+	Logger *slog.Logger
 }
 
 // Hold starts keeping lease, which the caller has just acquired over rec with
@@ -66,6 +73,7 @@ func Hold(ctx context.Context, reg procreg.Registry, rec procreg.Record, lease p
 		reg:       reg,
 		ttl:       ttl,
 		clock:     o.Clock,
+		log:       o.Logger,
 		lease:     lease,
 		renewedAt: time.Now(),
 		lostCh:    make(chan struct{}),
@@ -74,6 +82,9 @@ func Hold(ctx context.Context, reg procreg.Registry, rec procreg.Record, lease p
 	}
 	if w.clock == nil {
 		w.clock = time.Now
+	}
+	if w.log == nil {
+		w.log = discardLogger
 	}
 	every := o.RenewEvery
 	if every <= 0 {
@@ -129,7 +140,11 @@ func (w *Work) renew(ctx context.Context) error {
 		w.markLostLocked(fmt.Errorf("could not renew for a whole ttl (%v): %v: %w", w.ttl, err, procreg.ErrLeaseLost))
 		return w.lost
 	default:
-		return fmt.Errorf("renew lease of process %q: %w", w.lease.ProcessID, err)
+		err = fmt.Errorf("renew lease of process %q: %w", w.lease.ProcessID, err)
+		if ctx.Err() == nil {
+			w.log.LogAttrs(ctx, slog.LevelWarn, "lease renewal failed; retrying", w.leaseAttrs(slog.String("error", err.Error()))...)
+		}
+		return err
 	}
 }
 
@@ -137,6 +152,13 @@ func (w *Work) markLostLocked(cause error) {
 	w.lost = fmt.Errorf("lease of process %q (fencing token %d) lost: %w", w.lease.ProcessID, w.lease.FencingToken, cause)
 	close(w.lostCh)
 	w.cancel(w.lost)
+	w.log.LogAttrs(context.Background(), slog.LevelWarn, "lease lost", w.leaseAttrs(slog.String("error", w.lost.Error()))...)
+}
+
+// leaseAttrs are the attributes of a record about the Work's lease (the
+// caller holds w.mu or owns the Work alone), followed by more.
+func (w *Work) leaseAttrs(more ...slog.Attr) []slog.Attr {
+	return append([]slog.Attr{slog.String("process_id", w.lease.ProcessID), slog.Uint64("fencing_token", w.lease.FencingToken)}, more...)
 }
 
 // Lease returns the lease as last renewed.
@@ -187,6 +209,7 @@ func (w *Work) fenced(ctx context.Context, write func(ctx context.Context, l pro
 	if w.lost != nil {
 		w.refused++
 		lost := w.lost
+		w.log.LogAttrs(ctx, slog.LevelInfo, "fenced write refused", w.leaseAttrs(slog.String("error", lost.Error()))...)
 		w.mu.Unlock()
 		return fmt.Errorf("fenced write refused: %w", lost)
 	}
@@ -199,6 +222,7 @@ func (w *Work) fenced(ctx context.Context, write func(ctx context.Context, l pro
 		if w.lost == nil && !w.completed {
 			w.markLostLocked(err)
 		}
+		w.log.LogAttrs(ctx, slog.LevelInfo, "fenced write refused", w.leaseAttrs(slog.String("error", err.Error()))...)
 		w.mu.Unlock()
 		return fmt.Errorf("fenced write refused: %w", err)
 	}
@@ -256,7 +280,10 @@ func (w *Work) Release(ctx context.Context) error {
 	defer cancel()
 	l := w.Lease()
 	if err := w.reg.CompleteProcessLease(rctx, procreg.LeaseCompletion{ProcessID: l.ProcessID, Token: l.Token}); err != nil {
-		return fmt.Errorf("release lease of process %q: %w", l.ProcessID, err)
+		err = fmt.Errorf("release lease of process %q: %w", l.ProcessID, err)
+		w.log.LogAttrs(rctx, slog.LevelWarn, "lease release failed", slog.String("process_id", l.ProcessID),
+			slog.Uint64("fencing_token", l.FencingToken), slog.String("error", err.Error()))
+		return err
 	}
 	return nil
 }

@@ -84,6 +84,9 @@ type memStore struct {
 	byScope, byProcess, bySession map[string]map[grantKey]struct{}
 	// changePos is the last change-feed position handed out (changes.go).
 	changePos int64
+	// order keeps the process ids in byte order for pages (page.go); procs
+	// changes only through setProc, which updates it.
+	order pageIndex
 }
 
 func newStore(clock func() time.Time) *memStore {
@@ -188,14 +191,8 @@ func (t *tx) LockProcess(ctx context.Context, id string) (driver.ProcessRow, boo
 // putProcess stores a row, remembering how to undo it.
 func (t *tx) putProcess(row driver.ProcessRow) {
 	old, existed := t.s.procs[row.ID]
-	t.s.procs[row.ID] = row
-	t.undo = append(t.undo, func() {
-		if existed {
-			t.s.procs[row.ID] = old
-		} else {
-			delete(t.s.procs, row.ID)
-		}
-	})
+	t.s.setProc(row.ID, row, true)
+	t.undo = append(t.undo, func() { t.s.setProc(row.ID, old, existed) })
 }
 
 func (t *tx) InsertProcess(_ context.Context, row driver.ProcessRow) error {
@@ -486,12 +483,12 @@ func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, 
 		id := row.ID
 		evs, keys, acks := t.s.events[id], t.s.replay[id], t.s.acks[id]
 		events += int64(len(evs))
-		delete(t.s.procs, id)
+		t.s.setProc(id, driver.ProcessRow{}, false)
 		delete(t.s.events, id)
 		delete(t.s.replay, id)
 		delete(t.s.acks, id)
 		t.undo = append(t.undo, func() {
-			t.s.procs[id] = row
+			t.s.setProc(id, row, true)
 			t.s.events[id], t.s.replay[id], t.s.acks[id] = evs, keys, acks
 		})
 		gs := t.grantsIn(t.s.byProcess[id], byProcessThenScope)

@@ -8,15 +8,23 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/driver/migrate"
 	"github.com/procreg/procreg/schema"
 )
 
+// source is the mysql dialect's migrations.
+var source = migrate.Source{Dialect: "mysql", FS: schema.FS, Dir: "mysql", Goose: goose.DialectMySQL}
+
+// schemaStatus reads db's schema status (see SchemaStatus).
+func schemaStatus(ctx context.Context, db *sql.DB) (driver.SchemaStatus, error) {
+	return migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
+}
+
 // migrateDB applies the embedded migrations (schema/mysql) to db under
 // migrationLocker.
 func migrateDB(ctx context.Context, db *sql.DB) (int64, error) {
-	src := migrate.Source{Dialect: "mysql", FS: schema.FS, Dir: "mysql", Goose: goose.DialectMySQL}
-	return migrate.Up(ctx, db, src, migrationLocker{})
+	return migrate.Up(ctx, db, source, migrationLocker{})
 }
 
 // mysqlLockName derives the GET_LOCK name from the current database:

@@ -32,6 +32,10 @@ func TestClassifyUnavailable(t *testing.T) {
 		{"connection failure", &pgconn.PgError{Code: "08006"}, driver.ClassUnavailable},
 		{"network error", fmt.Errorf("lock process: %w", netErr), driver.ClassUnavailable},
 		{"unexpected EOF", fmt.Errorf("lock process: %w", io.ErrUnexpectedEOF), driver.ClassUnavailable},
+		// A connection killed under a statement after the request went out
+		// (pg_terminate_backend, a server restart): pgconn reports "conn
+		// closed", not safe to retry, with no network error left to see.
+		{"conn closed mid-operation", fmt.Errorf("insert event: %w", pgconn.ErrConnClosed), driver.ClassUnavailable},
 		{"cancelled", fmt.Errorf("lock process: %w", context.Canceled), driver.ClassOther},
 		{"deadline", fmt.Errorf("lock process: %w", context.DeadlineExceeded), driver.ClassOther},
 		{"syntax error", &pgconn.PgError{Code: "42601"}, driver.ClassOther},

@@ -9,15 +9,23 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/driver/migrate"
 	"github.com/procreg/procreg/schema"
 )
 
+// source is the postgres dialect's migrations.
+var source = migrate.Source{Dialect: "postgres", FS: schema.FS, Dir: "postgres", Goose: goose.DialectPostgres}
+
+// schemaStatus reads db's schema status (see SchemaStatus).
+func schemaStatus(ctx context.Context, db *sql.DB) (driver.SchemaStatus, error) {
+	return migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
+}
+
 // migrateDB applies the embedded migrations (schema/postgres) to db under
 // migrationLocker.
 func migrateDB(ctx context.Context, db *sql.DB) (int64, error) {
-	src := migrate.Source{Dialect: "postgres", FS: schema.FS, Dir: "postgres", Goose: goose.DialectPostgres}
-	return migrate.Up(ctx, db, src, migrationLocker{})
+	return migrate.Up(ctx, db, source, migrationLocker{})
 }
 
 // postgresLockID is the advisory lock key for procreg migrations

@@ -107,6 +107,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/driver/sqlkit"
 )
 
@@ -159,6 +160,29 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	// pgx pool's real limit.
 	db.SetMaxOpenConns(int(pool.Config().MaxConns))
 	return migrateDB(ctx, db)
+}
+
+// SchemaStatus reads the schema version of the pool's database without
+// creating or changing anything (`procreg migrate status`).
+func SchemaStatus(ctx context.Context, pool *pgxpool.Pool) (driver.SchemaStatus, error) {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close() // does not close the pool
+	return schemaStatus(ctx, db)
+}
+
+// schemaStatusDSN is the dialect's Schema: SchemaStatus on a pool of its own.
+func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return driver.SchemaStatus{}, fmt.Errorf("%w: postgres: parse DSN: %w", procreg.ErrInvalid, err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return driver.SchemaStatus{}, fmt.Errorf("postgres: open: %w", err)
+	}
+	defer pool.Close()
+	return SchemaStatus(ctx, pool)
 }
 
 // newRegistry is New and Open once the pool exists; on error it closes

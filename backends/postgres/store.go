@@ -106,7 +106,9 @@ func classify(err error) driver.ErrorClass {
 
 // connectionLost reports a failure to reach the server or a connection
 // lost under a statement: pgconn's own "safe to retry" errors (nothing
-// was sent), a failed connect, a network error, or the stream ending. A
+// was sent), a failed connect, a network error, the stream ending, or
+// pgconn's "conn closed" (the connection died earlier in the same
+// operation, so the network error itself is not in the chain). A
 // context's cancellation or deadline is the caller's, never unavailability.
 func connectionLost(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -115,7 +117,7 @@ func connectionLost(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	return pgconn.SafeToRetry(err) || errors.As(err, &ce) || errors.As(err, &ne) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 func (s *pgStore) Close() error {

@@ -33,7 +33,7 @@ type fileLocker struct {
 const fileLockPoll = 10 * time.Millisecond
 
 func (l *fileLocker) SessionLock(ctx context.Context, _ *sql.Conn) error {
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("lock file: %w", err)
 	}
@@ -88,9 +88,12 @@ func migrateDB(ctx context.Context, db *sql.DB, path string) (v int64, err error
 			err = fmt.Errorf("sqlite: migrate %s: %w", path, uerr)
 		}
 	}()
-	v, err = migrate.Up(ctx, db, migrate.Source{Dialect: "sqlite", FS: schema.FS, Dir: "sqlite", Goose: goose.DialectSQLite3}, nil)
+	v, err = migrate.Up(ctx, db, source, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
 	return v, nil
 }
+
+// source is the SQLite dialect's migrations.
+var source = migrate.Source{Dialect: "sqlite", FS: schema.FS, Dir: "sqlite", Goose: goose.DialectSQLite3}

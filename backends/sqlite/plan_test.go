@@ -14,8 +14,10 @@ import (
 
 // Queries that read a whole table on purpose, with the reason.
 var fullScanAllowed = map[string]string{
-	"ListProcessesAll": "ListFilter{Status: any} with no other filter asks for every process",
-	"DatabaseNowMs":    "reads no table",
+	"ListProcessesAll":  "ListFilter{Status: any} with no other filter asks for every process",
+	"DatabaseNowMs":     "reads no table",
+	"CountProcessesAll": "CountProcesses(any) with no other filter counts every process (the primary key, covering)",
+	"LastProcessIDAll":  "ORDER BY id DESC LIMIT 1 over the primary key reads its last entry only",
 }
 
 // The index each key query must use: the plan check alone would accept a
@@ -37,6 +39,21 @@ var wantIndex = map[string]string{
 	"ListGrantsBySession":                    "grants_session_process_scope",
 	"ListGrantsByScope":                      "SEARCH grants USING PRIMARY KEY (scope_id=?)",
 	"EventsAfter":                            "SEARCH events USING PRIMARY KEY (process_id=? AND sequence>?)",
+	// Pages: one id range of the filter's index per arm.
+	"PageProcessesAll":                       "SEARCH processes USING INDEX sqlite_autoindex_processes_1 (id>? AND id<?)",
+	"PageProcessesByStatus":                  "processes_status_id (status=? AND id>? AND id<?)",
+	"PageProcessesByStatusWaiting":           "processes_status_waiting_id (status=? AND waiting=? AND id>? AND id<?)",
+	"PageProcessesByWaiting":                 "processes_status_waiting_id (status=? AND waiting=? AND id>? AND id<?)",
+	"PageProcessesByDefinition":              "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=? AND id>? AND id<?)",
+	"PageProcessesByDefinitionStatus":        "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=? AND id>? AND id<?)",
+	"PageProcessesByDefinitionWaiting":       "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=? AND id>? AND id<?)",
+	"PageProcessesByDefinitionStatusWaiting": "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=? AND id>? AND id<?)",
+	"LastProcessIDByStatus":                  "processes_status_id (status=?)",
+	"LastProcessIDByWaiting":                 "processes_status_waiting_id (status=? AND waiting=?)",
+	"LastProcessIDByDefinition":              "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=?)",
+	"CountProcessesByStatus":                 "COVERING INDEX processes_status_", // (status, id) or (status, updated_at_ms): both cover
+	"CountProcessesByWaiting":                "COVERING INDEX processes_status_waiting_id (status=? AND waiting=?)",
+	"CountProcessesByDefinition":             "COVERING INDEX processes_definition_status_waiting (definition_fingerprint=?)",
 }
 
 var (

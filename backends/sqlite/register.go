@@ -18,6 +18,9 @@ func init() {
 		FileSuffixes: []string{".db"},
 		Usage:        "sqlite:<path>, <path>.db",
 		Open:         openDSN,
+		Schema: func(ctx context.Context, dsn string) (driver.SchemaStatus, error) {
+			return SchemaStatus(ctx, driver.Rest(dsn))
+		},
 	})
 }
 

@@ -63,6 +63,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/driver/migrate"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -186,6 +187,11 @@ func checkPath(path string) (string, error) {
 // openDB opens a pool on the file. Writers begin with BEGIN IMMEDIATE;
 // readers are query_only and begin deferred transactions.
 func openDB(abs string, c config, writer bool) (*sql.DB, error) {
+	if writer {
+		if err := createPrivate(abs); err != nil {
+			return nil, err
+		}
+	}
 	q := url.Values{}
 	// Order matters: the busy timeout must be in force before the WAL switch,
 	// which needs a lock when another process opens the same fresh file.
@@ -218,4 +224,39 @@ func openDB(abs string, c config, writer bool) (*sql.DB, error) {
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
 	return db, nil
+}
+
+// createPrivate creates the database file, when it does not exist, readable
+// and writable by its owner only (0600): the registry holds whatever its
+// writers stored. SQLite gives the -wal and -shm files it creates later the
+// database file's permissions. An existing file keeps its own.
+func createPrivate(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	default:
+		return fmt.Errorf("sqlite: create %s: %w", abs, err)
+	}
+}
+
+// SchemaStatus reads the schema version of the SQLite file at path
+// without creating or changing anything: a missing file is an error
+// wrapping fs.ErrNotExist.
+func SchemaStatus(ctx context.Context, path string) (driver.SchemaStatus, error) {
+	abs, err := checkPath(path)
+	if err != nil {
+		return driver.SchemaStatus{}, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return driver.SchemaStatus{}, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	db, err := openDB(abs, defaultConfig(), false)
+	if err != nil {
+		return driver.SchemaStatus{}, err
+	}
+	defer db.Close()
+	return migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
 }

@@ -6,10 +6,12 @@
 // (SIGSTOP/SIGCONT), an operator cancel and an operator abandon request, runs
 // the recovery sweep, and finally checks that every invariant held.
 //
-// The other subcommands inspect a registry: migrate, ls, show, events, prune
-// and sweep. Every subcommand takes --dsn (default procreg.db in the working
-// directory, or $PROCREG_DSN) and --json (machine-readable output instead of
-// tables). See docs/cli.md for the full reference.
+// The other subcommands inspect and operate a registry: migrate (status,
+// validate), ls, show, events, cancel, abandon, prune, sweep and version;
+// completion prints shell completion scripts. Every registry command takes
+// --dsn (default procreg.db in the working directory, or $PROCREG_DSN) and
+// -o table|wide|json|jsonl (--json is -o json). See docs/cli.md for the
+// full reference.
 //
 // Exit codes: 0 success; 1 the operation failed or a demo invariant was
 // violated; 2 usage error or malformed DSN; 3 process not found; 4 the
@@ -17,9 +19,11 @@
 // alone create and migrate databases, also: no such SQLite file, or no
 // current procreg schema).
 //
-// This file only wires the packages together: internal/cli (dispatch, flags,
-// exit codes, output, opening registries, the operator commands) and
-// internal/demo (the demo and its re-executed workers).
+// This file only wires the packages together: internal/cli (the cobra
+// command tree, flags, exit codes, output, opening registries, the operator
+// commands) and internal/demo (the demo and its re-executed workers). A
+// package with more commands (internal/ui) exports Commands() and is
+// appended in commands below.
 package main
 
 import (
@@ -27,6 +31,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/spf13/cobra"
 
 	"github.com/procreg/procreg/internal/cli"
 	"github.com/procreg/procreg/internal/demo"
@@ -41,6 +47,6 @@ func main() {
 
 // commands is the command set, in the order the usage text lists it. The
 // demo's hidden worker must be in it: the demo re-executes this binary.
-func commands() []cli.Command {
+func commands() []*cobra.Command {
 	return append(demo.Commands(), cli.Commands()...)
 }

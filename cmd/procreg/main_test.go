@@ -141,8 +141,8 @@ func TestDemoAndTour(t *testing.T) {
 	if len(waiting) != 0 {
 		t.Fatalf("ls --waiting=true: %d, want 0", len(waiting))
 	}
-	if out := mustRun(t, dir, "ls", "--status", "running"); !strings.Contains(out, "0 process(es)") {
-		t.Fatalf("ls --status running after the demo:\n%s", out)
+	if r := runBinary(t, dir, "ls", "--status", "running"); r.code != 0 || r.stderr != "0 process(es)\n" {
+		t.Fatalf("ls --status running after the demo: %+v", r)
 	}
 	if out := mustRun(t, dir, "ls"); !strings.Contains(out, "STATUS") || !strings.Contains(out, all[0].ID) {
 		t.Fatalf("ls table:\n%s", out)
@@ -279,9 +279,9 @@ func TestSweepCommandRecovers(t *testing.T) {
 			t.Errorf("sweep: %s → %q, want %q (all: %v)", id, got[id], a, got)
 		}
 	}
-	out := mustRun(t, dir, "sweep", "--dsn", path)
-	if !strings.Contains(out, "claimable") || !strings.Contains(out, "0 abandoned") {
-		t.Fatalf("second sweep:\n%s", out)
+	r := runBinary(t, dir, "sweep", "--dsn", path)
+	if r.code != 0 || !strings.Contains(r.stdout, "claimable") || !strings.Contains(r.stderr, "0 abandoned") {
+		t.Fatalf("second sweep: %+v", r)
 	}
 	var view cli.ShowView
 	decode(t, mustRun(t, dir, "show", "--dsn", path, "--json", ownerBound), &view)
@@ -361,7 +361,6 @@ func TestExitCodes(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no command", nil, cli.ExitUsage, "Usage"},
 		{"unknown command", []string{"frobnicate"}, cli.ExitUsage, "unknown command"},
 		{"unknown flag", []string{"ls", "--frob"}, cli.ExitUsage, "frob"},
 		{"bad DSN", []string{"ls", "--dsn", "bogus://x"}, cli.ExitUsage, "bad DSN"},
@@ -404,7 +403,7 @@ func TestExitCodes(t *testing.T) {
 	if !m.Migrated || m.Tier != "durable" {
 		t.Fatalf("migrate --json: %+v", m)
 	}
-	if r := runBinary(t, dir, "help"); r.code != cli.ExitOK || !strings.Contains(r.stderr, "demo") {
-		t.Fatalf("help: exit %d\n%s", r.code, r.stderr)
+	if r := runBinary(t, dir, "help"); r.code != cli.ExitOK || !strings.Contains(r.stdout, "demo") {
+		t.Fatalf("help: exit %d\n%s", r.code, r.stdout)
 	}
 }

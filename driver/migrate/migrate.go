@@ -14,13 +14,17 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/procreg/procreg/driver"
 )
 
 // VersionTable is the table that records the applied migration versions.
@@ -140,4 +144,59 @@ func (src Source) files() (fs.FS, error) {
 		return nil, fmt.Errorf("migrate %s: no migration files in %q", src.Dialect, src.Dir)
 	}
 	return fsys, nil
+}
+
+// Status reads which of src's migrations db has applied, from the version
+// table, without creating or changing anything (goose's own status
+// creates the version table). missing tells an error of a table that does
+// not exist (the dialect's classifier), which means nothing is applied.
+func Status(ctx context.Context, db *sql.DB, src Source, missing func(error) bool) (driver.SchemaStatus, error) {
+	d := src.Dialect
+	st := driver.SchemaStatus{Dialect: d}
+	fsys, err := src.files()
+	if err != nil {
+		return st, err
+	}
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return st, err
+	}
+	for _, name := range names {
+		v, err := goose.NumericComponent(name)
+		if err != nil {
+			return st, fmt.Errorf("migrate %s: %s: %w", d, name, err)
+		}
+		st.Migrations = append(st.Migrations, driver.SchemaMigration{Version: v, Name: name})
+		st.Latest = max(st.Latest, v)
+	}
+	slices.SortFunc(st.Migrations, func(a, b driver.SchemaMigration) int { return cmp.Compare(a.Version, b.Version) })
+	rows, err := db.QueryContext(ctx, "SELECT version_id, is_applied FROM "+VersionTable+" ORDER BY id")
+	if err != nil {
+		if missing != nil && missing(err) {
+			return st, nil
+		}
+		return st, fmt.Errorf("%s: read the schema version: %w", d, err)
+	}
+	defer rows.Close()
+	applied := map[int64]bool{}
+	for rows.Next() {
+		var v int64
+		var ok bool
+		if err := rows.Scan(&v, &ok); err != nil {
+			return st, fmt.Errorf("%s: read the schema version: %w", d, err)
+		}
+		applied[v] = ok // the last row of a version is its state
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("%s: read the schema version: %w", d, err)
+	}
+	for v, ok := range applied {
+		if ok && v > 0 {
+			st.Applied = max(st.Applied, v)
+		}
+	}
+	for i := range st.Migrations {
+		st.Migrations[i].Applied = applied[st.Migrations[i].Version]
+	}
+	return st, nil
 }

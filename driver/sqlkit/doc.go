@@ -19,7 +19,8 @@
 // each model to its driver row field by field; it decides nothing. What a
 // statement's error means is asked of Dialect.Classify; how an error reads
 // is Dialect.Fail, Check and Found; which statement answers a
-// driver.ListQuery is ListProcesses; the order of a prune batch's deletes
+// driver.ListQuery is ListProcesses (and, for pages, bounds and counts,
+// PageProcesses, LastProcessID and CountProcesses over FilterOf); the order of a prune batch's deletes
 // is PruneBatch. The generated file imports only public packages (driver,
 // sqlkit, the standard library), so a dialect in another module can be
 // generated the same way.

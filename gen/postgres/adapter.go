@@ -486,3 +486,127 @@ func toGrantRows(ms []Grant) []driver.GrantRow {
 	}
 	return rows
 }
+
+func (t *adapterTx) ListProcessesPage(ctx context.Context, q driver.PageQuery) ([]driver.ProcessRow, error) {
+	rows, err := sqlkit.PageProcesses(ctx, adapterPager{t.q}, q)
+	return rows, t.d.Check("list a page of processes with status", q.Status, err)
+}
+
+func (t *adapterTx) LastProcessID(ctx context.Context, q driver.ListQuery) (string, bool, error) {
+	id, err := sqlkit.LastProcessID(ctx, adapterPager{t.q}, q)
+	found, err := t.d.Found("find the last process with status", q.Status, err)
+	return id, found, err
+}
+
+func (t *adapterTx) CountProcesses(ctx context.Context, q driver.ListQuery) (int64, error) {
+	n, err := sqlkit.CountProcesses(ctx, adapterPager{t.q}, q)
+	return n, t.d.Check("count processes with status", q.Status, err)
+}
+
+// adapterPager is sqlkit.ProcessPager: the page, bound and count statement
+// of each filter combination.
+type adapterPager struct{ q *Queries }
+
+func (p adapterPager) PageProcesses(ctx context.Context, f sqlkit.Filter, a sqlkit.PageArgs) ([]driver.ProcessRow, error) {
+	// A LIMIT beyond int32 would return every row anyway.
+	lim := int32(min(a.RowLimit, math.MaxInt32))
+	switch f {
+	case sqlkit.FilterAll:
+		ms, err := p.q.PageProcessesAll(ctx, PageProcessesAllParams{AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		return toProcessRows(ms), err
+	case sqlkit.FilterByStatus:
+		ms, err := p.q.PageProcessesByStatus(ctx, PageProcessesByStatusParams{Status: a.Status, AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		return toProcessRows(ms), err
+	case sqlkit.FilterByStatusWaiting:
+		ms, err := p.q.PageProcessesByStatusWaiting(ctx, PageProcessesByStatusWaitingParams{Status: a.Status, Waiting: a.Waiting, AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		return toProcessRows(ms), err
+	case sqlkit.FilterByWaiting:
+		ms, err := p.q.PageProcessesByWaiting(ctx, PageProcessesByWaitingParams{Waiting: a.Waiting, AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, err
+	case sqlkit.FilterByDefinition:
+		ms, err := p.q.PageProcessesByDefinition(ctx, PageProcessesByDefinitionParams{DefinitionFingerprint: a.DefinitionFingerprint, AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, err
+	case sqlkit.FilterByDefinitionStatus:
+		ms, err := p.q.PageProcessesByDefinitionStatus(ctx, PageProcessesByDefinitionStatusParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, err
+	case sqlkit.FilterByDefinitionWaiting:
+		ms, err := p.q.PageProcessesByDefinitionWaiting(ctx, PageProcessesByDefinitionWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Waiting: a.Waiting, AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, err
+	case sqlkit.FilterByDefinitionStatusWaiting:
+		ms, err := p.q.PageProcessesByDefinitionStatusWaiting(ctx, PageProcessesByDefinitionStatusWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, Waiting: a.Waiting, AfterID: a.AfterID, BoundID: a.BoundID, RowLimit: lim})
+		return toProcessRows(ms), err
+	}
+	return nil, fmt.Errorf("no page statement for filter %v", f)
+}
+
+func (p adapterPager) LastProcessID(ctx context.Context, f sqlkit.Filter, a sqlkit.PageArgs) (string, error) {
+	switch f {
+	case sqlkit.FilterAll:
+		return p.q.LastProcessIDAll(ctx)
+	case sqlkit.FilterByStatus:
+		return p.q.LastProcessIDByStatus(ctx, a.Status)
+	case sqlkit.FilterByStatusWaiting:
+		return p.q.LastProcessIDByStatusWaiting(ctx, LastProcessIDByStatusWaitingParams{Status: a.Status, Waiting: a.Waiting})
+	case sqlkit.FilterByWaiting:
+		return p.q.LastProcessIDByWaiting(ctx, a.Waiting)
+	case sqlkit.FilterByDefinition:
+		return p.q.LastProcessIDByDefinition(ctx, a.DefinitionFingerprint)
+	case sqlkit.FilterByDefinitionStatus:
+		return p.q.LastProcessIDByDefinitionStatus(ctx, LastProcessIDByDefinitionStatusParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status})
+	case sqlkit.FilterByDefinitionWaiting:
+		return p.q.LastProcessIDByDefinitionWaiting(ctx, LastProcessIDByDefinitionWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Waiting: a.Waiting})
+	case sqlkit.FilterByDefinitionStatusWaiting:
+		return p.q.LastProcessIDByDefinitionStatusWaiting(ctx, LastProcessIDByDefinitionStatusWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, Waiting: a.Waiting})
+	}
+	return "", fmt.Errorf("no bound statement for filter %v", f)
+}
+
+func (p adapterPager) CountProcesses(ctx context.Context, f sqlkit.Filter, a sqlkit.PageArgs) (int64, error) {
+	switch f {
+	case sqlkit.FilterAll:
+		return p.q.CountProcessesAll(ctx)
+	case sqlkit.FilterByStatus:
+		return p.q.CountProcessesByStatus(ctx, a.Status)
+	case sqlkit.FilterByStatusWaiting:
+		return p.q.CountProcessesByStatusWaiting(ctx, CountProcessesByStatusWaitingParams{Status: a.Status, Waiting: a.Waiting})
+	case sqlkit.FilterByWaiting:
+		return p.q.CountProcessesByWaiting(ctx, a.Waiting)
+	case sqlkit.FilterByDefinition:
+		return p.q.CountProcessesByDefinition(ctx, a.DefinitionFingerprint)
+	case sqlkit.FilterByDefinitionStatus:
+		return p.q.CountProcessesByDefinitionStatus(ctx, CountProcessesByDefinitionStatusParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status})
+	case sqlkit.FilterByDefinitionWaiting:
+		return p.q.CountProcessesByDefinitionWaiting(ctx, CountProcessesByDefinitionWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Waiting: a.Waiting})
+	case sqlkit.FilterByDefinitionStatusWaiting:
+		return p.q.CountProcessesByDefinitionStatusWaiting(ctx, CountProcessesByDefinitionStatusWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, Waiting: a.Waiting})
+	}
+	return 0, fmt.Errorf("no count statement for filter %v", f)
+}

@@ -30,6 +30,30 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countGrantsForProcessStmt, err = db.PrepareContext(ctx, countGrantsForProcess); err != nil {
 		return nil, fmt.Errorf("error preparing query CountGrantsForProcess: %w", err)
 	}
+	if q.countProcessesAllStmt, err = db.PrepareContext(ctx, countProcessesAll); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesAll: %w", err)
+	}
+	if q.countProcessesByDefinitionStmt, err = db.PrepareContext(ctx, countProcessesByDefinition); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesByDefinition: %w", err)
+	}
+	if q.countProcessesByDefinitionStatusStmt, err = db.PrepareContext(ctx, countProcessesByDefinitionStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesByDefinitionStatus: %w", err)
+	}
+	if q.countProcessesByDefinitionStatusWaitingStmt, err = db.PrepareContext(ctx, countProcessesByDefinitionStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesByDefinitionStatusWaiting: %w", err)
+	}
+	if q.countProcessesByDefinitionWaitingStmt, err = db.PrepareContext(ctx, countProcessesByDefinitionWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesByDefinitionWaiting: %w", err)
+	}
+	if q.countProcessesByStatusStmt, err = db.PrepareContext(ctx, countProcessesByStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesByStatus: %w", err)
+	}
+	if q.countProcessesByStatusWaitingStmt, err = db.PrepareContext(ctx, countProcessesByStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesByStatusWaiting: %w", err)
+	}
+	if q.countProcessesByWaitingStmt, err = db.PrepareContext(ctx, countProcessesByWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessesByWaiting: %w", err)
+	}
 	if q.cursorKeyStmt, err = db.PrepareContext(ctx, cursorKey); err != nil {
 		return nil, fmt.Errorf("error preparing query CursorKey: %w", err)
 	}
@@ -75,6 +99,30 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertWakeAckStmt, err = db.PrepareContext(ctx, insertWakeAck); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertWakeAck: %w", err)
 	}
+	if q.lastProcessIDAllStmt, err = db.PrepareContext(ctx, lastProcessIDAll); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDAll: %w", err)
+	}
+	if q.lastProcessIDByDefinitionStmt, err = db.PrepareContext(ctx, lastProcessIDByDefinition); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDByDefinition: %w", err)
+	}
+	if q.lastProcessIDByDefinitionStatusStmt, err = db.PrepareContext(ctx, lastProcessIDByDefinitionStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDByDefinitionStatus: %w", err)
+	}
+	if q.lastProcessIDByDefinitionStatusWaitingStmt, err = db.PrepareContext(ctx, lastProcessIDByDefinitionStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDByDefinitionStatusWaiting: %w", err)
+	}
+	if q.lastProcessIDByDefinitionWaitingStmt, err = db.PrepareContext(ctx, lastProcessIDByDefinitionWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDByDefinitionWaiting: %w", err)
+	}
+	if q.lastProcessIDByStatusStmt, err = db.PrepareContext(ctx, lastProcessIDByStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDByStatus: %w", err)
+	}
+	if q.lastProcessIDByStatusWaitingStmt, err = db.PrepareContext(ctx, lastProcessIDByStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDByStatusWaiting: %w", err)
+	}
+	if q.lastProcessIDByWaitingStmt, err = db.PrepareContext(ctx, lastProcessIDByWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query LastProcessIDByWaiting: %w", err)
+	}
 	if q.listGrantsByProcessStmt, err = db.PrepareContext(ctx, listGrantsByProcess); err != nil {
 		return nil, fmt.Errorf("error preparing query ListGrantsByProcess: %w", err)
 	}
@@ -114,6 +162,30 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockProcessStmt, err = db.PrepareContext(ctx, lockProcess); err != nil {
 		return nil, fmt.Errorf("error preparing query LockProcess: %w", err)
 	}
+	if q.pageProcessesAllStmt, err = db.PrepareContext(ctx, pageProcessesAll); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesAll: %w", err)
+	}
+	if q.pageProcessesByDefinitionStmt, err = db.PrepareContext(ctx, pageProcessesByDefinition); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesByDefinition: %w", err)
+	}
+	if q.pageProcessesByDefinitionStatusStmt, err = db.PrepareContext(ctx, pageProcessesByDefinitionStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesByDefinitionStatus: %w", err)
+	}
+	if q.pageProcessesByDefinitionStatusWaitingStmt, err = db.PrepareContext(ctx, pageProcessesByDefinitionStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesByDefinitionStatusWaiting: %w", err)
+	}
+	if q.pageProcessesByDefinitionWaitingStmt, err = db.PrepareContext(ctx, pageProcessesByDefinitionWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesByDefinitionWaiting: %w", err)
+	}
+	if q.pageProcessesByStatusStmt, err = db.PrepareContext(ctx, pageProcessesByStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesByStatus: %w", err)
+	}
+	if q.pageProcessesByStatusWaitingStmt, err = db.PrepareContext(ctx, pageProcessesByStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesByStatusWaiting: %w", err)
+	}
+	if q.pageProcessesByWaitingStmt, err = db.PrepareContext(ctx, pageProcessesByWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query PageProcessesByWaiting: %w", err)
+	}
 	if q.processesChangedSinceStmt, err = db.PrepareContext(ctx, processesChangedSince); err != nil {
 		return nil, fmt.Errorf("error preparing query ProcessesChangedSince: %w", err)
 	}
@@ -148,6 +220,46 @@ func (q *Queries) Close() error {
 	if q.countGrantsForProcessStmt != nil {
 		if cerr := q.countGrantsForProcessStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countGrantsForProcessStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesAllStmt != nil {
+		if cerr := q.countProcessesAllStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesAllStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesByDefinitionStmt != nil {
+		if cerr := q.countProcessesByDefinitionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesByDefinitionStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesByDefinitionStatusStmt != nil {
+		if cerr := q.countProcessesByDefinitionStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesByDefinitionStatusStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesByDefinitionStatusWaitingStmt != nil {
+		if cerr := q.countProcessesByDefinitionStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesByDefinitionStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesByDefinitionWaitingStmt != nil {
+		if cerr := q.countProcessesByDefinitionWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesByDefinitionWaitingStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesByStatusStmt != nil {
+		if cerr := q.countProcessesByStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesByStatusStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesByStatusWaitingStmt != nil {
+		if cerr := q.countProcessesByStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesByStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.countProcessesByWaitingStmt != nil {
+		if cerr := q.countProcessesByWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessesByWaitingStmt: %w", cerr)
 		}
 	}
 	if q.cursorKeyStmt != nil {
@@ -225,6 +337,46 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertWakeAckStmt: %w", cerr)
 		}
 	}
+	if q.lastProcessIDAllStmt != nil {
+		if cerr := q.lastProcessIDAllStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDAllStmt: %w", cerr)
+		}
+	}
+	if q.lastProcessIDByDefinitionStmt != nil {
+		if cerr := q.lastProcessIDByDefinitionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDByDefinitionStmt: %w", cerr)
+		}
+	}
+	if q.lastProcessIDByDefinitionStatusStmt != nil {
+		if cerr := q.lastProcessIDByDefinitionStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDByDefinitionStatusStmt: %w", cerr)
+		}
+	}
+	if q.lastProcessIDByDefinitionStatusWaitingStmt != nil {
+		if cerr := q.lastProcessIDByDefinitionStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDByDefinitionStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.lastProcessIDByDefinitionWaitingStmt != nil {
+		if cerr := q.lastProcessIDByDefinitionWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDByDefinitionWaitingStmt: %w", cerr)
+		}
+	}
+	if q.lastProcessIDByStatusStmt != nil {
+		if cerr := q.lastProcessIDByStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDByStatusStmt: %w", cerr)
+		}
+	}
+	if q.lastProcessIDByStatusWaitingStmt != nil {
+		if cerr := q.lastProcessIDByStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDByStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.lastProcessIDByWaitingStmt != nil {
+		if cerr := q.lastProcessIDByWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastProcessIDByWaitingStmt: %w", cerr)
+		}
+	}
 	if q.listGrantsByProcessStmt != nil {
 		if cerr := q.listGrantsByProcessStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listGrantsByProcessStmt: %w", cerr)
@@ -288,6 +440,46 @@ func (q *Queries) Close() error {
 	if q.lockProcessStmt != nil {
 		if cerr := q.lockProcessStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockProcessStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesAllStmt != nil {
+		if cerr := q.pageProcessesAllStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesAllStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesByDefinitionStmt != nil {
+		if cerr := q.pageProcessesByDefinitionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesByDefinitionStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesByDefinitionStatusStmt != nil {
+		if cerr := q.pageProcessesByDefinitionStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesByDefinitionStatusStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesByDefinitionStatusWaitingStmt != nil {
+		if cerr := q.pageProcessesByDefinitionStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesByDefinitionStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesByDefinitionWaitingStmt != nil {
+		if cerr := q.pageProcessesByDefinitionWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesByDefinitionWaitingStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesByStatusStmt != nil {
+		if cerr := q.pageProcessesByStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesByStatusStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesByStatusWaitingStmt != nil {
+		if cerr := q.pageProcessesByStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesByStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.pageProcessesByWaitingStmt != nil {
+		if cerr := q.pageProcessesByWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pageProcessesByWaitingStmt: %w", cerr)
 		}
 	}
 	if q.processesChangedSinceStmt != nil {
@@ -362,87 +554,135 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                                         DBTX
-	tx                                         *sql.Tx
-	countEventsThroughStmt                     *sql.Stmt
-	countGrantsForProcessStmt                  *sql.Stmt
-	cursorKeyStmt                              *sql.Stmt
-	databaseNowMsStmt                          *sql.Stmt
-	deleteEventsOfStmt                         *sql.Stmt
-	deleteGrantStmt                            *sql.Stmt
-	deleteGrantsBySessionStmt                  *sql.Stmt
-	deleteGrantsOfStmt                         *sql.Stmt
-	deleteProcessesInStmt                      *sql.Stmt
-	deleteWakeAcksOfStmt                       *sql.Stmt
-	eventByReplayKeyStmt                       *sql.Stmt
-	eventsAfterStmt                            *sql.Stmt
-	getGrantStmt                               *sql.Stmt
-	getProcessStmt                             *sql.Stmt
-	insertEventStmt                            *sql.Stmt
-	insertProcessStmt                          *sql.Stmt
-	insertWakeAckStmt                          *sql.Stmt
-	listGrantsByProcessStmt                    *sql.Stmt
-	listGrantsByScopeStmt                      *sql.Stmt
-	listGrantsBySessionStmt                    *sql.Stmt
-	listProcessesAllStmt                       *sql.Stmt
-	listProcessesByDefinitionStmt              *sql.Stmt
-	listProcessesByDefinitionStatusStmt        *sql.Stmt
-	listProcessesByDefinitionStatusWaitingStmt *sql.Stmt
-	listProcessesByDefinitionWaitingStmt       *sql.Stmt
-	listProcessesByStatusStmt                  *sql.Stmt
-	listProcessesByStatusWaitingStmt           *sql.Stmt
-	listProcessesByWaitingStmt                 *sql.Stmt
-	listProcessesByWakeTargetSessionStmt       *sql.Stmt
-	lockProcessStmt                            *sql.Stmt
-	processesChangedSinceStmt                  *sql.Stmt
-	pruneCandidatesStmt                        *sql.Stmt
-	recentEventsDescStmt                       *sql.Stmt
-	updateProcessStmt                          *sql.Stmt
-	updateProcessLeaseStmt                     *sql.Stmt
-	upsertGrantStmt                            *sql.Stmt
-	wakeEventsAfterStmt                        *sql.Stmt
+	db                                          DBTX
+	tx                                          *sql.Tx
+	countEventsThroughStmt                      *sql.Stmt
+	countGrantsForProcessStmt                   *sql.Stmt
+	countProcessesAllStmt                       *sql.Stmt
+	countProcessesByDefinitionStmt              *sql.Stmt
+	countProcessesByDefinitionStatusStmt        *sql.Stmt
+	countProcessesByDefinitionStatusWaitingStmt *sql.Stmt
+	countProcessesByDefinitionWaitingStmt       *sql.Stmt
+	countProcessesByStatusStmt                  *sql.Stmt
+	countProcessesByStatusWaitingStmt           *sql.Stmt
+	countProcessesByWaitingStmt                 *sql.Stmt
+	cursorKeyStmt                               *sql.Stmt
+	databaseNowMsStmt                           *sql.Stmt
+	deleteEventsOfStmt                          *sql.Stmt
+	deleteGrantStmt                             *sql.Stmt
+	deleteGrantsBySessionStmt                   *sql.Stmt
+	deleteGrantsOfStmt                          *sql.Stmt
+	deleteProcessesInStmt                       *sql.Stmt
+	deleteWakeAcksOfStmt                        *sql.Stmt
+	eventByReplayKeyStmt                        *sql.Stmt
+	eventsAfterStmt                             *sql.Stmt
+	getGrantStmt                                *sql.Stmt
+	getProcessStmt                              *sql.Stmt
+	insertEventStmt                             *sql.Stmt
+	insertProcessStmt                           *sql.Stmt
+	insertWakeAckStmt                           *sql.Stmt
+	lastProcessIDAllStmt                        *sql.Stmt
+	lastProcessIDByDefinitionStmt               *sql.Stmt
+	lastProcessIDByDefinitionStatusStmt         *sql.Stmt
+	lastProcessIDByDefinitionStatusWaitingStmt  *sql.Stmt
+	lastProcessIDByDefinitionWaitingStmt        *sql.Stmt
+	lastProcessIDByStatusStmt                   *sql.Stmt
+	lastProcessIDByStatusWaitingStmt            *sql.Stmt
+	lastProcessIDByWaitingStmt                  *sql.Stmt
+	listGrantsByProcessStmt                     *sql.Stmt
+	listGrantsByScopeStmt                       *sql.Stmt
+	listGrantsBySessionStmt                     *sql.Stmt
+	listProcessesAllStmt                        *sql.Stmt
+	listProcessesByDefinitionStmt               *sql.Stmt
+	listProcessesByDefinitionStatusStmt         *sql.Stmt
+	listProcessesByDefinitionStatusWaitingStmt  *sql.Stmt
+	listProcessesByDefinitionWaitingStmt        *sql.Stmt
+	listProcessesByStatusStmt                   *sql.Stmt
+	listProcessesByStatusWaitingStmt            *sql.Stmt
+	listProcessesByWaitingStmt                  *sql.Stmt
+	listProcessesByWakeTargetSessionStmt        *sql.Stmt
+	lockProcessStmt                             *sql.Stmt
+	pageProcessesAllStmt                        *sql.Stmt
+	pageProcessesByDefinitionStmt               *sql.Stmt
+	pageProcessesByDefinitionStatusStmt         *sql.Stmt
+	pageProcessesByDefinitionStatusWaitingStmt  *sql.Stmt
+	pageProcessesByDefinitionWaitingStmt        *sql.Stmt
+	pageProcessesByStatusStmt                   *sql.Stmt
+	pageProcessesByStatusWaitingStmt            *sql.Stmt
+	pageProcessesByWaitingStmt                  *sql.Stmt
+	processesChangedSinceStmt                   *sql.Stmt
+	pruneCandidatesStmt                         *sql.Stmt
+	recentEventsDescStmt                        *sql.Stmt
+	updateProcessStmt                           *sql.Stmt
+	updateProcessLeaseStmt                      *sql.Stmt
+	upsertGrantStmt                             *sql.Stmt
+	wakeEventsAfterStmt                         *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                                  tx,
-		tx:                                  tx,
-		countEventsThroughStmt:              q.countEventsThroughStmt,
-		countGrantsForProcessStmt:           q.countGrantsForProcessStmt,
-		cursorKeyStmt:                       q.cursorKeyStmt,
-		databaseNowMsStmt:                   q.databaseNowMsStmt,
-		deleteEventsOfStmt:                  q.deleteEventsOfStmt,
-		deleteGrantStmt:                     q.deleteGrantStmt,
-		deleteGrantsBySessionStmt:           q.deleteGrantsBySessionStmt,
-		deleteGrantsOfStmt:                  q.deleteGrantsOfStmt,
-		deleteProcessesInStmt:               q.deleteProcessesInStmt,
-		deleteWakeAcksOfStmt:                q.deleteWakeAcksOfStmt,
-		eventByReplayKeyStmt:                q.eventByReplayKeyStmt,
-		eventsAfterStmt:                     q.eventsAfterStmt,
-		getGrantStmt:                        q.getGrantStmt,
-		getProcessStmt:                      q.getProcessStmt,
-		insertEventStmt:                     q.insertEventStmt,
-		insertProcessStmt:                   q.insertProcessStmt,
-		insertWakeAckStmt:                   q.insertWakeAckStmt,
-		listGrantsByProcessStmt:             q.listGrantsByProcessStmt,
-		listGrantsByScopeStmt:               q.listGrantsByScopeStmt,
-		listGrantsBySessionStmt:             q.listGrantsBySessionStmt,
-		listProcessesAllStmt:                q.listProcessesAllStmt,
-		listProcessesByDefinitionStmt:       q.listProcessesByDefinitionStmt,
-		listProcessesByDefinitionStatusStmt: q.listProcessesByDefinitionStatusStmt,
-		listProcessesByDefinitionStatusWaitingStmt: q.listProcessesByDefinitionStatusWaitingStmt,
-		listProcessesByDefinitionWaitingStmt:       q.listProcessesByDefinitionWaitingStmt,
-		listProcessesByStatusStmt:                  q.listProcessesByStatusStmt,
-		listProcessesByStatusWaitingStmt:           q.listProcessesByStatusWaitingStmt,
-		listProcessesByWaitingStmt:                 q.listProcessesByWaitingStmt,
-		listProcessesByWakeTargetSessionStmt:       q.listProcessesByWakeTargetSessionStmt,
-		lockProcessStmt:                            q.lockProcessStmt,
-		processesChangedSinceStmt:                  q.processesChangedSinceStmt,
-		pruneCandidatesStmt:                        q.pruneCandidatesStmt,
-		recentEventsDescStmt:                       q.recentEventsDescStmt,
-		updateProcessStmt:                          q.updateProcessStmt,
-		updateProcessLeaseStmt:                     q.updateProcessLeaseStmt,
-		upsertGrantStmt:                            q.upsertGrantStmt,
-		wakeEventsAfterStmt:                        q.wakeEventsAfterStmt,
+		db:                                   tx,
+		tx:                                   tx,
+		countEventsThroughStmt:               q.countEventsThroughStmt,
+		countGrantsForProcessStmt:            q.countGrantsForProcessStmt,
+		countProcessesAllStmt:                q.countProcessesAllStmt,
+		countProcessesByDefinitionStmt:       q.countProcessesByDefinitionStmt,
+		countProcessesByDefinitionStatusStmt: q.countProcessesByDefinitionStatusStmt,
+		countProcessesByDefinitionStatusWaitingStmt: q.countProcessesByDefinitionStatusWaitingStmt,
+		countProcessesByDefinitionWaitingStmt:       q.countProcessesByDefinitionWaitingStmt,
+		countProcessesByStatusStmt:                  q.countProcessesByStatusStmt,
+		countProcessesByStatusWaitingStmt:           q.countProcessesByStatusWaitingStmt,
+		countProcessesByWaitingStmt:                 q.countProcessesByWaitingStmt,
+		cursorKeyStmt:                               q.cursorKeyStmt,
+		databaseNowMsStmt:                           q.databaseNowMsStmt,
+		deleteEventsOfStmt:                          q.deleteEventsOfStmt,
+		deleteGrantStmt:                             q.deleteGrantStmt,
+		deleteGrantsBySessionStmt:                   q.deleteGrantsBySessionStmt,
+		deleteGrantsOfStmt:                          q.deleteGrantsOfStmt,
+		deleteProcessesInStmt:                       q.deleteProcessesInStmt,
+		deleteWakeAcksOfStmt:                        q.deleteWakeAcksOfStmt,
+		eventByReplayKeyStmt:                        q.eventByReplayKeyStmt,
+		eventsAfterStmt:                             q.eventsAfterStmt,
+		getGrantStmt:                                q.getGrantStmt,
+		getProcessStmt:                              q.getProcessStmt,
+		insertEventStmt:                             q.insertEventStmt,
+		insertProcessStmt:                           q.insertProcessStmt,
+		insertWakeAckStmt:                           q.insertWakeAckStmt,
+		lastProcessIDAllStmt:                        q.lastProcessIDAllStmt,
+		lastProcessIDByDefinitionStmt:               q.lastProcessIDByDefinitionStmt,
+		lastProcessIDByDefinitionStatusStmt:         q.lastProcessIDByDefinitionStatusStmt,
+		lastProcessIDByDefinitionStatusWaitingStmt:  q.lastProcessIDByDefinitionStatusWaitingStmt,
+		lastProcessIDByDefinitionWaitingStmt:        q.lastProcessIDByDefinitionWaitingStmt,
+		lastProcessIDByStatusStmt:                   q.lastProcessIDByStatusStmt,
+		lastProcessIDByStatusWaitingStmt:            q.lastProcessIDByStatusWaitingStmt,
+		lastProcessIDByWaitingStmt:                  q.lastProcessIDByWaitingStmt,
+		listGrantsByProcessStmt:                     q.listGrantsByProcessStmt,
+		listGrantsByScopeStmt:                       q.listGrantsByScopeStmt,
+		listGrantsBySessionStmt:                     q.listGrantsBySessionStmt,
+		listProcessesAllStmt:                        q.listProcessesAllStmt,
+		listProcessesByDefinitionStmt:               q.listProcessesByDefinitionStmt,
+		listProcessesByDefinitionStatusStmt:         q.listProcessesByDefinitionStatusStmt,
+		listProcessesByDefinitionStatusWaitingStmt:  q.listProcessesByDefinitionStatusWaitingStmt,
+		listProcessesByDefinitionWaitingStmt:        q.listProcessesByDefinitionWaitingStmt,
+		listProcessesByStatusStmt:                   q.listProcessesByStatusStmt,
+		listProcessesByStatusWaitingStmt:            q.listProcessesByStatusWaitingStmt,
+		listProcessesByWaitingStmt:                  q.listProcessesByWaitingStmt,
+		listProcessesByWakeTargetSessionStmt:        q.listProcessesByWakeTargetSessionStmt,
+		lockProcessStmt:                             q.lockProcessStmt,
+		pageProcessesAllStmt:                        q.pageProcessesAllStmt,
+		pageProcessesByDefinitionStmt:               q.pageProcessesByDefinitionStmt,
+		pageProcessesByDefinitionStatusStmt:         q.pageProcessesByDefinitionStatusStmt,
+		pageProcessesByDefinitionStatusWaitingStmt:  q.pageProcessesByDefinitionStatusWaitingStmt,
+		pageProcessesByDefinitionWaitingStmt:        q.pageProcessesByDefinitionWaitingStmt,
+		pageProcessesByStatusStmt:                   q.pageProcessesByStatusStmt,
+		pageProcessesByStatusWaitingStmt:            q.pageProcessesByStatusWaitingStmt,
+		pageProcessesByWaitingStmt:                  q.pageProcessesByWaitingStmt,
+		processesChangedSinceStmt:                   q.processesChangedSinceStmt,
+		pruneCandidatesStmt:                         q.pruneCandidatesStmt,
+		recentEventsDescStmt:                        q.recentEventsDescStmt,
+		updateProcessStmt:                           q.updateProcessStmt,
+		updateProcessLeaseStmt:                      q.updateProcessLeaseStmt,
+		upsertGrantStmt:                             q.upsertGrantStmt,
+		wakeEventsAfterStmt:                         q.wakeEventsAfterStmt,
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -49,6 +50,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/driver/sqlkit"
 )
 
 // FileName is the file Generate's output is written to in the gen package.
@@ -102,7 +104,7 @@ func ReadConfig(path string) ([]Dialect, error) {
 // Generate returns the adapter of the gen package in dir (sqlc's output for
 // one dialect, package pkg), formatted.
 func Generate(dir, pkg string) ([]byte, error) {
-	structs, names, err := parseStructs(dir, pkg)
+	structs, names, methods, err := parsePackage(dir, pkg)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +144,7 @@ func Generate(dir, pkg string) ([]byte, error) {
 			problems = append(problems, fmt.Sprintf("%s is {%s}; want {%s}%s", s.name, got, want, s.hint))
 		}
 	}
+	data.Pages, problems = pageCalls(structs, methods, limit, problems)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("adaptergen: %s does not have the shape the adapter maps:\n\t%s", dir, strings.Join(problems, "\n\t"))
 	}
@@ -196,22 +199,29 @@ type field struct{ name, typ string }
 // parseStructs reads the struct types and every top-level name of the
 // package in dir, leaving out the adapter and tests.
 func parseStructs(dir, pkg string) (map[string][]field, map[string]bool, error) {
+	structs, names, _, err := parsePackage(dir, pkg)
+	return structs, names, err
+}
+
+// parsePackage is parseStructs that also returns, per method of Queries,
+// its parameters after the context.
+func parsePackage(dir, pkg string) (map[string][]field, map[string]bool, map[string][]field, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fset := token.NewFileSet()
-	structs, names := map[string][]field{}, map[string]bool{}
+	structs, names, methods := map[string][]field{}, map[string]bool{}, map[string][]field{}
 	for _, path := range files {
 		if filepath.Base(path) == FileName || strings.HasSuffix(path, "_test.go") {
 			continue
 		}
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
-			return nil, nil, fmt.Errorf("adaptergen: %w", err)
+			return nil, nil, nil, fmt.Errorf("adaptergen: %w", err)
 		}
 		if f.Name.Name != pkg {
-			return nil, nil, fmt.Errorf("adaptergen: %s is package %s; sqlc.yaml says %s", path, f.Name.Name, pkg)
+			return nil, nil, nil, fmt.Errorf("adaptergen: %s is package %s; sqlc.yaml says %s", path, f.Name.Name, pkg)
 		}
 		for _, decl := range f.Decls {
 			switch decl := decl.(type) {
@@ -220,6 +230,8 @@ func parseStructs(dir, pkg string) (map[string][]field, map[string]bool, error) 
 					names[decl.Name.Name] = true
 				} else if decl.Name.Name == "BumpChangeCounter" {
 					names[bumpChangeCounter] = true
+				} else if params := structFields(&ast.StructType{Fields: decl.Type.Params}); len(params) > 0 {
+					methods[decl.Name.Name] = params[1:] // after ctx
 				}
 			case *ast.GenDecl:
 				for _, spec := range decl.Specs {
@@ -239,9 +251,9 @@ func parseStructs(dir, pkg string) (map[string][]field, map[string]bool, error) 
 		}
 	}
 	if len(files) == 0 || len(structs) == 0 {
-		return nil, nil, fmt.Errorf("adaptergen: no generated Go in %s (run sqlc generate first)", dir)
+		return nil, nil, nil, fmt.Errorf("adaptergen: no generated Go in %s (run sqlc generate first)", dir)
 	}
-	return structs, names, nil
+	return structs, names, methods, nil
 }
 
 func structFields(st *ast.StructType) []field {
@@ -348,7 +360,7 @@ var fixedShapes = []struct{ name, fields, hint string }{
 const bumpChangeCounter = "method BumpChangeCounter"
 
 // ownNames are the package-level names the adapter declares.
-var ownNames = []string{"NewTx", "adapterTx", "adapterLister", "adapterPruner",
+var ownNames = []string{"NewTx", "adapterTx", "adapterLister", "adapterPruner", "adapterPager",
 	"toProcessRow", "toProcessRows", "toEventRow", "toEventRows", "toGrantRow", "toGrantRows"}
 
 type templateData struct {
@@ -360,6 +372,86 @@ type templateData struct {
 	// ChangeCounter: the dialect stamps change_pos from a counter that
 	// UpdateProcess and InsertProcess advance first (BumpChangeCounter).
 	ChangeCounter bool
+	// Pages: per sqlkit.Filter, the calls of its page, bound and count
+	// statements.
+	Pages []pageFilter
+}
+
+// pageFilter is one sqlkit.Filter's statements as the adapter calls them.
+type pageFilter struct {
+	Name              string // the Filter's String, the statements' suffix
+	Page, Last, Count pageCall
+}
+
+// pageCall is one call of a generated query: Query(ctx<Args>). Rows: the
+// query returns <Query>Row structs holding the Process (a multi-arm page
+// selects sqlc.embed(processes)) rather than Process models.
+type pageCall struct {
+	Query, Args string
+	Rows        bool
+}
+
+// pageParams maps the parameters sqlc names in the page family to the
+// adapter's expressions: a (a sqlkit.PageArgs) and lim (the LIMIT, of the
+// dialect's type). MySQL's bare ? LIMITs come numbered (RowLimit_2, …).
+var pageParams = map[string]struct{ expr, typ string }{
+	"DefinitionFingerprint": {"a.DefinitionFingerprint", "string"},
+	"Status":                {"a.Status", "string"},
+	"Waiting":               {"a.Waiting", "bool"},
+	"AfterID":               {"a.AfterID", "string"},
+	"BoundID":               {"a.BoundID", "string"},
+	"RowLimit":              {"lim", "LIMIT"},
+}
+
+// pageCalls builds, for every sqlkit.Filter, the calls of PageProcesses<F>,
+// LastProcessID<F> and CountProcesses<F> from their generated signatures:
+// a Params struct is filled field by field, a lone parameter is passed as
+// is; each parameter must be one pageParams names.
+func pageCalls(structs, methods map[string][]field, limit string, problems []string) ([]pageFilter, []string) {
+	var out []pageFilter
+	call := func(query string) pageCall {
+		params, ok := methods[query]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("no query %s", query))
+			return pageCall{Query: query}
+		}
+		c := pageCall{Query: query}
+		_, c.Rows = structs[query+"Row"]
+		arg := func(name, typ string) string {
+			base := name
+			if i := strings.LastIndex(name, "_"); i > 0 {
+				base = name[:i]
+			}
+			base = strings.ToUpper(base[:1]) + base[1:]
+			p, ok := pageParams[base]
+			if !ok || strings.ReplaceAll(p.typ, "LIMIT", limit) != typ {
+				problems = append(problems, fmt.Sprintf("%s has parameter %s %s; the page family takes %v", query, name, typ, slices.Sorted(maps.Keys(pageParams))))
+				return "nil"
+			}
+			return p.expr
+		}
+		switch {
+		case len(params) == 1 && params[0].typ == query+"Params":
+			var b strings.Builder
+			b.WriteString(", " + query + "Params{")
+			for _, f := range structs[query+"Params"] {
+				fmt.Fprintf(&b, "%s: %s, ", f.name, arg(f.name, f.typ))
+			}
+			b.WriteString("}")
+			c.Args = b.String()
+		case len(params) == 1:
+			c.Args = ", " + arg(params[0].name, params[0].typ)
+		case len(params) > 1:
+			problems = append(problems, fmt.Sprintf("%s takes %d parameters; want a Params struct or one", query, len(params)))
+		}
+		return c
+	}
+	for _, f := range sqlkit.Filters() {
+		n := f.String()
+		out = append(out, pageFilter{Name: n,
+			Page: call("PageProcesses" + n), Last: call("LastProcessID" + n), Count: call("CountProcesses" + n)})
+	}
+	return out, problems
 }
 
 //go:embed adapter.go.tmpl

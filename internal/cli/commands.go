@@ -4,80 +4,122 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/await"
 	"github.com/procreg/procreg/sweep"
 )
 
-// runMigrate opens the database, which applies pending migrations.
-func runMigrate(ctx context.Context, e *Env, args []string) error {
-	fs, c := NewFlags(e, "migrate", "")
-	if _, err := Parse(fs, args, 0); err != nil {
-		return err
-	}
-	reg, err := Open(ctx, c.DSN)
-	if err != nil {
-		return err
-	}
-	tier := reg.DurabilityTier()
-	if err := reg.Close(); err != nil {
-		return fmt.Errorf("close %q: %w", c.DSN, err)
-	}
-	if c.JSON {
-		return WriteJSON(e.Stdout, map[string]any{"dsn": c.DSN, "tier": tier, "migrated": true})
-	}
-	fmt.Fprintf(e.Stdout, "%s: schema up to date (%s)\n", c.DSN, tier)
-	return nil
+// statusValues are the values of ls --status.
+var statusValues = []string{
+	string(procreg.StatusAny), string(procreg.StatusRunning), string(procreg.StatusCompleted),
+	string(procreg.StatusFailed), string(procreg.StatusCancelled), string(procreg.StatusAbandoned),
 }
 
-// runList lists processes matching the filters.
-func runList(ctx context.Context, e *Env, args []string) error {
-	fs, c := NewFlags(e, "ls", "")
-	status := fs.String("status", string(procreg.StatusAny), "running | completed | failed | cancelled | abandoned | any")
-	waiting := fs.String("waiting", "", "true: only waiting processes; false: only processes not waiting")
-	definition := fs.String("definition", "", "only processes whose identity definition equals this JSON value (by meaning; null is refused: omit the flag to list all)")
-	if _, err := Parse(fs, args, 0); err != nil {
-		return err
+// notFoundError is an unknown process id, naming the database searched.
+type notFoundError struct{ id, dsn string }
+
+func (e notFoundError) Error() string {
+	return fmt.Sprintf("no process %q in database %q", e.id, Redact(e.dsn))
+}
+func (e notFoundError) Unwrap() error { return procreg.ErrNotFound }
+
+// notFound replaces ErrNotFound of process id with an error naming the
+// database that was searched.
+func notFound(err error, id, dsn string) error {
+	if errors.Is(err, procreg.ErrNotFound) {
+		return notFoundError{id: id, dsn: dsn}
 	}
-	f := procreg.ListFilter{Status: procreg.StatusFilter(*status)}
-	if *waiting != "" {
-		b, err := strconv.ParseBool(*waiting)
-		if err != nil {
-			return UsageErrorf("--waiting %q: want true or false", *waiting)
-		}
-		f.Waiting = &b
+	return err
+}
+
+// ShowView is the JSON shape of `procreg show`.
+type ShowView struct {
+	Process procreg.Record        `json:"process"`
+	Lease   *procreg.Lease        `json:"lease"`
+	Live    bool                  `json:"lease_live"`
+	Grants  []procreg.HandleGrant `json:"grants"`
+}
+
+func listCommand() *cobra.Command {
+	var status, waiting, definition string
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "list processes (--status, --waiting, --definition)",
+		Long: "List processes sorted by id (byte order). --status defaults to any. --definition matches\n" +
+			"the identity definition by meaning (key order and whitespace do not matter).\n" +
+			"The count goes to stderr.",
+		Args: exactArgs(0, ""),
 	}
-	if flagSet(fs, "definition") {
-		def, err := definitionFilter(*definition)
+	cmd.Flags().StringVar(&status, "status", string(procreg.StatusAny), "only processes in this state: "+strings.Join(statusValues, ", "))
+	cmd.Flags().StringVar(&waiting, "waiting", "", "true: only waiting processes; false: only processes not waiting")
+	cmd.Flags().StringVar(&definition, "definition", "", "only processes whose identity definition equals this JSON value (null is refused: omit the flag to list all)")
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(statusValues, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("waiting", cobra.FixedCompletions([]string{"true", "false"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := FlagsOf(cmd)
 		if err != nil {
 			return err
 		}
-		f.Definition = def
-	}
-	reg, err := openExisting(ctx, c.DSN)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	recs, err := reg.ListProcesses(ctx, f)
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		if recs == nil {
-			recs = []procreg.Record{}
+		if !contains(statusValues, status) {
+			return UsageErrorf("invalid --status %q: want one of %s", status, strings.Join(statusValues, ", "))
 		}
-		return WriteJSON(e.Stdout, recs)
+		f := procreg.ListFilter{Status: procreg.StatusFilter(status)}
+		if waiting != "" {
+			b, err := strconv.ParseBool(waiting)
+			if err != nil {
+				return UsageErrorf("invalid --waiting %q: want true or false", waiting)
+			}
+			f.Waiting = &b
+		}
+		if cmd.Flags().Changed("definition") {
+			if f.Definition, err = definitionFilter(definition); err != nil {
+				return err
+			}
+		}
+		ctx := cmd.Context()
+		reg, err := OpenExisting(ctx, c.DSN)
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		recs, err := reg.ListProcesses(ctx, f)
+		if err != nil {
+			return err
+		}
+		e := EnvOf(cmd)
+		if c.JSON() {
+			return EmitList(c, e.Stdout, recs)
+		}
+		if err := printRecords(c, e, recs); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stderr, "%d process(es)\n", len(recs))
+		return nil
 	}
-	tw := NewTable(e.Stdout)
-	fmt.Fprintln(tw, "ID\tSTATUS\tDISPOSITION\tIDENTITY\tWAITING\tUPDATED")
+	return cmd
+}
+
+// printRecords prints records as the ls table (-o wide: more columns,
+// nothing clipped).
+func printRecords(c *Common, e *Env, recs []procreg.Record) error {
+	wide := c.Output == OutputWide
+	header := []string{"ID", "STATUS", "DISPOSITION", "IDENTITY", "WAITING", "UPDATED"}
+	if wide {
+		header = append(header, "CREATED", "DEFINITION", "FIRST STARTED", "ABANDON REQUEST", "EXTERNAL REF")
+	}
+	t := c.Table(e.Stdout, header...)
+	width := 40
+	if wide {
+		width = 0
+	}
 	for _, r := range recs {
 		ident := r.Identity.Kind
 		if r.Identity.Label != "" {
@@ -87,13 +129,23 @@ func runList(ctx context.Context, e *Env, args []string) error {
 		if r.Wait != nil {
 			wait = r.Wait.Name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(r.ID), r.Status.State, r.Disposition, clip(ident, 40), printable(wait), Stamp(r.UpdatedAt))
+		row := []string{printable(r.ID), r.Status.State, string(r.Disposition), clip(ident, width), orDash(printable(wait)), Stamp(r.UpdatedAt)}
+		if wide {
+			started, abandon, ext := "-", "-", "-"
+			if s := r.FirstStarted; s != nil {
+				started = Stamp(s.At) + " by " + printable(OwnerName(s.Owner))
+			}
+			if a := r.AbandonRequest; a != nil {
+				abandon = Stamp(a.RequestedAt) + " by " + printable(a.RequestedBy)
+			}
+			if x := r.ExternalRef; x != nil {
+				ext = printable(x.Backend + " " + x.ID)
+			}
+			row = append(row, Stamp(r.CreatedAt), orDash(printable(string(r.Identity.Definition))), started, abandon, ext)
+		}
+		t.Row(row...)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.Stdout, "%d process(es)\n", len(recs))
-	return nil
+	return t.Flush()
 }
 
 // definitionFilter checks an explicit --definition. Any JSON value is a
@@ -110,54 +162,53 @@ func definitionFilter(text string) (json.RawMessage, error) {
 	return json.RawMessage(text), nil
 }
 
-// ShowView is the JSON shape of `procreg show`.
-type ShowView struct {
-	Process procreg.Record        `json:"process"`
-	Lease   *procreg.Lease        `json:"lease"`
-	Live    bool                  `json:"lease_live"`
-	Grants  []procreg.HandleGrant `json:"grants"`
+func showCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show PROCESS-ID",
+		Short: "show one process: record, lease and grants",
+		Args:  exactArgs(1, "PROCESS-ID"),
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := FlagsOf(cmd)
+		if err != nil {
+			return err
+		}
+		ctx, id := cmd.Context(), args[0]
+		reg, err := OpenExisting(ctx, c.DSN)
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		rec, err := reg.GetProcess(ctx, id)
+		if err != nil {
+			return notFound(err, id, c.DSN)
+		}
+		lease, err := reg.GetProcessLease(ctx, id)
+		if err != nil {
+			return notFound(err, id, c.DSN)
+		}
+		grants, err := reg.HandleGrantsForProcess(ctx, id)
+		if err != nil {
+			return notFound(err, id, c.DSN)
+		}
+		if grants == nil {
+			grants = []procreg.HandleGrant{}
+		}
+		v := ShowView{Process: rec, Lease: lease, Live: lease.IsLive(time.Now()), Grants: grants}
+		e := EnvOf(cmd)
+		if c.JSON() {
+			return c.Emit(e.Stdout, v)
+		}
+		return printShow(c, e, v)
+	}
+	return cmd
 }
 
-// openForProcess parses the flags and the one process id argument of a
-// per-process subcommand and opens the registry.
-func openForProcess(ctx context.Context, fs *flag.FlagSet, c *Common, args []string) (procreg.Registry, string, error) {
-	pos, err := Parse(fs, args, 1)
-	if err != nil {
-		return nil, "", err
-	}
-	reg, err := openExisting(ctx, c.DSN)
-	if err != nil {
-		return nil, "", err
-	}
-	return reg, pos[0], nil
-}
-
-// runShow prints one process with its lease and grants.
-func runShow(ctx context.Context, e *Env, args []string) error {
-	fs, c := NewFlags(e, "show", " <process-id>")
-	reg, id, err := openForProcess(ctx, fs, c, args)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	rec, err := reg.GetProcess(ctx, id)
-	if err != nil {
-		return err
-	}
-	lease, err := reg.GetProcessLease(ctx, id)
-	if err != nil {
-		return err
-	}
-	grants, err := reg.HandleGrantsForProcess(ctx, id)
-	if err != nil {
-		return err
-	}
-	if grants == nil {
-		grants = []procreg.HandleGrant{}
-	}
-	v := ShowView{Process: rec, Lease: lease, Live: lease.IsLive(time.Now()), Grants: grants}
-	if c.JSON {
-		return WriteJSON(e.Stdout, v)
+func printShow(c *Common, e *Env, v ShowView) error {
+	rec, lease := v.Process, v.Lease
+	width := 100
+	if c.Output == OutputWide {
+		width = 0
 	}
 	tw := NewTable(e.Stdout)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, printable(v)) }
@@ -177,7 +228,7 @@ func runShow(ctx context.Context, e *Env, args []string) error {
 	}
 	row("input", input)
 	if len(rec.Input.Payload) > 0 {
-		row("payload", clip(string(rec.Input.Payload), 100))
+		fmt.Fprintf(tw, "%s\t%s\n", "payload", clip(string(rec.Input.Payload), width))
 	}
 	row("env ref", orDash(rec.EnvRef))
 	row("created", Stamp(rec.CreatedAt))
@@ -211,10 +262,10 @@ func runShow(ctx context.Context, e *Env, args []string) error {
 		names = append(names, t.Name)
 	}
 	row("event types", strings.Join(names, ", "))
-	if len(grants) == 0 {
+	if len(v.Grants) == 0 {
 		row("grants", "none")
 	}
-	for i, g := range grants {
+	for i, g := range v.Grants {
 		k := ""
 		if i == 0 {
 			k = "grants"
@@ -246,51 +297,82 @@ func describeOutput(o procreg.AwaitOutput) string {
 	return o.Kind
 }
 
-// runEvents prints a process's events, optionally following new ones.
-func runEvents(ctx context.Context, e *Env, args []string) error {
-	fs, c := NewFlags(e, "events", " <process-id>")
-	after := fs.Uint64("after", 0, "only events with a sequence greater than this")
-	follow := fs.Bool("follow", false, "keep printing new events until the process is terminal (or Ctrl-C)")
-	reg, id, err := openForProcess(ctx, fs, c, args)
-	if err != nil {
-		return err
+func eventsCommand() *cobra.Command {
+	var after uint64
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "events PROCESS-ID",
+		Short: "print a process's event log (--after, --follow)",
+		Args:  exactArgs(1, "PROCESS-ID"),
 	}
-	defer reg.Close()
-	events, err := reg.EventsAfter(ctx, id, *after)
-	if err != nil {
-		return err
-	}
-	if !*follow {
-		if c.JSON {
-			if events == nil {
-				events = []procreg.Event{}
+	cmd.Flags().Uint64Var(&after, "after", 0, "only events with a sequence greater than this")
+	cmd.Flags().BoolVar(&follow, "follow", false, "keep printing new events until the process is terminal (or Ctrl-C)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := FlagsOf(cmd)
+		if err != nil {
+			return err
+		}
+		ctx, id := cmd.Context(), args[0]
+		reg, err := OpenExisting(ctx, c.DSN)
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		events, err := reg.EventsAfter(ctx, id, after)
+		if err != nil {
+			return notFound(err, id, c.DSN)
+		}
+		e := EnvOf(cmd)
+		if !follow {
+			if c.JSON() {
+				return EmitList(c, e.Stdout, events)
 			}
-			return WriteJSON(e.Stdout, events)
+			t := c.Table(e.Stdout, eventHeader(c)...)
+			for _, ev := range events {
+				t.Row(eventCells(c, ev)...)
+			}
+			return t.Flush()
 		}
-		tw := NewTable(e.Stdout)
-		fmt.Fprintln(tw, strings.Join(eventHeader, "\t"))
-		for _, ev := range events {
-			fmt.Fprintln(tw, strings.Join(eventCells(ev), "\t"))
-		}
-		return tw.Flush()
+		return followEvents(ctx, c, e, reg, id, after, events)
 	}
-	// Follow: one line per event (JSON lines with --json), polling with the
-	// awaiter's backoff, until the process is terminal and drained.
+	return cmd
+}
+
+// followEvents prints events as they come: one line each (one JSON object
+// per line with -o json or jsonl), polling with the awaiter's backoff,
+// until the process is terminal and drained. Lines are padded to fixed
+// column widths, so the columns line up without seeing later rows.
+func followEvents(ctx context.Context, c *Common, e *Env, reg procreg.Registry, id string, cursor uint64, events []procreg.Event) error {
 	var b await.Backoff
-	cursor := *after
-	if !c.JSON {
-		fmt.Fprintln(e.Stdout, strings.Join(eventHeader, "  "))
+	widths := []int{5, 24, len(StampLayout), 20}
+	line := func(cells []string) {
+		var s strings.Builder
+		for i, cell := range cells {
+			if i < len(widths) {
+				pad := widths[i] - len([]rune(cell))
+				if i == 0 {
+					s.WriteString(strings.Repeat(" ", max(pad, 0)) + cell) // numbers align right
+				} else {
+					s.WriteString(cell + strings.Repeat(" ", max(pad, 0)))
+				}
+				s.WriteString("  ")
+			} else {
+				s.WriteString(cell)
+			}
+		}
+		fmt.Fprintln(e.Stdout, strings.TrimRight(s.String(), " "))
+	}
+	if !c.JSON() && !c.NoHeaders {
+		line(eventHeader(c))
 	}
 	for {
 		for _, ev := range events {
-			if c.JSON {
-				line, err := json.Marshal(ev)
-				if err != nil {
+			if c.JSON() {
+				if err := WriteJSONLine(e.Stdout, ev); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.Stdout, "%s\n", line)
 			} else {
-				fmt.Fprintln(e.Stdout, strings.Join(eventCells(ev), "  "))
+				line(eventCells(c, ev))
 			}
 			cursor = ev.Sequence
 		}
@@ -299,7 +381,10 @@ func runEvents(ctx context.Context, e *Env, args []string) error {
 		}
 		rec, err := reg.GetProcess(ctx, id)
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return nil // interrupted by the user: not a failure
+			}
+			return notFound(err, id, c.DSN)
 		}
 		if rec.IsTerminal() {
 			// Anything appended before the terminal read is printed first.
@@ -314,12 +399,15 @@ func runEvents(ctx context.Context, e *Env, args []string) error {
 			continue
 		}
 		if err := b.Wait(ctx); err != nil {
-			if await.IsTimeout(err) {
+			if await.IsTimeout(err) || ctx.Err() != nil {
 				return nil // interrupted by the user: not a failure
 			}
 			return err
 		}
 		if events, err = reg.EventsAfter(ctx, id, cursor); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return err
 		}
 	}
@@ -340,39 +428,20 @@ func semantics(ev procreg.Event) string {
 }
 
 // eventHeader names the columns of eventCells.
-var eventHeader = []string{"SEQ", "TYPE", "OCCURRED", "SEMANTICS", "PAYLOAD"}
-
-// eventCells formats one event for the events table and for --follow lines.
-func eventCells(ev procreg.Event) []string {
-	return []string{strconv.FormatUint(ev.Sequence, 10), printable(ev.EventType), Stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80)}
+func eventHeader(c *Common) []string {
+	h := []string{"SEQ", "TYPE", "OCCURRED", "SEMANTICS", "PAYLOAD"}
+	if c.Output == OutputWide {
+		h = append(h, "REPLAY KEY")
+	}
+	return h
 }
 
-// runPrune deletes old terminal processes.
-func runPrune(ctx context.Context, e *Env, args []string) error {
-	fs, c := NewFlags(e, "prune", "")
-	older := fs.Duration("older-than", 0, "delete terminal processes last updated longer ago than this (e.g. 168h); required")
-	if _, err := Parse(fs, args, 0); err != nil {
-		return err
+// eventCells formats one event for the events table and for --follow lines.
+func eventCells(c *Common, ev procreg.Event) []string {
+	if c.Output == OutputWide {
+		return []string{strconv.FormatUint(ev.Sequence, 10), printable(ev.EventType), Stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 0), orDash(printable(ev.ReplayKey))}
 	}
-	if *older <= 0 {
-		fs.Usage()
-		return UsageErrorf("--older-than must be a positive duration (e.g. 24h)")
-	}
-	reg, err := openExisting(ctx, c.DSN)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	cutoff := time.Now().Add(-*older)
-	rep, err := reg.PruneTerminalProcesses(ctx, cutoff)
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return WriteJSON(e.Stdout, map[string]any{"cutoff": cutoff.UTC(), "pruned_processes": rep.PrunedProcesses, "pruned_events": rep.PrunedEvents})
-	}
-	fmt.Fprintf(e.Stdout, "pruned %d terminal process(es) and %d event(s) last updated before %s\n", rep.PrunedProcesses, rep.PrunedEvents, Stamp(cutoff))
-	return nil
+	return []string{strconv.FormatUint(ev.Sequence, 10), printable(ev.EventType), Stamp(ev.OccurredAt), semantics(ev), clip(string(ev.Payload), 80)}
 }
 
 // Owner returns the lease owner identity of this OS process under the
@@ -390,64 +459,86 @@ func Owner(name string) (procreg.LeaseOwner, error) {
 	}, nil
 }
 
-// runSweep runs one recovery pass without a runner: it abandons and
-// reconciles what may be, and reports the claimable work it leaves to workers.
-func runSweep(ctx context.Context, e *Env, args []string) error {
-	fs, c := NewFlags(e, "sweep", "")
-	ttl := fs.Duration("ttl", 30*time.Second, "lease ttl used while the sweep writes")
-	if _, err := Parse(fs, args, 0); err != nil {
-		return err
+func sweepCommand() *cobra.Command {
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "sweep",
+		Short: "run one recovery pass and report what it did",
+		Args:  exactArgs(0, ""),
 	}
-	if *ttl <= 0 {
-		return UsageErrorf("--ttl must be positive")
-	}
-	owner, err := Owner("procreg-sweep")
-	if err != nil {
-		return err
-	}
-	reg, err := openExisting(ctx, c.DSN)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	s := &sweep.Sweeper{Registry: reg, Owner: owner, TTL: *ttl}
-	rep, err := s.Pass(ctx)
-	if err != nil {
-		return err
-	}
-	if rep.Outcomes == nil {
-		rep.Outcomes = []sweep.Outcome{}
-	}
-	failed := rep.Count(sweep.Failed)
-	if c.JSON {
-		if err := WriteJSON(e.Stdout, rep); err != nil {
+	cmd.Flags().DurationVar(&ttl, "ttl", 30*time.Second, "lease ttl used while the sweep writes")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := FlagsOf(cmd)
+		if err != nil {
 			return err
 		}
+		if ttl <= 0 {
+			return UsageErrorf("invalid --ttl %v: want a positive duration (e.g. 30s)", ttl)
+		}
+		owner, err := Owner("procreg-sweep")
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		reg, err := OpenExisting(ctx, c.DSN)
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		s := &sweep.Sweeper{Registry: reg, Owner: owner, TTL: ttl}
+		rep, err := s.Pass(ctx)
+		if err != nil {
+			return err
+		}
+		if rep.Outcomes == nil {
+			rep.Outcomes = []sweep.Outcome{}
+		}
+		failed := rep.Count(sweep.Failed)
+		e := EnvOf(cmd)
+		if c.Output == OutputJSONL {
+			if err := EmitList(c, e.Stdout, rep.Outcomes); err != nil {
+				return err
+			}
+			return sweepFailure(failed)
+		}
+		if c.JSON() {
+			if err := WriteJSON(e.Stdout, rep); err != nil {
+				return err
+			}
+			return sweepFailure(failed)
+		}
+		if len(rep.Outcomes) == 0 {
+			fmt.Fprintln(e.Stderr, "nothing to recover: no running processes")
+			return nil
+		}
+		header := []string{"PROCESS", "DISPOSITION", "ACTION", "DETAIL"}
+		if c.Output == OutputWide {
+			header = append(header, "TAKEOVER", "FENCING TOKEN")
+		}
+		t := c.Table(e.Stdout, header...)
+		for _, o := range rep.Outcomes {
+			detail := ""
+			if o.Holder != nil {
+				detail = "owner " + OwnerName(*o.Holder)
+			}
+			if o.Error != "" {
+				detail = o.Error
+			}
+			row := []string{printable(o.ProcessID), string(o.Disposition), string(o.Action), orDash(printable(detail))}
+			if c.Output == OutputWide {
+				row = append(row, strconv.FormatBool(o.Takeover), strconv.FormatUint(o.FencingToken, 10))
+			}
+			t.Row(row...)
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stderr, "%d non-terminal: %d abandoned, %d reconciled, %d claimable, %d busy, %d externally owned, %d started elsewhere, %d pending abandon\n",
+			len(rep.Outcomes), rep.Count(sweep.Abandoned), rep.Count(sweep.Reconciled), rep.Count(sweep.Claimable), rep.Count(sweep.Busy),
+			rep.Count(sweep.External), rep.Count(sweep.StartedElsewhere), rep.Count(sweep.AbandonPending))
 		return sweepFailure(failed)
 	}
-	if len(rep.Outcomes) == 0 {
-		fmt.Fprintln(e.Stdout, "nothing to recover: no running processes")
-		return nil
-	}
-	tw := NewTable(e.Stdout)
-	fmt.Fprintln(tw, "PROCESS\tDISPOSITION\tACTION\tDETAIL")
-	for _, o := range rep.Outcomes {
-		detail := ""
-		if o.Holder != nil {
-			detail = "owner " + OwnerName(*o.Holder)
-		}
-		if o.Error != "" {
-			detail = o.Error
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(o.ProcessID), o.Disposition, o.Action, orDash(printable(detail)))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.Stdout, "%d non-terminal: %d abandoned, %d reconciled, %d claimable, %d busy, %d externally owned, %d started elsewhere, %d pending abandon\n",
-		len(rep.Outcomes), rep.Count(sweep.Abandoned), rep.Count(sweep.Reconciled), rep.Count(sweep.Claimable), rep.Count(sweep.Busy),
-		rep.Count(sweep.External), rep.Count(sweep.StartedElsewhere), rep.Count(sweep.AbandonPending))
-	return sweepFailure(failed)
+	return cmd
 }
 
 // sweepFailure is the error of a pass in which some rows could not be recovered.

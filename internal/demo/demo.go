@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/internal/cli"
@@ -42,6 +46,10 @@ type Stats struct {
 	SweepAbandoned  int `json:"sweep_abandoned"`
 	Reconciled      int `json:"reconciled"`
 	WorkerErrors    int `json:"worker_errors"`
+	// StorageUnavailable counts the parent's calls that failed with
+	// ErrUnavailable (a lost connection, a restarting server) and were
+	// tried again on the next tick instead of ending the run.
+	StorageUnavailable int `json:"storage_unavailable,omitempty"`
 }
 
 // fleetSlot is one worker position; a crashed worker is respawned into it.
@@ -73,27 +81,72 @@ type fleetEvent struct {
 	err       error
 }
 
-// runDemo is `procreg demo`: the parent of the fleet.
-func runDemo(ctx context.Context, e *cli.Env, args []string) error {
-	fs, c := cli.NewFlags(e, "demo", "")
+// demoCmd is `procreg demo`.
+func demoCmd() *cobra.Command {
 	var cfg demoConfig
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "run a crash-injected worker fleet against the database and check every invariant",
+		Long: "demo runs a small fleet of worker processes (this binary, re-executed) against one database\n" +
+			"while it injects crashes (SIGKILL), a stall (SIGSTOP/SIGCONT), an operator cancel and an\n" +
+			"abandon request, runs recovery sweeps, and finally checks every invariant (docs/cli.md).\n" +
+			"Its processes stay in the database for the other commands to inspect.",
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	fs.IntVar(&cfg.workers, "workers", 4, "worker processes in the fleet")
 	fs.IntVar(&cfg.processes, "processes", 48, "processes to register and run")
 	fs.Float64Var(&cfg.crashRate, "crash-rate", 0.6, "SIGKILLs per second injected during --duration (0 = no crashes)")
 	fs.DurationVar(&cfg.duration, "duration", 8*time.Second, "crash-injection window; operator actions happen inside it")
 	fs.IntVar(&cfg.steps, "steps", 6, "steps per process (each ends with a fenced progress event)")
 	fs.DurationVar(&cfg.step, "step", 120*time.Millisecond, "time one step takes")
-	fs.DurationVar(&cfg.ttl, "ttl", 1500*time.Millisecond, "lease ttl (workers renew every ttl/3)")
+	fs.DurationVar(&cfg.ttl, "ttl", 1500*time.Millisecond, "lease ttl (workers renew every ttl/3); must be longer than --step")
 	fs.IntVar(&cfg.stalls, "stalls", 1, "workers frozen with SIGSTOP for longer than the ttl, to show fencing")
-	fs.DurationVar(&cfg.timeout, "timeout", 50*time.Second, "give up (and fail) when the run has not finished by then")
+	fs.DurationVar(&cfg.timeout, "timeout", 50*time.Second, "give up when the run has not finished by then (reported as unfinished, exit 1)")
 	fs.Uint64Var(&cfg.seed, "seed", 0, "random seed for crash injection (0 = from the clock)")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "pass worker stderr through")
-	if _, err := cli.Parse(fs, args, 0); err != nil {
-		return err
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := cli.FlagsOf(cmd)
+		if err != nil {
+			return err
+		}
+		if err := cfg.validate(); err != nil {
+			return err
+		}
+		return runDemo(cmd.Context(), cli.EnvOf(cmd), c, cfg)
 	}
-	if cfg.workers < 1 || cfg.processes < 1 || cfg.steps < 1 || cfg.crashRate < 0 || cfg.ttl <= 0 || cfg.step <= 0 || cfg.timeout <= 0 || cfg.stalls < 0 {
-		return cli.UsageErrorf("--workers, --processes and --steps must be >= 1; --ttl, --step and --timeout > 0; --crash-rate and --stalls >= 0")
+	return cmd
+}
+
+// validate names the first flag whose value the demo cannot run with.
+func (cfg demoConfig) validate() error {
+	switch {
+	case cfg.workers < 1:
+		return cli.UsageErrorf("invalid --workers %d: want 1 or more", cfg.workers)
+	case cfg.processes < 1:
+		return cli.UsageErrorf("invalid --processes %d: want 1 or more", cfg.processes)
+	case cfg.steps < 1:
+		return cli.UsageErrorf("invalid --steps %d: want 1 or more", cfg.steps)
+	case cfg.stalls < 0:
+		return cli.UsageErrorf("invalid --stalls %d: want 0 or more", cfg.stalls)
+	case !(cfg.crashRate >= 0) || math.IsInf(cfg.crashRate, 0):
+		return cli.UsageErrorf("invalid --crash-rate %v: want 0 or more kills per second", cfg.crashRate)
+	case cfg.duration < 0:
+		return cli.UsageErrorf("invalid --duration %v: want 0 or more", cfg.duration)
+	case cfg.step <= 0:
+		return cli.UsageErrorf("invalid --step %v: want a positive duration (e.g. 120ms)", cfg.step)
+	case cfg.ttl <= 0:
+		return cli.UsageErrorf("invalid --ttl %v: want a positive duration (e.g. 1.5s)", cfg.ttl)
+	case cfg.ttl <= cfg.step:
+		return cli.UsageErrorf("invalid --ttl %v: want it longer than --step (%v), or every lease lapses during a step and no process can finish", cfg.ttl, cfg.step)
+	case cfg.timeout <= 0:
+		return cli.UsageErrorf("invalid --timeout %v: want a positive duration (e.g. 50s)", cfg.timeout)
 	}
+	return nil
+}
+
+// runDemo is `procreg demo`: the parent of the fleet.
+func runDemo(ctx context.Context, e *cli.Env, c *cli.Common, cfg demoConfig) error {
 	if err := signalsSupported(); err != nil {
 		return err
 	}
@@ -106,7 +159,7 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	defer reg.Close()
 	if reg.DurabilityTier() != procreg.TierDurable {
-		return cli.UsageErrorf("demo needs a database its worker processes can share; %q is in-process memory (use a .db file, postgres:// or mysql://)", c.DSN)
+		return cli.UsageErrorf("invalid --dsn %q: the demo's worker processes need a database they can share, and memory: is this process's own (use a .db file, postgres:// or mysql://)", cli.Redact(c.DSN))
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -117,13 +170,14 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	d := &demoRun{
-		cfg: cfg, dsn: c.DSN, reg: reg, self: self, e: e, json: c.JSON,
+		cfg: cfg, dsn: c.DSN, dsnFromEnv: c.DSNFromEnv, reg: reg, self: self, e: e, json: c.JSON(),
 		run:    fmt.Sprintf("demo-%s", strconv.FormatInt(time.Now().UnixMilli()%1e9, 36)),
 		rng:    rand.New(rand.NewPCG(cfg.seed, cfg.seed>>1|1)),
 		events: make(chan fleetEvent, 256),
 		tty:    isTerminal(e.Stdout),
 		kills:  map[string]time.Time{},
 	}
+	d.log = newLog(c.JSON(), func() time.Time { return d.start }, e.Stdout, d.clearStatus, &d.notes)
 	d.sweeper = &sweep.Sweeper{Registry: reg, Owner: owner, TTL: cfg.ttl, Filter: inDemoRun(d.run)}
 	return d.main(ctx)
 }
@@ -131,23 +185,25 @@ func runDemo(ctx context.Context, e *cli.Env, args []string) error {
 // demoRun is the parent's state. Only the main loop touches it, except the
 // events channel the reader goroutines feed.
 type demoRun struct {
-	cfg     demoConfig
-	dsn     string
-	run     string
-	reg     procreg.Registry
-	self    string
-	e       *cli.Env
-	json    bool
-	tty     bool
-	rng     *rand.Rand
-	sweeper *sweep.Sweeper
+	cfg        demoConfig
+	dsn        string
+	dsnFromEnv bool
+	run        string
+	reg        procreg.Registry
+	self       string
+	e          *cli.Env
+	json       bool
+	tty        bool
+	rng        *rand.Rand
+	sweeper    *sweep.Sweeper
 
 	slots   []*fleetSlot
 	events  chan fleetEvent
 	readers sync.WaitGroup
 	stats   Stats
 	start   time.Time
-	notes   []string // operator / injection log lines, for --json
+	log     *slog.Logger // operator, injection and recovery log (log.go)
+	notes   []LogRecord  // the log's records, for --json
 
 	nextCrash      time.Time
 	stallsDone     int
@@ -178,10 +234,117 @@ func (d *demoRun) main(ctx context.Context) error {
 	err := d.loop(ctx)
 	d.stopFleet()
 	d.clearStatus()
-	if err != nil {
+	switch {
+	case errors.Is(err, errTimedOut):
+		return d.finish(ctx, true)
+	case err != nil:
+		// Interrupted or failed: the workers are gone, so the run's
+		// unfinished processes would stay running for good.
+		why := "the demo run failed"
+		if ctx.Err() != nil {
+			why = "the demo run was interrupted"
+		}
+		c := d.cleanup(ctx, why)
+		d.printCleanup(c)
 		return err
 	}
-	return d.finish(ctx)
+	return d.finish(ctx, false)
+}
+
+// errTimedOut ends a run that did not finish within --timeout.
+var errTimedOut = errors.New("timed out")
+
+// Cleanup is what the demo did about its unfinished processes when the run
+// ended early (interrupted, failed or past --timeout).
+type Cleanup struct {
+	// Unfinished is how many of the run's processes were still running.
+	Unfinished int `json:"unfinished"`
+	// Requested is how many got an abandon request from the demo.
+	Requested int `json:"abandon_requested"`
+	// Remaining is how many were still running when the demo stopped
+	// waiting for their leases to lapse.
+	Remaining int `json:"remaining"`
+	// Hint is the command that finishes the remaining ones.
+	Hint string `json:"hint,omitempty"`
+	Note string `json:"note,omitempty"`
+	// Error is why the cleanup could not be done.
+	Error string `json:"error,omitempty"`
+}
+
+// cleanup files an abandon request on every unfinished process of this
+// run and runs recovery passes until they are reconciled (once their
+// leases lapse) or a bounded wait ends; it reports what is left and the
+// command that clears it.
+func (d *demoRun) cleanup(ctx context.Context, why string) Cleanup {
+	wait := min(d.cfg.ttl+2*time.Second, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait+20*time.Second)
+	defer cancel()
+	var c Cleanup
+	c.Hint, c.Note = cli.CommandLine(d.dsn, d.dsnFromEnv, "sweep")
+	running := func() ([]procreg.Record, error) {
+		return d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Definition: demoDefinition(d.run)})
+	}
+	recs, err := running()
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	c.Unfinished, c.Remaining = len(recs), len(recs)
+	if len(recs) == 0 {
+		c.Hint, c.Note = "", ""
+		return c
+	}
+	req := procreg.AbandonRequest{RequestedBy: "procreg demo", RequestedAt: time.Now(), Reason: why}
+	for _, r := range recs {
+		if _, err := d.reg.RequestProcessAbandon(ctx, r.ID, req); err == nil {
+			c.Requested++
+		} else if !errors.Is(err, procreg.ErrTerminal) {
+			c.Error = err.Error()
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if _, err := d.sweeper.Pass(ctx); err != nil {
+			c.Error = err.Error()
+			break
+		}
+		recs, err := running()
+		if err != nil {
+			c.Error = err.Error()
+			break
+		}
+		c.Remaining = len(recs)
+		if c.Remaining == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if c.Remaining == 0 {
+		c.Hint, c.Note = "", ""
+	}
+	return c
+}
+
+// printCleanup tells the operator (on stderr) what cleanup did.
+func (d *demoRun) printCleanup(c Cleanup) {
+	w := d.e.Stderr
+	switch {
+	case c.Unfinished == 0 && c.Error == "":
+		return
+	case c.Remaining == 0:
+		fmt.Fprintf(w, "%d unfinished process(es) of run %s: abandon requested and reconciled (abandoned, writer reconciled_request)\n", c.Unfinished, d.run)
+		return
+	case c.Error != "":
+		fmt.Fprintf(w, "could not finish the run's processes: %s\n", c.Error)
+	}
+	fmt.Fprintf(w, "%d of %d unfinished process(es) of run %s are still running (abandon requested on %d); once their leases lapse (--ttl %v), this completes them as abandoned:\n  %s\n",
+		c.Remaining, c.Unfinished, d.run, c.Requested, d.cfg.ttl, c.Hint)
+	if c.Note != "" {
+		fmt.Fprintf(w, "  %s\n", c.Note)
+	}
 }
 
 // spawn starts a worker in slot i.
@@ -246,7 +409,7 @@ func (d *demoRun) loop(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("demo interrupted: %w", ctx.Err())
+			return errors.New("interrupted")
 		case ev := <-d.events:
 			if err := d.handle(ev); err != nil {
 				return err
@@ -257,23 +420,24 @@ func (d *demoRun) loop(ctx context.Context) error {
 		now := time.Now()
 		elapsed := now.Sub(d.start)
 		if elapsed > d.cfg.timeout {
-			d.notef("timeout after %v with %d/%d processes finished", d.cfg.timeout, d.finished, d.cfg.processes)
-			return nil // finish() reports the unfinished processes as a violation
+			d.note(slog.LevelWarn, "timeout", fmt.Sprintf("timeout after %v with %d/%d processes finished", d.cfg.timeout, d.finished, d.cfg.processes),
+				"finished", d.finished, "processes", d.cfg.processes)
+			return errTimedOut // finish() reports the run as unfinished
 		}
 		d.injectFaults(ctx, now, elapsed)
-		if err := d.operator(ctx, elapsed); err != nil {
+		if err := d.tolerate(d.operator(ctx, elapsed)); err != nil {
 			return err
 		}
-		if err := d.externalSystem(ctx, elapsed); err != nil {
+		if err := d.tolerate(d.externalSystem(ctx, elapsed)); err != nil {
 			return err
 		}
 		if now.Sub(lastSweep) >= 400*time.Millisecond {
 			lastSweep = now
-			if err := d.sweepOnce(ctx); err != nil {
+			if err := d.tolerate(d.sweepOnce(ctx)); err != nil {
 				return err
 			}
 		}
-		if err := d.refresh(ctx); err != nil {
+		if err := d.tolerate(d.refresh(ctx)); err != nil {
 			return err
 		}
 		if now.Sub(lastStatus) >= statusEvery {
@@ -286,6 +450,21 @@ func (d *demoRun) loop(ctx context.Context) error {
 	}
 }
 
+// tolerate lets the run go on through a storage outage: an error wrapping
+// ErrUnavailable is counted and noted, and the step runs again on the next
+// tick (every step of the loop is safe to repeat). Anything else ends the run.
+func (d *demoRun) tolerate(err error) error {
+	if err == nil || !errors.Is(err, procreg.ErrUnavailable) {
+		return err
+	}
+	d.stats.StorageUnavailable++
+	if d.stats.StorageUnavailable <= 5 || d.stats.StorageUnavailable%50 == 0 {
+		d.note(slog.LevelWarn, "storage_unavailable", fmt.Sprintf("storage unavailable (%d so far), trying again: %v", d.stats.StorageUnavailable, err),
+			"count", d.stats.StorageUnavailable, "error", err.Error())
+	}
+	return nil
+}
+
 // handle processes one message or exit of a worker.
 func (d *demoRun) handle(ev fleetEvent) error {
 	s := d.slots[ev.slot]
@@ -296,7 +475,8 @@ func (d *demoRun) handle(ev fleetEvent) error {
 		s.alive, s.ready = false, false
 		if !s.killed {
 			d.stats.UnexpectedExits++
-			d.notef("worker-%d (pid %d) exited on its own: %v %s", ev.slot, s.pid, ev.err, strings.TrimSpace(s.stderr.String()))
+			d.note(slog.LevelWarn, "unexpected_exit", fmt.Sprintf("worker-%d (pid %d) exited on its own: %v %s", ev.slot, s.pid, ev.err, strings.TrimSpace(s.stderr.String())),
+				"worker", ev.slot, "pid", s.pid, "error", fmt.Sprint(ev.err), "stderr", strings.TrimSpace(s.stderr.String()))
 			if d.stats.UnexpectedExits > 3*d.cfg.workers {
 				return fmt.Errorf("workers keep failing; last: %v %s", ev.err, strings.TrimSpace(s.stderr.String()))
 			}
@@ -330,11 +510,13 @@ func (d *demoRun) countOutcome(who string, o sweep.Outcome) {
 		if o.Holder != nil {
 			prev = cli.OwnerName(*o.Holder)
 		}
-		d.notef("%s took over %s from %s (fencing token %d)", who, o.ProcessID, prev, o.FencingToken)
+		d.note(slog.LevelInfo, "takeover", fmt.Sprintf("%s took over %s from %s (fencing token %d)", who, o.ProcessID, prev, o.FencingToken),
+			"by", who, "process_id", o.ProcessID, "holder", prev, "fencing_token", o.FencingToken)
 	}
 	d.stats.Refused += o.Refused
 	if o.Refused > 0 {
-		d.notef("%s: %d stale write(s) to %s fenced off after its lease was lost", who, o.Refused, o.ProcessID)
+		d.note(slog.LevelInfo, "fenced_off", fmt.Sprintf("%s: %d stale write(s) to %s fenced off after its lease was lost", who, o.Refused, o.ProcessID),
+			"by", who, "process_id", o.ProcessID, "refused_writes", o.Refused)
 	}
 	switch o.Action {
 	case sweep.Abandoned:
@@ -343,10 +525,12 @@ func (d *demoRun) countOutcome(who string, o sweep.Outcome) {
 		if o.Holder != nil {
 			dead = cli.OwnerName(*o.Holder)
 		}
-		d.notef("%s abandoned owner-bound %s: started by %s, which is dead", who, o.ProcessID, dead)
+		d.note(slog.LevelInfo, "abandoned", fmt.Sprintf("%s abandoned owner-bound %s: started by %s, which is dead", who, o.ProcessID, dead),
+			"by", who, "process_id", o.ProcessID, "started_by", dead)
 	case sweep.Reconciled:
 		d.stats.Reconciled++
-		d.notef("%s reconciled the abandon request on %s after its lease lapsed", who, o.ProcessID)
+		d.note(slog.LevelInfo, "reconciled", fmt.Sprintf("%s reconciled the abandon request on %s after its lease lapsed", who, o.ProcessID),
+			"by", who, "process_id", o.ProcessID)
 	case sweep.Failed:
 		d.stats.WorkerErrors++
 		d.lastWorkerErrs = append(d.lastWorkerErrs, o.Error)
@@ -359,13 +543,13 @@ func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.
 		if !s.stoppedTil.IsZero() && now.After(s.stoppedTil) {
 			s.stoppedTil = time.Time{}
 			if s.alive {
-				d.notef("SIGCONT worker-%d (pid %d): it resumes with a lapsed lease", i, s.pid)
+				d.note(slog.LevelInfo, "resume", fmt.Sprintf("SIGCONT worker-%d (pid %d): it resumes with a lapsed lease", i, s.pid), "worker", i, "pid", s.pid)
 			}
 		}
 		if !s.alive && !s.respawnAt.IsZero() && now.After(s.respawnAt) && d.finished < d.cfg.processes {
 			s.respawnAt = time.Time{}
 			if err := d.spawn(i); err != nil {
-				d.notef("respawn worker-%d: %v", i, err)
+				d.note(slog.LevelWarn, "respawn_failed", fmt.Sprintf("respawn worker-%d: %v", i, err), "worker", i, "error", err.Error())
 				s.respawnAt = now.Add(time.Second)
 			}
 		}
@@ -393,7 +577,7 @@ func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.
 			s := d.slots[i]
 			d.kill(s)
 			d.stats.Crashes++
-			d.notef("SIGKILL worker-%d (pid %d)", i, s.pid)
+			d.note(slog.LevelInfo, "crash", fmt.Sprintf("SIGKILL worker-%d (pid %d)", i, s.pid), "worker", i, "pid", s.pid)
 		}
 	}
 	// Stalls, spread evenly over the window.
@@ -409,7 +593,8 @@ func (d *demoRun) injectFaults(ctx context.Context, now time.Time, elapsed time.
 			time.AfterFunc(freeze, func() { _ = resume(proc) })
 			d.stallsDone++
 			d.stats.Stalls++
-			d.notef("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, s.stoppedTil.Sub(now).Round(time.Millisecond))
+			d.note(slog.LevelInfo, "stall", fmt.Sprintf("SIGSTOP worker-%d (pid %d) for %v, longer than its lease ttl", i, s.pid, freeze.Round(time.Millisecond)),
+				"worker", i, "pid", s.pid, "stall_ms", freeze.Milliseconds())
 		}
 	}
 }
@@ -480,7 +665,7 @@ func (d *demoRun) operator(ctx context.Context, elapsed time.Duration) error {
 			return fmt.Errorf("cancel request on %s: %w", id, err)
 		}
 		d.cancelTarget = id
-		d.notef("operator: cancel requested on %s", id)
+		d.note(slog.LevelInfo, "cancel_requested", fmt.Sprintf("operator: cancel requested on %s", id), "process_id", id)
 	}
 	if d.abandonTarget == "" && elapsed >= 2*d.cfg.duration/5 {
 		id, err := d.leasedRunning(ctx, d.cancelTarget)
@@ -495,7 +680,7 @@ func (d *demoRun) operator(ctx context.Context, elapsed time.Duration) error {
 			return fmt.Errorf("abandon request on %s: %w", id, err)
 		}
 		d.abandonTarget = id
-		d.notef("operator: abandon requested on %s (reconciled once its lease lapses)", id)
+		d.note(slog.LevelInfo, "abandon_requested", fmt.Sprintf("operator: abandon requested on %s (reconciled once its lease lapses)", id), "process_id", id)
 	}
 	return nil
 }
@@ -601,8 +786,9 @@ func (d *demoRun) refresh(ctx context.Context) error {
 	return nil
 }
 
-// status prints the progress line: redrawn in place on a terminal, one
-// plain line per second otherwise.
+// status prints the progress line: on a terminal, redrawn in place and cut
+// to fit the terminal's width (a line that wrapped could not be redrawn
+// in place); otherwise one plain line per second.
 func (d *demoRun) status() {
 	if d.json {
 		return
@@ -613,31 +799,48 @@ func (d *demoRun) status() {
 			alive++
 		}
 	}
-	line := fmt.Sprintf("%5.1fs  finished %d/%d (completed %d, failed %d, cancelled %d, abandoned %d)  workers %d/%d  crashes %d  takeovers %d  fenced %d",
-		time.Since(d.start).Seconds(), d.finished, d.cfg.processes, d.counts[procreg.StateCompleted], d.counts[procreg.StateFailed],
-		d.counts[procreg.StateCancelled], d.counts[procreg.StateAbandoned], alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused)
-	if d.tty {
-		fmt.Fprintf(d.e.Stdout, "\r\033[K%s", line)
+	if !d.tty {
+		fmt.Fprintln(d.e.Stdout, d.statusLines(alive)[0])
 		return
 	}
-	fmt.Fprintln(d.e.Stdout, line)
+	width, ok := terminalWidth(d.e.Stdout)
+	if !ok {
+		width = 80
+	}
+	fmt.Fprintf(d.e.Stdout, "\r%s\033[K", fitLine(d.statusLines(alive), width-1))
+}
+
+// statusLines is the progress line from the most detailed to the shortest.
+func (d *demoRun) statusLines(alive int) []string {
+	t := time.Since(d.start).Seconds()
+	return []string{
+		fmt.Sprintf("%5.1fs  finished %d/%d (completed %d, failed %d, cancelled %d, abandoned %d)  workers %d/%d  crashes %d  takeovers %d  fenced %d",
+			t, d.finished, d.cfg.processes, d.counts[procreg.StateCompleted], d.counts[procreg.StateFailed],
+			d.counts[procreg.StateCancelled], d.counts[procreg.StateAbandoned], alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused),
+		fmt.Sprintf("%5.1fs  finished %d/%d  workers %d/%d  crashes %d  takeovers %d  fenced %d",
+			t, d.finished, d.cfg.processes, alive, d.cfg.workers, d.stats.Crashes, d.stats.Takeovers, d.stats.Refused),
+		fmt.Sprintf("%5.1fs  finished %d/%d  crashes %d", t, d.finished, d.cfg.processes, d.stats.Crashes),
+		fmt.Sprintf("%.0fs %d/%d", t, d.finished, d.cfg.processes),
+	}
+}
+
+// fitLine returns the first of lines that fits in width columns, or the
+// last one cut to width.
+func fitLine(lines []string, width int) string {
+	width = max(width, 1)
+	for _, l := range lines {
+		if utf8.RuneCountInString(l) <= width {
+			return l
+		}
+	}
+	r := []rune(lines[len(lines)-1])
+	return string(r[:min(len(r), width)])
 }
 
 func (d *demoRun) clearStatus() {
 	if d.tty && !d.json {
 		fmt.Fprint(d.e.Stdout, "\r\033[K")
 	}
-}
-
-// notef logs an injection, operator action or recovery step.
-func (d *demoRun) notef(format string, args ...any) {
-	msg := fmt.Sprintf("%5.1fs  ", time.Since(d.start).Seconds()) + fmt.Sprintf(format, args...)
-	d.notes = append(d.notes, msg)
-	if d.json {
-		return
-	}
-	d.clearStatus()
-	fmt.Fprintln(d.e.Stdout, msg)
 }
 
 func (d *demoRun) printf(format string, args ...any) {
@@ -703,14 +906,10 @@ func (d *demoRun) stopFleet() {
 	close(done)
 }
 
-// isTerminal reports whether w is a character device (a terminal).
+// isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	_, ok := terminalWidth(w)
+	return ok
 }
 
 // tailBuffer keeps the last max bytes written to it (a worker's stderr).

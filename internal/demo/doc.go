@@ -17,12 +17,10 @@
 // the worker itself uses no signals.
 package demo
 
-import "github.com/procreg/procreg/internal/cli"
+import "github.com/spf13/cobra"
 
-// Commands returns the demo and its hidden worker subcommand.
-func Commands() []cli.Command {
-	return []cli.Command{
-		{Name: "demo", Summary: "run a crash-injected worker fleet against the database and check every invariant", Run: runDemo},
-		{Name: workerCommand, Hidden: true, Run: runWorker},
-	}
+// Commands returns the demo and its hidden worker subcommand, for
+// cli.Run's command list.
+func Commands() []*cobra.Command {
+	return []*cobra.Command{demoCmd(), workerCmd()}
 }

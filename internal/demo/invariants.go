@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -28,26 +29,30 @@ const (
 
 // Summary is the demo's final report (printed as JSON with --json).
 type Summary struct {
-	Run              string         `json:"run"`
-	DSN              string         `json:"dsn"`
-	Seed             uint64         `json:"seed"`
-	ElapsedMs        int64          `json:"elapsed_ms"`
-	Processes        int            `json:"processes"`
-	Outcomes         map[string]int `json:"outcomes"`
-	AbandonedBy      map[string]int `json:"abandoned_by"`
-	Events           int            `json:"events"`
-	RunsStarted      int            `json:"runs_started"`
-	Reruns           int            `json:"reruns"`
-	Wakes            int            `json:"wakes"`
-	Stats            Stats          `json:"stats"`
-	ProcessesPerSec  float64        `json:"processes_per_sec"`
-	EventsPerSec     float64        `json:"events_per_sec"`
-	CancelTarget     string         `json:"cancel_target,omitempty"`
-	AbandonTarget    string         `json:"abandon_target,omitempty"`
-	Invariants       []Invariant    `json:"invariants"`
-	OK               bool           `json:"ok"`
-	Log              []string       `json:"log"`
-	WorkerErrorLines []string       `json:"worker_errors,omitempty"`
+	Run             string         `json:"run"`
+	DSN             string         `json:"dsn"`
+	Seed            uint64         `json:"seed"`
+	ElapsedMs       int64          `json:"elapsed_ms"`
+	Processes       int            `json:"processes"`
+	Outcomes        map[string]int `json:"outcomes"`
+	AbandonedBy     map[string]int `json:"abandoned_by"`
+	Events          int            `json:"events"`
+	RunsStarted     int            `json:"runs_started"`
+	Reruns          int            `json:"reruns"`
+	Wakes           int            `json:"wakes"`
+	Stats           Stats          `json:"stats"`
+	ProcessesPerSec float64        `json:"processes_per_sec"`
+	EventsPerSec    float64        `json:"events_per_sec"`
+	CancelTarget    string         `json:"cancel_target,omitempty"`
+	AbandonTarget   string         `json:"abandon_target,omitempty"`
+	Invariants      []Invariant    `json:"invariants"`
+	OK              bool           `json:"ok"`
+	Log             []LogRecord    `json:"log"`
+	// Unfinished is set when the run did not finish within --timeout;
+	// Cleanup then says what became of its unfinished processes.
+	Unfinished       bool     `json:"unfinished"`
+	Cleanup          *Cleanup `json:"cleanup,omitempty"`
+	WorkerErrorLines []string `json:"worker_errors,omitempty"`
 }
 
 // violations collects failures of one invariant, keeping a few examples.
@@ -72,7 +77,11 @@ func (v *violations) result(name, okDetail string) Invariant {
 
 // finish reads back everything the run wrote, checks the invariants and
 // prints the summary. A violated invariant is an error (exit status 1).
-func (d *demoRun) finish(ctx context.Context) error {
+//
+// An unfinished run (past --timeout) is reported as unfinished, not as a
+// violation: its unfinished processes are then abandoned by request
+// (cleanup) so none stays running for good, and it exits 1.
+func (d *demoRun) finish(ctx context.Context, unfinished bool) error {
 	elapsed := time.Since(d.start)
 	// Read-backs get their own deadline: an interrupted demo still reports.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -82,7 +91,11 @@ func (d *demoRun) finish(ctx context.Context) error {
 		Outcomes: map[string]int{}, AbandonedBy: map[string]int{}, Stats: d.stats,
 		CancelTarget: d.cancelTarget, AbandonTarget: d.abandonTarget, Log: d.notes, WorkerErrorLines: d.lastWorkerErrs,
 	}
-	recs, err := d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusAny, Definition: demoDefinition(d.run)})
+	var recs []procreg.Record
+	err := readBack(ctx, func() (err error) {
+		recs, err = d.reg.ListProcesses(ctx, procreg.ListFilter{Status: procreg.StatusAny, Definition: demoDefinition(d.run)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("read back the run: %w", err)
 	}
@@ -97,7 +110,11 @@ func (d *demoRun) finish(ctx context.Context) error {
 		} else {
 			sum.Outcomes[r.Status.State]++
 		}
-		events, err := d.reg.EventsAfter(ctx, r.ID, 0)
+		var events []procreg.Event
+		err := readBack(ctx, func() (err error) {
+			events, err = d.reg.EventsAfter(ctx, r.ID, 0)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("read events of %s: %w", r.ID, err)
 		}
@@ -184,8 +201,18 @@ func (d *demoRun) finish(ctx context.Context) error {
 		abandonEvidence.result(InvariantAbandon, "sweep: the starter, killed by the parent before the evidence time; reconciled_request: an operator request"),
 	}
 	sum.OK = true
-	for _, inv := range sum.Invariants {
+	for i, inv := range sum.Invariants {
+		if i == 1 && unfinished {
+			// Not a violation: the run was cut short by --timeout.
+			sum.Invariants[i].Detail = fmt.Sprintf("unfinished: %d of %d processes still running after --timeout %v", terminal.n, len(recs), d.cfg.timeout)
+			continue
+		}
 		sum.OK = sum.OK && inv.OK
+	}
+	sum.Unfinished = unfinished
+	if unfinished {
+		c := d.cleanup(ctx, "the demo run did not finish within --timeout")
+		sum.Cleanup = &c
 	}
 	if secs := elapsed.Seconds(); secs > 0 {
 		sum.ProcessesPerSec = float64(len(recs)-terminal.n) / secs
@@ -201,7 +228,26 @@ func (d *demoRun) finish(ctx context.Context) error {
 	if !sum.OK {
 		return fmt.Errorf("invariant violated in run %s", d.run)
 	}
+	if unfinished {
+		return fmt.Errorf("run %s unfinished: %d of %d processes had not finished after --timeout %v", d.run, terminal.n, len(recs), d.cfg.timeout)
+	}
 	return nil
+}
+
+// readBack runs a read of the final check again while it fails with
+// ErrUnavailable (a lost connection, a restarting server), until ctx ends.
+func readBack(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, procreg.ErrUnavailable) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // acquisition is where a run's log ended when its lease (fence) was acquired.
@@ -308,14 +354,31 @@ func (d *demoRun) printSummary(s Summary) {
 		fmt.Fprintf(w, "\n%d worker error(s), last: %s\n", s.Stats.WorkerErrors, s.WorkerErrorLines[len(s.WorkerErrorLines)-1])
 	}
 	fmt.Fprintf(w, "\ninvariants\n")
-	for _, inv := range s.Invariants {
+	for i, inv := range s.Invariants {
 		mark := "ok  "
-		if !inv.OK {
+		switch {
+		case i == 1 && s.Unfinished && !inv.OK:
+			mark = "OPEN"
+		case !inv.OK:
 			mark = "FAIL"
 		}
 		fmt.Fprintf(w, "  %s  %s: %s\n", mark, inv.Name, inv.Detail)
 	}
+	if s.Unfinished {
+		fmt.Fprintf(w, "\nUNFINISHED: the run did not finish within --timeout %v.\n", d.cfg.timeout)
+		if s.Cleanup != nil {
+			d.printCleanup(*s.Cleanup)
+		}
+	}
 	if s.OK {
-		fmt.Fprintf(w, "\nall invariants held. Look around: procreg ls --dsn %s --definition '{\"demo\":%q}'\n", s.DSN, s.Run)
+		line, note := cli.CommandLine(d.dsn, d.dsnFromEnv, "ls", "--definition", fmt.Sprintf(`{"demo":%q}`, s.Run))
+		held := "all invariants held"
+		if s.Unfinished {
+			held = "the invariants checked held"
+		}
+		fmt.Fprintf(w, "\n%s. Look around:\n  %s\n", held, line)
+		if note != "" {
+			fmt.Fprintf(w, "  %s\n", note)
+		}
 	}
 }

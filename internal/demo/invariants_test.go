@@ -102,7 +102,7 @@ func TestInvariantCheckCatchesViolations(t *testing.T) {
 			var out bytes.Buffer
 			d := &demoRun{cfg: demoConfig{processes: 1}, run: "r", reg: reg, json: true, start: time.Now(),
 				e: &cli.Env{Stdout: &out, Stderr: &out}, sweeper: &sweep.Sweeper{Owner: alive}, kills: c.kills}
-			if err := d.finish(ctx); err == nil {
+			if err := d.finish(ctx, false); err == nil {
 				t.Fatalf("check passed a bad history:\n%s", out.String())
 			}
 			var sum Summary
@@ -155,7 +155,7 @@ func TestStrictFenceAcceptsAnOrderlyTakeover(t *testing.T) {
 	var out bytes.Buffer
 	d := &demoRun{cfg: demoConfig{processes: 1}, run: "r", reg: reg, json: true, start: time.Now(),
 		e: &cli.Env{Stdout: &out, Stderr: &out}, sweeper: &sweep.Sweeper{Owner: owner}}
-	if err := d.finish(ctx); err != nil {
+	if err := d.finish(ctx, false); err != nil {
 		t.Fatalf("check rejected an orderly takeover: %v\n%s", err, out.String())
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/internal/cli"
 	"github.com/procreg/procreg/sweep"
@@ -38,8 +40,10 @@ type workerMsg struct {
 // request once the lease has lapsed.
 var errAbandonRequested = errors.New("abandon requested: stopping and releasing the lease")
 
-func runWorker(ctx context.Context, e *cli.Env, args []string) error {
-	fs, c := cli.NewFlags(e, workerCommand, "")
+// workerCmd is the hidden worker subcommand.
+func workerCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: workerCommand, Hidden: true, Args: cobra.NoArgs}
+	fs := cmd.Flags()
 	run := fs.String("run", "", "demo run id")
 	slot := fs.Int("slot", 0, "worker slot")
 	workers := fs.Int("workers", 1, "fleet size (for the registration share)")
@@ -47,12 +51,20 @@ func runWorker(ctx context.Context, e *cli.Env, args []string) error {
 	steps := fs.Int("steps", 5, "steps per process")
 	step := fs.Duration("step", 100*time.Millisecond, "time per step")
 	ttl := fs.Duration("ttl", 1500*time.Millisecond, "lease ttl")
-	if _, err := cli.Parse(fs, args, 0); err != nil {
-		return err
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := cli.FlagsOf(cmd)
+		if err != nil {
+			return err
+		}
+		if *run == "" || *workers < 1 || *slot < 0 || *slot >= *workers || *steps < 1 || *ttl <= 0 {
+			return cli.UsageErrorf("worker needs --run, 0 <= --slot < --workers, --steps >= 1 and --ttl > 0")
+		}
+		return runWorker(cmd.Context(), cli.EnvOf(cmd), c, *run, *slot, *workers, *processes, *steps, *step, *ttl)
 	}
-	if *run == "" || *workers < 1 || *slot < 0 || *slot >= *workers || *steps < 1 || *ttl <= 0 {
-		return cli.UsageErrorf("worker needs --run, 0 <= --slot < --workers, --steps >= 1 and --ttl > 0")
-	}
+	return cmd
+}
+
+func runWorker(ctx context.Context, e *cli.Env, c *cli.Common, run string, slot, workers, processes, steps int, step, ttl time.Duration) error {
 	// The parent closes stdin to stop the worker (and a dead parent closes it too).
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -74,19 +86,25 @@ func runWorker(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer reg.Close()
-	owner, err := cli.Owner(fmt.Sprintf("worker-%d", *slot))
+	owner, err := cli.Owner(fmt.Sprintf("worker-%d", slot))
 	if err != nil {
 		return err
 	}
 	// Register this worker's share: deterministic specs, so a respawned
 	// worker finishing a crashed one's share is a no-op for what exists.
-	for i := *slot; i < *processes; i += *workers {
-		r := Registration(*run, i, *steps)
-		if _, err := reg.RegisterProcess(ctx, r); err != nil {
+	for i := slot; i < processes; i += workers {
+		r := Registration(run, i, steps)
+		if err := untilAvailable(ctx, func() error {
+			_, err := reg.RegisterProcess(ctx, r)
+			return err
+		}); err != nil {
 			return fmt.Errorf("register %s: %w", r.ID, err)
 		}
-		if _, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: OperatorSession}, r.ID,
-			procreg.HandleDescriptor{Kind: "demo", Label: r.Identity.Label}); err != nil {
+		if err := untilAvailable(ctx, func() error {
+			_, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: OperatorSession}, r.ID,
+				procreg.HandleDescriptor{Kind: "demo", Label: r.Identity.Label})
+			return err
+		}); err != nil {
 			return fmt.Errorf("grant %s: %w", r.ID, err)
 		}
 	}
@@ -95,10 +113,11 @@ func runWorker(ctx context.Context, e *cli.Env, args []string) error {
 	s := &sweep.Sweeper{
 		Registry: reg,
 		Owner:    owner,
-		TTL:      *ttl,
-		Filter:   inDemoRun(*run),
+		TTL:      ttl,
+		Filter:   inDemoRun(run),
+		Logger:   workerLog(e.Stderr),
 		Run: func(ctx context.Context, w *sweep.Work) error {
-			return runTask(ctx, reg, w, *steps, *step)
+			return runTask(ctx, reg, w, steps, step)
 		},
 		Observe: func(o sweep.Outcome) {
 			switch o.Action {
@@ -212,4 +231,22 @@ func checkRequests(ctx context.Context, reg procreg.Registry, w *sweep.Work) (st
 		return true, errAbandonRequested
 	}
 	return false, nil
+}
+
+// untilAvailable runs f again while it fails with ErrUnavailable (a lost
+// connection, a restarting server), up to a minute; registration and
+// grants are idempotent, so repeating them is safe.
+func untilAvailable(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, procreg.ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

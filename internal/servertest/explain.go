@@ -33,9 +33,9 @@ var argValues = map[string]string{
 	"id": "'seed-0001'", "process_id": "'seed-0001'", "status": "'running'", "waiting": "TRUE",
 	"definition_fingerprint": "'0000'", "wake_target_session": "'sess-1'",
 	"replay_key": "'key-3'", "after_sequence": "5", "up_to_sequence": "40", "event_type": "'process.waiting'",
-	"row_limit": "10", "scope_id": "'session:sess-1'", "session_id": "'sess-1'", "cutoff_ms": "9000000000000",
+	"row_limit": "10", "after_id": "'seed-0000'", "bound_id": "'seed-9999'", "scope_id": "'session:sess-1'", "session_id": "'sess-1'", "cutoff_ms": "9000000000000",
 	"ids": "'seed-0001', 'seed-0002'", "sequence": "3",
-	"after_pos": "0", "after_id": "'seed-0001'",
+	"after_pos": "0",
 }
 
 // Statement is one named query of the query files: from ReadQueries as

@@ -1,0 +1,7 @@
+package mysql_test
+
+import "testing"
+
+// TestHistories checks concurrent histories for linearizability
+// (internal/history) on this backend.
+func TestHistories(t *testing.T) { backend.Histories(t) }
