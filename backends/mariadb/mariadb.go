@@ -105,6 +105,7 @@ import (
 	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/procreg/procreg"
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/driver/sqlkit"
 )
 
@@ -155,6 +156,27 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 // returns the schema version. It is safe to run concurrently.
 func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
 	return migrateDB(ctx, db)
+}
+
+// SchemaStatus reads the schema version of db's database without creating
+// or changing anything (`procreg migrate status`).
+func SchemaStatus(ctx context.Context, db *sql.DB) (driver.SchemaStatus, error) {
+	return schemaStatus(ctx, db)
+}
+
+// schemaStatusDSN is the dialect's Schema: SchemaStatus on a pool of its own.
+func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, error) {
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return driver.SchemaStatus{}, err
+	}
+	conn, err := mysqldrv.NewConnector(cfg)
+	if err != nil {
+		return driver.SchemaStatus{}, fmt.Errorf("mariadb: open: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	return SchemaStatus(ctx, db)
 }
 
 // newRegistry is New and Open once the pool exists; on error it closes

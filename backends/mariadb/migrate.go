@@ -15,15 +15,23 @@ import (
 	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/pressly/goose/v3"
 
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/driver/migrate"
 	"github.com/procreg/procreg/schema"
 )
 
+// source is the mariadb dialect's migrations.
+var source = migrate.Source{Dialect: "mariadb", FS: schema.FS, Dir: "mariadb", Goose: goose.DialectMySQL}
+
+// schemaStatus reads db's schema status (see SchemaStatus).
+func schemaStatus(ctx context.Context, db *sql.DB) (driver.SchemaStatus, error) {
+	return migrate.Status(ctx, db, source, func(err error) bool { return classify(err) == driver.ClassSchemaMissing })
+}
+
 // migrateDB applies the embedded migrations (schema/mariadb) to db under a
 // migrationLocker.
 func migrateDB(ctx context.Context, db *sql.DB) (int64, error) {
-	src := migrate.Source{Dialect: "mariadb", FS: schema.FS, Dir: "mariadb", Goose: goose.DialectMySQL}
-	return migrate.Up(ctx, db, src, &migrationLocker{db: db, ttl: lockTTL})
+	return migrate.Up(ctx, db, source, &migrationLocker{db: db, ttl: lockTTL})
 }
 
 // The migration lock is a committed lease row, not GET_LOCK: GET_LOCK is
