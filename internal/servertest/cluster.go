@@ -14,6 +14,7 @@ import (
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/conformance"
 	"github.com/procreg/procreg/driver/sqlkit"
+	"github.com/procreg/procreg/internal/history"
 	"github.com/procreg/procreg/internal/testdb"
 )
 
@@ -121,13 +122,34 @@ func (c Cluster) database(t *testing.T) []testdb.Database {
 
 // Tests runs the cluster tests as subtests: the public and durable
 // conformance suites with registries on different nodes, concurrent first
-// opens (migrations) on every node, and the cross-node measurements.
+// opens (migrations) on every node, the cross-node measurements and the
+// linearizability-checked histories across nodes.
 func (c Cluster) Tests(t *testing.T) {
 	c.gate = newPhases()
 	t.Run("Conformance", c.Conformance)
 	t.Run("ConformanceDurable", c.Durable)
 	t.Run("ConcurrentOpenAcrossNodes", c.ConcurrentOpen)
 	t.Run("CrossNode", c.CrossNode)
+	t.Run("Histories", c.Histories)
+}
+
+// Histories runs linearizability-checked histories (internal/history) on
+// one fresh database with one registry per node: client k calls through
+// node k mod the node count, so the histories check the cluster's
+// leases and logs across nodes.
+func (c Cluster) Histories(t *testing.T) {
+	if testing.Short() {
+		t.Skip("histories: skipped in -short mode")
+	}
+	dbs := c.Databases(t)
+	regs := make([]procreg.Registry, len(dbs))
+	for i, d := range dbs {
+		regs[i] = c.open(t, d.DSN)
+	}
+	before := c.conflicts(t, dbs)
+	start := time.Now()
+	history.Backend(t, history.TotalOps(), func(*testing.T) []procreg.Registry { return regs })
+	t.Logf("histories on %d nodes: %v, %d transactions aborted by the cluster and retried", len(dbs), time.Since(start).Round(time.Millisecond), c.conflicts(t, dbs)-before)
 }
 
 // open opens a registry on dsn, closed when tb ends.
