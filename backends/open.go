@@ -1,13 +1,14 @@
 // Package backends opens a procreg registry from a DSN string, so that a
 // host (or the command-line tool) can pick its storage by configuration.
 // It selects the dialect registered for the DSN's scheme (see
-// driver.Register) and links in the four built-in ones:
+// driver.Register) and links in the five built-in ones:
 //
 //	memory:                       in-memory registry (TierInline)
 //	sqlite:<path>, sqlite://<path> SQLite file (TierDurable)
 //	<path>.db                     SQLite file
 //	postgres://…, postgresql://…  PostgreSQL (TierDurable; see backends/postgres)
-//	mysql://user:pass@host:port/db MySQL or MariaDB (TierDurable; see backends/mysql)
+//	mysql://user:pass@host:port/db MySQL 8 (TierDurable; see backends/mysql)
+//	mariadb://user:pass@host:port/db MariaDB, standalone or Galera (TierDurable; see backends/mariadb)
 //
 // A dialect of another module is available to Open once the program
 // imports its package, as database/sql drivers are:
@@ -28,6 +29,7 @@ import (
 	"github.com/procreg/procreg/driver"
 
 	// The built-in dialects, registered by their init functions.
+	_ "github.com/procreg/procreg/backends/mariadb"
 	_ "github.com/procreg/procreg/backends/memory"
 	_ "github.com/procreg/procreg/backends/mysql"
 	_ "github.com/procreg/procreg/backends/postgres"

@@ -25,6 +25,8 @@ func TestOpenServerDSNs(t *testing.T) {
 			return []string{"postgres://" + rest, "postgresql://" + rest}
 		}},
 		{"mysql", testdb.MySQLMigrated, func(u string) []string { return []string{u} }},
+		{"mariadb", func(tb testing.TB) testdb.Database { return testdb.MySQLFrom(tb, "PROCREG_MARIADB_DSN") },
+			func(u string) []string { return []string{"mariadb://" + strings.TrimPrefix(u, "mysql://")} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -71,7 +71,7 @@ func TestDialectsListsEveryRegisteredDialect(t *testing.T) {
 	for _, d := range driver.Dialects() {
 		names = append(names, d.Name)
 	}
-	want := []string{"counting", "memory", "mysql", "postgres", "sqlite"}
+	want := []string{"counting", "mariadb", "memory", "mysql", "postgres", "sqlite"}
 	if len(names) != len(want) {
 		t.Fatalf("driver.Dialects() = %v, want %v", names, want)
 	}
@@ -80,7 +80,7 @@ func TestDialectsListsEveryRegisteredDialect(t *testing.T) {
 			t.Fatalf("driver.Dialects() = %v, want %v", names, want)
 		}
 	}
-	if got := backends.Accepted(); got != "counting:…, memory:, mysql://user:pass@host:port/db, postgres://user@host:port/db, sqlite:<path>, <path>.db" {
+	if got := backends.Accepted(); got != "counting:…, mariadb://user:pass@host:port/db, memory:, mysql://user:pass@host:port/db, postgres://user@host:port/db, sqlite:<path>, <path>.db" {
 		t.Errorf("Accepted() = %q", got)
 	}
 }

@@ -13,8 +13,8 @@
 # /run/mysqld): every node reads only its own option file (--defaults-file),
 # with its own datadir, socket, pid file, log and ports under GALERA_DIR.
 # Needs root (each mariadbd runs as user mysql: rsync SST fails on root-owned
-# files). Installs galera-4 and rsync (and iproute2, procps) with apt-get when
-# they are missing.
+# files). Installs galera-4 and rsync (and iproute2, procps, mariadb-server,
+# mariadb-client) with apt-get when they are missing.
 #
 # Environment:
 #   GALERA_DIR            state dir (default /tmp/procreg-galera)
@@ -143,6 +143,8 @@ ensure_packages() {
 	command -v rsync >/dev/null || missing+=(rsync)
 	command -v ss >/dev/null || missing+=(iproute2) # port checks here and in wsrep_sst_rsync
 	command -v ps >/dev/null || missing+=(procps)
+	command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+	command -v mariadb >/dev/null || missing+=(mariadb-client) # sock_sql, tcp_sql
 	if [ "${#missing[@]}" -gt 0 ]; then
 		say "installing ${missing[*]}"
 		apt-get update -qq >&2

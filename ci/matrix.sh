@@ -45,6 +45,14 @@ if [ -z "${PROCREG_MYSQL_DSN:-}" ] && command -v mysqladmin >/dev/null 2>&1 &&
 	export PROCREG_MYSQL_DSN='mysql://root@127.0.0.1:3306/test'
 	echo "matrix: PROCREG_MYSQL_DSN unset; using the local MySQL/MariaDB at 127.0.0.1:3306" >&2
 fi
+# The Galera tests (backends/mariadb) read PROCREG_MARIADB_GALERA_DSNS, the
+# nodes of a cluster; .ci/run starts one (ci/galera.sh) and exports it.
+# Unset, a cluster ci/galera.sh reports healthy is used.
+if [ -z "${PROCREG_MARIADB_GALERA_DSNS:-}" ] && bash ci/galera.sh status >/dev/null 2>&1; then
+	PROCREG_MARIADB_GALERA_DSNS="$(bash ci/galera.sh dsns)"
+	export PROCREG_MARIADB_GALERA_DSNS
+	echo "matrix: PROCREG_MARIADB_GALERA_DSNS unset; using the running ci/galera.sh cluster" >&2
+fi
 # A dialect written by `procreg dialect new` from a server dialect carries
 # backends/<dialect>/ci.env, a shell fragment that defaults its own
 # PROCREG_<NAME>_DSN (to the base server's, until CI has a server of that

@@ -29,6 +29,25 @@ const maxAttempts = 10
 // error.
 func Retry(ctx context.Context, transient func(error) bool, attempt func() error) error {
 	deadline, hasDeadline := ctx.Deadline()
+	return retry(ctx, deadline, hasDeadline, transient, attempt)
+}
+
+// RetryWithin is Retry with a time budget instead of maxAttempts when ctx
+// has no deadline: it keeps trying as Retry does before a deadline budget
+// from now (ctx's own deadline, when it has one, wins; the statements are
+// never cut short by the budget). A store whose conflicts come in long
+// runs — a cluster that certifies at commit, where the writers of every
+// node race for the same rows and a long transaction can lose many
+// rounds — gives itself more than Retry's ten attempts.
+func RetryWithin(ctx context.Context, budget time.Duration, transient func(error) bool, attempt func() error) error {
+	deadline, hasDeadline := ctx.Deadline()
+	if !hasDeadline {
+		deadline, hasDeadline = time.Now().Add(budget), true
+	}
+	return retry(ctx, deadline, hasDeadline, transient, attempt)
+}
+
+func retry(ctx context.Context, deadline time.Time, hasDeadline bool, transient func(error) bool, attempt func() error) error {
 	delay := time.Millisecond
 	for i := 1; ; i++ {
 		began := time.Now()

@@ -24,7 +24,7 @@ func TestTreeIsClean(t *testing.T) {
 	for _, f := range findings {
 		t.Error(f)
 	}
-	if !slices.Equal(sum.Dialects, []string{"sqlite", "postgres", "mysql"}) || sum.Queries < 20 || sum.Migrations < 1 {
+	if !slices.Equal(sum.Dialects, []string{"sqlite", "postgres", "mysql", "mariadb"}) || sum.Queries < 20 || sum.Migrations < 1 {
 		t.Errorf("summary %+v", sum)
 	}
 }
@@ -36,7 +36,8 @@ func TestNewRefuses(t *testing.T) {
 		"Maria": "mysql", "1db": "mysql", "maria-db": "mysql", "func": "mysql", "x": "sqlite", // not a package name / scheme
 		"mysql": "mysql", "sqlite": "postgres", "memory": "sqlite", "postgresql": "postgres", // exists
 		"conformance": "sqlite", // a package the generated test imports
-		"mariadb":     "oracle", // no such base
+		"mariadb":     "mysql",  // exists (a dialect of the tree)
+		"cockroach":   "oracle", // no such base
 	} {
 		_, err := New(context.Background(), NewOptions{Root: abs, Name: name, Base: base})
 		var inv *InvalidError

@@ -183,7 +183,7 @@ func TestNewDialect(t *testing.T) {
 	}
 	tr.run(t, tr.root, 0, "go", "tool", "sqlc", "generate")
 	tr.run(t, tr.root, 0, "go", "run", "./internal/adaptergen/cmd/adaptergen")
-	mustFind(t, tr.procreg(t, 0, "dialect", "check"), `^dialect check: 4 dialect\(s\) \(sqlite, postgres, mysql, xx\) agree`)
+	mustFind(t, tr.procreg(t, 0, "dialect", "check"), `^dialect check: 5 dialect\(s\) \(sqlite, postgres, mysql, mariadb, xx\) agree`)
 
 	// Each drift, made and undone on the copy.
 	drift := func(name, rel, from, to, want string) {
@@ -199,7 +199,7 @@ func TestNewDialect(t *testing.T) {
 	}
 	drift("CheckCatchesAMissingQuery", "queries/xx/inlist.sql",
 		"-- name: DeleteGrantsOf :execrows\nDELETE FROM grants WHERE process_id IN (sqlc.slice(ids));\n", "",
-		`^xx: lacks query DeleteGrantsOf \(sqlite, postgres, mysql have it\)$`)
+		`^xx: lacks query DeleteGrantsOf \(sqlite, postgres, mysql, mariadb have it\)$`)
 	drift("CheckCatchesARenamedColumn", "schema/xx/00001_init.sql",
 		"    abandon_reason ", "    abandon_why ",
 		`^xx: schema/xx: table processes lacks column abandon_reason, which the adapter reads$`)
@@ -210,7 +210,7 @@ func TestNewDialect(t *testing.T) {
 		}
 		defer os.Rename(to, from)
 		out := tr.procreg(t, 1, "dialect", "check", "xx")
-		mustFind(t, out, `^xx: lacks migration version 00001 \(sqlite, postgres, mysql have it\)$`)
+		mustFind(t, out, `^xx: lacks migration version 00001 \(sqlite, postgres, mysql, mariadb have it\)$`)
 	})
 	drift("CheckCatchesALeftoverMarker", "backends/xx/store.go",
 		"func classify(", "// TODO(dialect): transient error codes: review\nfunc classify(",

@@ -21,7 +21,9 @@ func MySQL(t testing.TB) Database {
 }
 
 // MySQLFrom is MySQL with the administrative DSN read from env: a
-// dialect's own PROCREG_<NAME>_DSN (see procreg dialect new). Only
+// dialect's own PROCREG_<NAME>_DSN (see procreg dialect new), in the
+// MySQL driver's forms or as a URL of the dialect's scheme
+// (mariadb://root@127.0.0.1:3306/test reads as mysql://…). Only
 // MySQLEnv falls back to a Docker container; without env set, the test
 // skips (fails when CI=true).
 func MySQLFrom(t testing.TB, env string) Database {
@@ -95,7 +97,8 @@ func myAdminDSN(t testing.TB, env string) string {
 	if srv.adminDSN == "" {
 		skipOrFatal(t, srv.reason)
 	}
-	return srv.adminDSN
+	// A dialect's own variable may use its scheme (mariadb://…).
+	return MySQLForm(srv.adminDSN)
 }
 
 // myDropLater drops database name when t and its subtests have finished.

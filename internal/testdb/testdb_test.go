@@ -3,8 +3,10 @@ package testdb_test
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,4 +140,63 @@ func TestNoDatabase(t *testing.T) {
 			t.Errorf("CI=%q: probe exited with %v; want failure %v, %q and the reason:\n%s", tc.ci, err, tc.wantFail, tc.wantLine, out)
 		}
 	}
+}
+
+// TestGaleraDatabaseOnEveryNode: a Galera database is created through node
+// 1, every node sees it when Galera returns, each Database connects to its
+// own node, and the database is gone from every node after the test.
+func TestGaleraDatabaseOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	var dbs []testdb.Database
+	t.Run("provision", func(t *testing.T) {
+		dbs = testdb.Galera(t, testdb.GaleraEnv)
+		ports := map[string]bool{}
+		for i, d := range dbs {
+			if d.Name != dbs[0].Name {
+				t.Fatalf("node %d's database is %s; want %s on every node", i+1, d.Name, dbs[0].Name)
+			}
+			db, err := sql.Open("mysql", d.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var name string
+			var port int
+			err = db.QueryRowContext(ctx, "SELECT DATABASE(), @@port").Scan(&name, &port)
+			db.Close()
+			if err != nil || name != d.Name {
+				t.Fatalf("node %d: DATABASE() = %q, %v; want %s", i+1, name, err, d.Name)
+			}
+			ports[strconv.Itoa(port)] = true
+		}
+		if len(ports) != len(dbs) {
+			t.Errorf("the %d Databases reach %d distinct servers; want one per node", len(dbs), len(ports))
+		}
+	})
+	if len(dbs) == 0 {
+		return
+	}
+	for i, admin := range testdb.GaleraNodes(t, testdb.GaleraEnv) {
+		cfg, err := mysql.ParseDSN(admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Wait for every node: the drop went through node 1.
+		cfg.Params["wsrep_sync_wait"] = "1"
+		db := sql.OpenDB(mustConnector(t, cfg))
+		var n int
+		err = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", dbs[0].Name).Scan(&n)
+		db.Close()
+		if err != nil || n != 0 {
+			t.Errorf("node %d after the test: %d databases named %s, %v; want it dropped", i+1, n, dbs[0].Name, err)
+		}
+	}
+}
+
+func mustConnector(t *testing.T, cfg *driver.Config) sqldriver.Connector {
+	t.Helper()
+	c, err := driver.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
