@@ -43,7 +43,7 @@ type listData struct {
 	Sort, Dir  string
 	Cursor     string
 	Rows       []listRow
-	Count      int // CountProcesses for the filter (without the prefix)
+	Count      figure // CountProcesses for the filter (without the prefix), from the counter
 	Next       string
 	NextURL    string
 	FirstURL   string
@@ -81,7 +81,6 @@ func (b *badRequest) Error() string { return b.msg }
 
 func (s *Server) list(ctx context.Context, q url.Values) (*listData, error) {
 	p := s.reg
-	var err error
 	d := &listData{
 		Status: q.Get("status"), Definition: strings.TrimSpace(q.Get("definition")),
 		Waiting: q.Get("waiting"), Prefix: q.Get("q"), Cursor: q.Get("cursor"),
@@ -113,9 +112,11 @@ func (s *Server) list(ctx context.Context, q url.Values) (*listData, error) {
 		}
 		d.Limit = n
 	}
-	if d.Count, err = p.CountProcesses(ctx, f); err != nil {
+	figs, err := s.counts.get(ctx, f)
+	if err != nil {
 		return nil, err
 	}
+	d.Count = figs[0]
 	var recs []procreg.Record
 	if d.Prefix == "" {
 		pg, err := p.ListProcessesPage(ctx, f, d.Limit, d.Cursor)
