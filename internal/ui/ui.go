@@ -10,8 +10,8 @@
 // lists from ListProcessesPage and ListNonTerminalPage pages, leases by
 // point reads of the rows on a page. What the API cannot answer boundedly
 // (lease states across the whole registry, the oldest running process, a
-// prefix search) is computed over a sample or a bounded scan, and the page
-// says which.
+// prefix search) is computed over a sample or a bounded scan (a prefix
+// search stops after 5,000 rows or 150 ms), and the page says which.
 //
 // Counts (CountProcesses) are the exception: each reads a whole index
 // range, hundreds of milliseconds at a million processes. So no page
