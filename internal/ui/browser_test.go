@@ -171,7 +171,17 @@ func browserTour(t *testing.T, backend string, reg procreg.Registry) {
 	}
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		// Retried: once, under load, Chromium answered "Cannot take
+		// screenshot with 0 width" right after a form submission's page
+		// had rendered.
+		var png []byte
+		var err error
+		for try := 0; try < 3; try++ {
+			if png, err = chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
+				break
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}

@@ -35,7 +35,7 @@ type feed struct {
 	logf     func(string, ...any)
 
 	mu       sync.Mutex
-	subs     map[chan []change]struct{}
+	subs     map[chan feedMsg]struct{}
 	running  bool
 	caughtUp bool
 	read     int64
@@ -46,7 +46,7 @@ type feed struct {
 }
 
 func newFeed(reg procreg.Registry, interval time.Duration, logf func(string, ...any)) *feed {
-	return &feed{reg: reg, interval: interval, logf: logf, subs: map[chan []change]struct{}{}}
+	return &feed{reg: reg, interval: interval, logf: logf, subs: map[chan feedMsg]struct{}{}}
 }
 
 // feedStatus is a snapshot of the poller for the pages.
@@ -73,15 +73,15 @@ func (f *feed) status() feedStatus {
 	return st
 }
 
-func (f *feed) subscribe() chan []change {
-	ch := make(chan []change, 16)
+func (f *feed) subscribe() chan feedMsg {
+	ch := make(chan feedMsg, 16)
 	f.mu.Lock()
 	f.subs[ch] = struct{}{}
 	f.mu.Unlock()
 	return ch
 }
 
-func (f *feed) unsubscribe(ch chan []change) {
+func (f *feed) unsubscribe(ch chan feedMsg) {
 	f.mu.Lock()
 	delete(f.subs, ch)
 	f.mu.Unlock()
@@ -155,9 +155,28 @@ func (f *feed) absorb(recs []procreg.Record, atHead bool) {
 			return
 		}
 	}
+	f.sendLocked(feedMsg{Changes: batch})
+}
+
+// feedMsg is one message to the browsers: a batch of changes, or word that
+// a background count (see counter) has a new figure.
+type feedMsg struct {
+	Changes []change
+	Counts  bool
+}
+
+// countsChanged tells the browsers that a count has a new figure.
+func (f *feed) countsChanged() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sendLocked(feedMsg{Counts: true})
+}
+
+// sendLocked sends m to every subscriber that has room. f.mu is held.
+func (f *feed) sendLocked(m feedMsg) {
 	for ch := range f.subs {
 		select {
-		case ch <- batch:
+		case ch <- m:
 		default:
 		}
 	}

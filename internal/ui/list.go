@@ -17,11 +17,15 @@ import (
 const (
 	defaultPageSize = 50
 	maxPageSize     = 500
-	// prefixScanLimit bounds the rows one prefix search reads: the Registry
-	// API pages from the start of the id order and cannot seek to a prefix,
-	// so a search scans pages in id order and stops here.
-	prefixScanLimit = 5000
-	prefixScanPage  = 1000
+	// prefixScanLimit and prefixScanBudget bound one prefix search: the
+	// Registry API pages from the start of the id order and cannot seek to
+	// a prefix, so a search scans pages in id order and stops after this
+	// many rows or, at the end of a page, once the page has taken this
+	// long to make (a registry of a million processes on a loaded machine
+	// reads a thousand records in ~100 ms).
+	prefixScanLimit  = 5000
+	prefixScanBudget = 150 * time.Millisecond
+	prefixScanPage   = 250
 )
 
 type listRow struct {
@@ -43,7 +47,7 @@ type listData struct {
 	Sort, Dir  string
 	Cursor     string
 	Rows       []listRow
-	Count      int // CountProcesses for the filter (without the prefix)
+	Count      figure // CountProcesses for the filter (without the prefix), from the counter
 	Next       string
 	NextURL    string
 	FirstURL   string
@@ -54,6 +58,8 @@ type listData struct {
 	ScanCapped bool
 	ExactID    string // the prefix is an existing id
 	ScanLimit  int
+	ScanBudget time.Duration // counted from the start of the request
+	start      time.Time
 	Statuses   []string
 }
 
@@ -81,11 +87,10 @@ func (b *badRequest) Error() string { return b.msg }
 
 func (s *Server) list(ctx context.Context, q url.Values) (*listData, error) {
 	p := s.reg
-	var err error
-	d := &listData{
+	d := &listData{start: time.Now(),
 		Status: q.Get("status"), Definition: strings.TrimSpace(q.Get("definition")),
 		Waiting: q.Get("waiting"), Prefix: q.Get("q"), Cursor: q.Get("cursor"),
-		Sort: q.Get("sort"), Dir: q.Get("dir"), Limit: defaultPageSize, ScanLimit: prefixScanLimit,
+		Sort: q.Get("sort"), Dir: q.Get("dir"), Limit: defaultPageSize, ScanLimit: prefixScanLimit, ScanBudget: prefixScanBudget,
 		Statuses: []string{"any", "running", "completed", "failed", "cancelled", "abandoned"},
 	}
 	if d.Status == "" {
@@ -113,9 +118,11 @@ func (s *Server) list(ctx context.Context, q url.Values) (*listData, error) {
 		}
 		d.Limit = n
 	}
-	if d.Count, err = p.CountProcesses(ctx, f); err != nil {
+	figs, err := s.counts.get(ctx, f)
+	if err != nil {
 		return nil, err
 	}
+	d.Count = figs[0]
 	var recs []procreg.Record
 	if d.Prefix == "" {
 		pg, err := p.ListProcessesPage(ctx, f, d.Limit, d.Cursor)
@@ -189,7 +196,8 @@ func (s *Server) list(ctx context.Context, q url.Values) (*listData, error) {
 // prefixScan reads pages in id order from the cursor (or the start) and
 // keeps the ids with the prefix, until a page is full, the ids pass the
 // prefix (ids compare byte-wise, so the matches are contiguous), or
-// prefixScanLimit rows were read. Next resumes the scan where it stopped.
+// prefixScanLimit rows were read, or prefixScanBudget has passed since
+// the request began. Next resumes the scan where it stopped.
 // Every match on the pages read is kept (a cursor cannot resume mid-page),
 // so a result may hold more than the page size.
 func (s *Server) prefixScan(ctx context.Context, p procreg.Registry, f procreg.ListFilter, d *listData) ([]procreg.Record, string, error) {
@@ -212,7 +220,7 @@ func (s *Server) prefixScan(ctx context.Context, p procreg.Registry, f procreg.L
 			return out, "", nil
 		}
 		cursor = pg.Next
-		if len(out) >= d.Limit || d.Scanned >= prefixScanLimit {
+		if len(out) >= d.Limit || d.Scanned >= prefixScanLimit || time.Since(d.start) >= prefixScanBudget {
 			d.ScanCapped = len(out) < d.Limit
 			return out, cursor, nil
 		}

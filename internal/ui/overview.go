@@ -19,19 +19,22 @@ var statuses = []procreg.StatusFilter{
 
 type statusCount struct {
 	Status string
-	Count  int
+	figure
 }
 
 type overviewData struct {
-	Counts    []statusCount
-	Total     int
-	Waiting   int
-	Sample    int  // running processes whose leases were read
-	SampleAll bool // the sample is every running process
-	Held      int
-	Expired   int
-	Free      int
-	Oldest    []procreg.Record // oldest-created running processes in the sample
+	Counts     []statusCount
+	Total      int
+	TotalKnown bool // every status has a figure
+	Waiting    figure
+	CountsAt   time.Time // the oldest figure's time
+	Counting   bool      // some figure is not known yet
+	Sample     int       // running processes whose leases were read
+	SampleAll  bool      // the sample is every running process
+	Held       int
+	Expired    int
+	Free       int
+	Oldest     []procreg.Record // oldest-created running processes in the sample
 	// Failures are the latest failures seen on the change feed; before the
 	// feed has caught up, the first failed processes by id (FailuresByID).
 	Failures     []procreg.Record
@@ -55,21 +58,28 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) overview(ctx context.Context) (*overviewData, error) {
 	p := s.reg
-	var err error
 	d := &overviewData{}
-	// Counts: one CountProcesses per status, each from the status index.
-	for _, st := range statuses {
-		n, err := p.CountProcesses(ctx, procreg.ListFilter{Status: st})
-		if err != nil {
-			return nil, err
-		}
-		d.Counts = append(d.Counts, statusCount{Status: string(st), Count: n})
-		d.Total += n
-	}
+	// Counts: one CountProcesses per status and one of the waiting, from
+	// the counter (background counts; see counts.go), never waited on for
+	// longer than countWait.
 	yes := true
-	if d.Waiting, err = p.CountProcesses(ctx, procreg.ListFilter{Status: procreg.StatusRunning, Waiting: &yes}); err != nil {
+	fs := make([]procreg.ListFilter, 0, len(statuses)+1)
+	for _, st := range statuses {
+		fs = append(fs, procreg.ListFilter{Status: st})
+	}
+	fs = append(fs, procreg.ListFilter{Status: procreg.StatusRunning, Waiting: &yes})
+	figs, err := s.counts.get(ctx, fs...)
+	if err != nil {
 		return nil, err
 	}
+	d.TotalKnown = true
+	for i, st := range statuses {
+		d.Counts = append(d.Counts, statusCount{Status: string(st), figure: figs[i]})
+		d.Total += figs[i].N
+		d.TotalKnown = d.TotalKnown && figs[i].Known
+	}
+	d.Waiting = figs[len(statuses)]
+	d.CountsAt, d.Counting = asOf(figs)
 	// Leases and age: over the first leaseSample running processes by id,
 	// one point read per lease.
 	sample, err := p.ListNonTerminalPage(ctx, leaseSample, "")
@@ -127,4 +137,17 @@ func oldest(recs []procreg.Record, n int) []procreg.Record {
 		}
 	}
 	return out
+}
+
+// asOf returns the time of the oldest known figure and whether any figure
+// is not known yet.
+func asOf(figs []figure) (at time.Time, counting bool) {
+	for _, f := range figs {
+		if !f.Known {
+			counting = true
+		} else if at.IsZero() || f.At.Before(at) {
+			at = f.At
+		}
+	}
+	return at, counting
 }

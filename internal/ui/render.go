@@ -29,6 +29,7 @@ var templates = func() map[string]*template.Template {
 		"show":    printable,
 		"short":   short,
 		"ts":      timestamp,
+		"clock":   func(t time.Time) string { return t.UTC().Format("15:04:05Z") },
 		"ago":     ago,
 		"pretty":  prettyJSON,
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },

@@ -105,8 +105,9 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 
 // handleLive streams the change feed to one browser as server-sent events:
 // "change" with {"ids": [...]} per batch (ids of the changed processes, at
-// most 100; "more" when there were more), and a comment every 15s to keep
-// the connection open.
+// most 100; "more" when there were more), "change" with {"counts": true}
+// when a background count has a new figure, and a comment every 15s to
+// keep the connection open.
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -132,14 +133,15 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 			if _, err := fmt.Fprintf(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
-		case batch := <-ch:
+		case m := <-ch:
 			msg := struct {
 				IDs    []string `json:"ids"`
 				States []string `json:"states"`
 				More   bool     `json:"more,omitempty"`
 				Live   bool     `json:"live"`
-			}{IDs: []string{}, States: []string{}, Live: true}
-			for i, c := range batch {
+				Counts bool     `json:"counts,omitempty"`
+			}{IDs: []string{}, States: []string{}, Live: true, Counts: m.Counts}
+			for i, c := range m.Changes {
 				if i == 100 {
 					msg.More = true
 					break

@@ -7,11 +7,21 @@
 // server-sent events, and the browser re-fetches the page it shows.
 //
 // Every figure comes from a bounded read through the public Registry API:
-// counts from CountProcesses, lists from ListProcessesPage and
-// ListNonTerminalPage pages, leases by point reads of the rows on a page.
-// What the API cannot answer boundedly (lease states across the whole
-// registry, the oldest running process, a prefix search) is computed over
-// a sample or a bounded scan, and the page says which.
+// lists from ListProcessesPage and ListNonTerminalPage pages, leases by
+// point reads of the rows on a page. What the API cannot answer boundedly
+// (lease states across the whole registry, the oldest running process, a
+// prefix search) is computed over a sample or a bounded scan (a prefix
+// search stops after 5,000 rows or 150 ms), and the page says which.
+//
+// Counts (CountProcesses) are the exception: each reads a whole index
+// range, hundreds of milliseconds at a million processes. So no page
+// counts itself: the server keeps the latest figure per filter and
+// refreshes it in the background, one count at a time (counts.go). A page
+// waits at most 100 ms for its figures, then shows each with its time
+// ("counts as of 15:04:05Z") or "counting…"; when a figure changes, the
+// browsers are told and re-fetch. A figure is recounted when asked for
+// and older than 20 times its last count's duration, so small registries
+// are always counted fresh and large ones every few seconds.
 //
 // Safety: the server listens on loopback unless told otherwise, and then
 // only with a token (CheckListen); it is read-only unless AllowActions is
@@ -77,7 +87,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go s.feed.run(ctx)
+	s.StartFeed(ctx)
 
 	srv := &http.Server{
 		Handler:           s,
@@ -134,6 +144,7 @@ type Server struct {
 	reg      procreg.Registry
 	cfg      Config
 	feed     *feed
+	counts   *counter
 	key      []byte // signs CSRF tokens; fresh per server
 	mux      *http.ServeMux
 	loopback bool // listening on loopback without a token: check Host
@@ -167,12 +178,17 @@ func New(cfg Config) (*Server, error) {
 		s.self = &procreg.LeaseOwner{OwnerID: "procreg-ui", IncarnationID: "procreg-ui", Liveness: lv}
 	}
 	s.feed = newFeed(cfg.Registry, cfg.PollInterval, s.logf)
+	s.counts = newCounter(cfg.Registry, s.feed.countsChanged)
 	s.routes()
 	return s, nil
 }
 
-// StartFeed starts the change-feed poller until ctx is done (Run does this).
-func (s *Server) StartFeed(ctx context.Context) { go s.feed.run(ctx) }
+// StartFeed starts the change-feed poller until ctx is done (Run does this);
+// background counts run under ctx too from then on.
+func (s *Server) StartFeed(ctx context.Context) {
+	s.counts.setContext(ctx)
+	go s.feed.run(ctx)
+}
 
 func (s *Server) logf(format string, args ...any) {
 	fmt.Fprintf(s.cfg.Log, format+"\n", args...)

@@ -69,6 +69,7 @@
         status.textContent = "live · " + new Date().toLocaleTimeString();
         status.className = "pill pill-ok";
       }
+      if (msg.counts) { if (mode !== "process") { refresh(); } return; } // a new count
       if (msg.ids.length === 0) { refresh(); return; } // the feed just went live
       if (mode === "process" && !msg.more && msg.ids.indexOf(followID) < 0) { return; }
       refresh();
