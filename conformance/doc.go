@@ -34,6 +34,10 @@
 //		})
 //	}
 //
+// A SQL dialect also registers a floor (driver.Floor: the bare driver that
+// `procreg bench` measures the registry against) and checks it with
+// RunFloor.
+//
 // Every rule has its own subtest name (Group/Rule), so a failure names the
 // rule of the contract that was broken, and `go test -run` can rerun one.
 package conformance

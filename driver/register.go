@@ -46,6 +46,11 @@ type Dialect struct {
 	// names without changing it (backends.SchemaStatus, `procreg migrate
 	// status`); nil for a dialect without a versioned schema (memory).
 	Schema SchemaFunc
+	// Floor, when set, opens the bare database under a DSN for `procreg
+	// bench` (see Floor); nil for a dialect with no database under it
+	// (memory). Every SQL dialect of this module has one, and `procreg
+	// dialect check` asks for it.
+	Floor FloorFunc
 }
 
 // OpenOptions are what backends.Open and backends.OpenExisting ask of a

@@ -10,7 +10,7 @@ import (
 // The mariadb dialect serves "mariadb://user:pass@host:port/db" (see
 // ParseDSN).
 func init() {
-	driver.Register(driver.Dialect{Name: "mariadb", Schemes: []string{"mariadb"}, Usage: "mariadb://user:pass@host:port/db", Open: openDSN, Schema: schemaStatusDSN})
+	driver.Register(driver.Dialect{Name: "mariadb", Schemes: []string{"mariadb"}, Usage: "mariadb://user:pass@host:port/db", Open: openDSN, Schema: schemaStatusDSN, Floor: openFloor})
 }
 
 func openDSN(ctx context.Context, dsn string, o driver.OpenOptions) (procreg.Registry, error) {

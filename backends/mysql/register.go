@@ -9,7 +9,7 @@ import (
 
 // The mysql dialect serves "mysql://user:pass@host:port/db" (see ParseDSN).
 func init() {
-	driver.Register(driver.Dialect{Name: "mysql", Schemes: []string{"mysql"}, Usage: "mysql://user:pass@host:port/db", Open: openDSN, Schema: schemaStatusDSN})
+	driver.Register(driver.Dialect{Name: "mysql", Schemes: []string{"mysql"}, Usage: "mysql://user:pass@host:port/db", Open: openDSN, Schema: schemaStatusDSN, Floor: openFloor})
 }
 
 func openDSN(ctx context.Context, dsn string, o driver.OpenOptions) (procreg.Registry, error) {

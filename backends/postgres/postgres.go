@@ -135,6 +135,21 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	cfg, err := poolConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return newRegistry(ctx, pool, true, opts)
+}
+
+// poolConfig is the configuration of Open's pool (and the floor's, see
+// floor.go): the DSN's, with up to max(16, 4×GOMAXPROCS) connections
+// unless the DSN sets pool_max_conns.
+func poolConfig(dsn string) (*pgxpool.Config, error) {
 	cfg, err := parseConfig(dsn)
 	if err != nil {
 		return nil, err
@@ -142,11 +157,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (procreg.Registry, er
 	if !hasPoolMaxConns(dsn) {
 		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	return newRegistry(ctx, pool, true, opts)
+	return cfg, nil
 }
 
 // Migrate applies the pending embedded migrations to the pool's database and

@@ -21,6 +21,9 @@ func init() {
 		Schema: func(ctx context.Context, dsn string) (driver.SchemaStatus, error) {
 			return SchemaStatus(ctx, driver.Rest(dsn))
 		},
+		Floor: func(ctx context.Context, dsn string) (driver.Floor, error) {
+			return openFloor(ctx, driver.Rest(dsn))
+		},
 	})
 }
 

@@ -44,7 +44,7 @@ type Summary struct {
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("dialect check: %d dialect(s) (%s) agree: %d queries, %d migration(s), columns, gen/ in sync, registered, no %s left",
+	return fmt.Sprintf("dialect check: %d dialect(s) (%s) agree: %d queries, %d migration(s), columns, gen/ in sync, registered with a floor, no %s left",
 		len(s.Dialects), strings.Join(s.Dialects, ", "), s.Queries, s.Migrations, Marker)
 }
 
@@ -342,39 +342,42 @@ func (c *checker) sqlcDiff(ctx context.Context, goCmd string) {
 	}
 }
 
-// registered: backends/<dialect> registers the dialect by its name.
+// registered: backends/<dialect> registers the dialect by its name, with
+// its floor (driver.Dialect.Floor, what procreg bench measures it against).
 func (c *checker) registered() {
 	for _, b := range c.sel {
 		dir := filepath.Join(c.cfg.Root, "backends", b.Name)
-		ok, err := registers(dir, b.Name)
+		ok, floor, err := registers(dir, b.Name)
 		switch {
 		case err != nil:
 			c.add(b.Name, "backends/%s: %v", b.Name, err)
 		case !ok:
 			c.add(b.Name, "backends/%s does not register the dialect: want driver.Register(driver.Dialect{Name: %q, …}) in an init function", b.Name, b.Name)
+		case !floor:
+			c.add(b.Name, "backends/%s registers no floor: want Floor in its driver.Dialect, the bare driver procreg bench measures the registry against (floor.go and floor/*.sql, as every SQL dialect has)", b.Name)
 		}
 	}
 }
 
 // registers reports whether the non-test Go files of dir call
-// driver.Register with a Dialect literal named name.
-func registers(dir, name string) (bool, error) {
+// driver.Register with a Dialect literal named name, and whether that
+// literal sets Floor.
+func registers(dir, name string) (found, floor bool, err error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if len(files) == 0 {
-		return false, fmt.Errorf("no Go package")
+		return false, false, fmt.Errorf("no Go package")
 	}
 	fset := token.NewFileSet()
-	found := false
 	for _, path := range files {
 		if strings.HasSuffix(path, "_test.go") {
 			continue
 		}
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -385,23 +388,34 @@ func registers(dir, name string) (bool, error) {
 			if !ok {
 				return true
 			}
+			named, hasFloor := false, false
 			for _, el := range lit.Elts {
 				kv, ok := el.(*ast.KeyValueExpr)
 				if !ok {
 					continue
 				}
-				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Name" {
+				k, ok := kv.Key.(*ast.Ident)
+				if !ok {
+					continue
+				}
+				switch k.Name {
+				case "Name":
 					if v, ok := kv.Value.(*ast.BasicLit); ok && v.Kind == token.STRING {
 						if s, _ := strconv.Unquote(v.Value); s == name {
-							found = true
+							named = true
 						}
 					}
+				case "Floor":
+					hasFloor = true
 				}
+			}
+			if named {
+				found, floor = true, hasFloor
 			}
 			return true
 		})
 	}
-	return found, nil
+	return found, floor, nil
 }
 
 func isSel(e ast.Expr, pkg, name string) bool {

@@ -145,7 +145,7 @@ var markerLine = regexp.MustCompile(`(?m)^.*TODO\(dialect\).*\n`)
 func TestNewDialect(t *testing.T) {
 	tr := newTree(t)
 	out := tr.procreg(t, 0, "dialect", "new", "xx", "--from", "sqlite")
-	for _, want := range []string{"row locks", "lease clock", "upserts", "LIMIT", "IN-lists", "migration lock", "notifications", "isolation level", "transient error codes"} {
+	for _, want := range []string{"row locks", "lease clock", "upserts", "LIMIT", "IN-lists", "migration lock", "notifications", "isolation level", "transient error codes", "floor"} {
 		mustFind(t, out, `^  \[ \] `+regexp.QuoteMeta(want)+` \(`)
 	}
 	mustFind(t, tr.read(t, ConfigFile), `^        package: xxgen$`)
@@ -169,6 +169,8 @@ func TestNewDialect(t *testing.T) {
 		mustFind(t, out, `^xx: backends/xx/store.go:\d+: TODO\(dialect\): transient error codes:`)
 		mustFind(t, out, `^xx: queries/xx/xx.sql:\d+: TODO\(dialect\): row locks:`)
 		mustFind(t, out, `^xx: schema/xx/00001_init.sql:\d+: TODO\(dialect\): schema:`)
+		mustFind(t, out, `^xx: backends/xx/floor/create.sql:\d+: TODO\(dialect\): floor:`)
+		mustFind(t, out, `^xx: backends/xx/floor.go:\d+: TODO\(dialect\): floor:`)
 	})
 
 	// Resolve the markers (drop them), regenerate, and the tree is clean.
@@ -212,6 +214,9 @@ func TestNewDialect(t *testing.T) {
 		out := tr.procreg(t, 1, "dialect", "check", "xx")
 		mustFind(t, out, `^xx: lacks migration version 00001 \(sqlite, postgres, mysql, mariadb have it\)$`)
 	})
+	drift("CheckCatchesAMissingFloor", "backends/xx/register.go",
+		"Floor:", "Schema:",
+		`^xx: backends/xx registers no floor: want Floor in its driver.Dialect`)
 	drift("CheckCatchesALeftoverMarker", "backends/xx/store.go",
 		"func classify(", "// TODO(dialect): transient error codes: review\nfunc classify(",
 		`^xx: backends/xx/store.go:\d+: TODO\(dialect\): transient error codes: review$`)

@@ -26,6 +26,7 @@ var Topics = []Topic{
 	{"isolation level", "the isolation of Write and Read transactions, the anomalies and gap locks it brings, and whether a cluster certifies transactions at commit (conflicts surface there, not at the lock)"},
 	{"transient error codes", "classify: which errors a fresh attempt can cure (deadlock, serialization failure, lock wait timeout, busy, cluster certification failure), and the codes of unique violation and of a missing table or column"},
 	{"schema", "column types (ids, names and keys compare byte-wise), defaults, index and table options, and statements only BASE understands"},
+	{"floor", "procreg bench's floor (floor.go, floor/*.sql): the scratch table and its INSERT, UPDATE and SELECT in the new database's spelling, the bare driver opened with exactly Open's connection settings, and which floor appends are held to (AppendFloor)"},
 	{"CI", "the database the tests run against in the matrix and CI"},
 }
 
@@ -140,6 +141,7 @@ var goMarkers = map[string][]goMarker{
 		{"store.go", regexp.MustCompile(`LeaseClock: c\.clock`), "lease clock", "leases use the injected client clock (SQLite has no shared server clock)"},
 		{"migrate.go", regexp.MustCompile(`(?m)^func migrateDB\(`), "migration lock", "an flock(2) on <path>.lock"},
 		{"sqlite.go", regexp.MustCompile(`(?m)^func Open\(`), "notifications", "none: waiters poll"},
+		{"floor.go", regexp.MustCompile(`(?m)^func openFloor\(`), "floor", "the bare driver with Open's settings (defaultConfig: WAL, synchronous, one BEGIN IMMEDIATE writer, the readers); appends are held to the INSERT floor"},
 	},
 	"mysql": {
 		{"store.go", regexp.MustCompile(`(?m)^func classify\(`), "transient error codes", classifyHint},
@@ -147,6 +149,7 @@ var goMarkers = map[string][]goMarker{
 		{"store.go", regexp.MustCompile(`(?m)^var dialect = `), "lease clock", "leases use the database clock that LockProcess reads (no LeaseClock)"},
 		{"migrate.go", regexp.MustCompile(`(?m)^func \(migrationLocker\) SessionLock\(`), "migration lock", "GET_LOCK on a name derived from DATABASE()"},
 		{"mysql.go", regexp.MustCompile(`(?m)^func newRegistry\(`), "notifications", "none: waiters poll"},
+		{"floor.go", regexp.MustCompile(`(?m)^func openFloor\(`), "floor", "the bare driver with Open's settings (ParseDSN, interpolated parameters, the idle pool); appends are held to the UPDATE floor"},
 	},
 	"postgres": {
 		{"store.go", regexp.MustCompile(`(?m)^func classify\(`), "transient error codes", classifyHint},
@@ -154,6 +157,7 @@ var goMarkers = map[string][]goMarker{
 		{"store.go", regexp.MustCompile(`(?m)^var dialect = `), "lease clock", "leases use the database clock that LockProcess reads (no LeaseClock)"},
 		{"migrate.go", regexp.MustCompile(`(?m)^func \(migrationLocker\) SessionLock\(`), "migration lock", "pg_advisory_lock on a fixed key"},
 		{"postgres.go", regexp.MustCompile(`(?m)^func newRegistry\(`), "notifications", "LISTEN procreg_events on a dedicated connection (notify.go), fed by the schema's trigger"},
+		{"floor.go", regexp.MustCompile(`(?m)^func openFloor\(`), "floor", "a pgx pool configured as Open's (poolConfig), transactions at READ COMMITTED; appends are held to the UPDATE floor"},
 	},
 }
 

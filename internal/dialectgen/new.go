@@ -410,6 +410,9 @@ func (g *gen) stageBackend(dir string) error {
 			return err
 		}
 	}
+	if err := g.stageFloor(dir); err != nil {
+		return err
+	}
 	for _, m := range goMarkers[b] {
 		if _, err := os.Stat(filepath.Join(g.Root, "backends", b, m.file)); err != nil {
 			return fmt.Errorf("backends/%s has no %s, where the %s marker goes (update internal/dialectgen's goMarkers)", b, m.file, m.topic)
@@ -431,6 +434,34 @@ func (g *gen) stageBackend(dir string) error {
 		}
 	}
 	return g.render(test, filepath.Join(dir, n+"_test.go"), data, true)
+}
+
+// stageFloor copies the base's floor statements (backends/<base>/floor/,
+// which its floor.go embeds) into dir/floor, the scratch table's marked
+// for review.
+func (g *gen) stageFloor(dir string) error {
+	files, err := filepath.Glob(filepath.Join(g.Root, "backends", g.Base, "floor", "*.sql"))
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("backends/%s has no floor/*.sql, which its floor.go embeds", g.Base)
+	}
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		file := filepath.Base(path)
+		src := g.header("backends/" + g.Base + "/floor/" + file)
+		if file == "create.sql" {
+			src += "-- " + marker("floor", "the scratch table is "+g.Base+"'s (its key as processes.id), and so are the statements beside it (placeholders, LIKE)") + "\n"
+		}
+		if err := g.write(filepath.Join(dir, "floor", file), []byte(src+string(b))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 //go:embed templates/*.tmpl
