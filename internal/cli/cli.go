@@ -72,13 +72,13 @@ func EnvOf(cmd *cobra.Command) *Env {
 }
 
 // Commands returns the built-in commands: the operator commands migrate,
-// ls, show, events, cancel, abandon, prune and sweep, version, and the
-// developer command dialect.
+// ls, show, events, cancel, abandon, prune and sweep, bench, version, and
+// the developer command dialect.
 func Commands() []*cobra.Command {
 	return []*cobra.Command{
 		migrateCommand(), listCommand(), showCommand(), eventsCommand(),
 		cancelCommand(), abandonCommand(), pruneCommand(), sweepCommand(),
-		versionCommand(), dialectCommand(),
+		benchCommand(), versionCommand(), dialectCommand(),
 	}
 }
 
