@@ -1,7 +1,7 @@
 # procreg — developer entry points. `make test` is what CI runs (via .ci/run).
 GO ?= go
 
-.PHONY: all test generate generate-check dialect-check vet fmt-check lint cross matrix fuzz fuzz-ci soak-crash unit race bench demo soak
+.PHONY: all test generate generate-check dialect-check vet fmt-check lint cross matrix fuzz fuzz-ci soak-crash unit race bench bench-floor bench-river demo soak
 
 all: test
 
@@ -79,6 +79,20 @@ race:
 ## bench: the Go benchmarks (set PROCREG_POSTGRES_DSN / PROCREG_MYSQL_DSN for the server backends).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-floor: procreg bench on every backend (sqlite in a temporary directory,
+## postgres, mysql, mariadb in databases of their own on the servers of
+## PROCREG_*_DSN or the local ones, memory), each against its floor; prints the
+## Markdown tables of docs/performance.md with the load average.
+## BENCH_FLAGS adds flags (e.g. BENCH_FLAGS="--duration 10s"). See ci/bench.sh.
+bench-floor:
+	GO=$(GO) bash ci/bench.sh floor
+
+## bench-river: procreg bench --ops lifecycle and River's no-op jobs
+## (bench/river, a module of its own) on the same PostgreSQL; RIVER_DURATION
+## (default 10s).
+bench-river:
+	GO=$(GO) bash ci/bench.sh river
 
 ## demo: the main job on the embedded SQLite default.
 demo:

@@ -148,7 +148,7 @@ func WriteText(w io.Writer, r *Result) error {
 		row(o.Name, rate(o.OpsPerSec), latency(o.P50Ms), latency(o.P99Ms), ratio(o))
 	}
 	if r.FloorNote != "" {
-		fmt.Fprintf(w, "floor: %s\n", r.FloorNote)
+		fmt.Fprintf(w, "no floor: %s\n", r.FloorNote)
 	}
 	for _, o := range r.Ops {
 		if o.Unavailable > 0 {

@@ -102,7 +102,7 @@ func runBench(cmd *cobra.Command, c *Common, cfg bench.Config) error {
 	d, _ := driver.Lookup(c.DSN) // Open found it
 	t := bench.Target{Dialect: d.Name, DSN: Redact(c.DSN), Registry: reg}
 	if d.Floor == nil {
-		t.FloorNote = d.Name + " has no floor: there is no database under it"
+		t.FloorNote = "there is no database under the " + d.Name + " backend"
 	} else if !cfg.NoFloor {
 		if t.Floor, err = d.Floor(ctx, c.DSN); err != nil {
 			return openError(c.DSN, err)

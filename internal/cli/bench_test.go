@@ -117,7 +117,7 @@ func TestBenchMemoryJSON(t *testing.T) {
 	if got, want := keys(ops[0]), []string{"count", "name", "ops_per_sec", "p50_ms", "p99_ms", "unit"}; !slices.Equal(got, want) {
 		t.Errorf("op keys %v, want %v (no floor keys without a floor)", got, want)
 	}
-	if r.Dialect != "memory" || r.Workers != 2 || r.DurationSeconds != 0.2 || len(r.Floor) != 0 || !strings.Contains(r.FloorNote, "no floor") {
+	if r.Dialect != "memory" || r.Workers != 2 || r.DurationSeconds != 0.2 || len(r.Floor) != 0 || !strings.Contains(r.FloorNote, "no database under the memory backend") {
 		t.Errorf("result %+v", r)
 	}
 	var names []string
@@ -235,7 +235,7 @@ func TestBenchTextAndTable(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("bench table: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"| operation | memory | sqlite |", "| get |", "× select |", "#### sqlite", "| floor select |", "No floor: memory has no floor"} {
+	for _, want := range []string{"| operation | memory | sqlite |", "| get |", "× select |", "#### sqlite", "| floor select |", "No floor: there is no database under the memory backend."} {
 		if !strings.Contains(md, want) {
 			t.Errorf("bench table lacks %q:\n%s", want, md)
 		}
