@@ -78,7 +78,7 @@ func newProcessRow(p *core.Prepared, now time.Time) ProcessRow {
 
 // toRecord maps a process row to a Record that shares no memory with the row.
 func toRecord(row ProcessRow) (procreg.Record, error) {
-	reg, err := core.DecodeSpec([]byte(row.Spec))
+	reg, err := core.RecordSpec(row.RegistrationHash, row.Spec)
 	if err != nil {
 		return procreg.Record{}, fmt.Errorf("process %q: %w", row.ID, err)
 	}
