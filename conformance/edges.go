@@ -26,6 +26,7 @@ func edgeRules() []rule {
 		{"SessionIDWithoutFrameSeparator", testFrameSeparator},
 		{"JSONNumbersCompareByValue", testNumbersByValue},
 		{"JSONNumbersInRange", testNumbersInRange},
+		{"RecordsAreCopies", testRecordsAreCopies},
 	}
 }
 

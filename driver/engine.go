@@ -433,7 +433,7 @@ func (e *engine) listGrants(ctx context.Context, scope procreg.SessionScope, liv
 			if liveOnly && r.Process.Status != procreg.StateRunning {
 				continue
 			}
-			rec, err := toRecord(r.Process)
+			rec, err := toListedRecord(r.Process)
 			if err != nil {
 				return err
 			}
@@ -765,7 +765,7 @@ func (e *engine) list(ctx context.Context, q ListQuery) ([]procreg.Record, error
 		if err != nil {
 			return err
 		}
-		out, err = mapRows(rows, toRecord)
+		out, err = mapRows(rows, toListedRecord)
 		return err
 	})
 	if err != nil {

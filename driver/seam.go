@@ -152,6 +152,13 @@ type Tx interface {
 	// LockProcess reads a process and holds a write lock on its row until
 	// the transaction ends (SELECT … FOR UPDATE where the database has it).
 	LockProcess(ctx context.Context, id string) (row ProcessRow, found bool, err error)
+	// LockProcesses is LockProcess for several processes at once: ids is
+	// sorted and distinct, and it returns the rows of the registered ones,
+	// sorted by id, each locked until the transaction ends. The locks are
+	// taken in id order, the order every multi-process writer uses, so two
+	// such transactions cannot deadlock on each other. The lease clock
+	// (LeaseNow) is read by the same statement, as by LockProcess.
+	LockProcesses(ctx context.Context, ids []string) ([]ProcessRow, error)
 	// InsertProcess inserts a new process row, stamping its ChangePos (a
 	// record change, see ProcessesChangedSince).
 	InsertProcess(ctx context.Context, row ProcessRow) error

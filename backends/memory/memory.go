@@ -188,6 +188,22 @@ func (t *tx) LockProcess(ctx context.Context, id string) (driver.ProcessRow, boo
 	return t.GetProcess(ctx, id)
 }
 
+// LockProcesses reads the registered ones of ids; the store's one writer
+// already excludes every other transaction.
+func (t *tx) LockProcesses(ctx context.Context, ids []string) ([]driver.ProcessRow, error) {
+	var rows []driver.ProcessRow
+	for _, id := range ids {
+		row, found, err := t.GetProcess(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
 // putProcess stores a row, remembering how to undo it.
 func (t *tx) putProcess(row driver.ProcessRow) {
 	old, existed := t.s.procs[row.ID]

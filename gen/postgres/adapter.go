@@ -62,6 +62,27 @@ func (t *adapterTx) LockProcess(ctx context.Context, id string) (driver.ProcessR
 	return toProcessRow(m.Process), found, err
 }
 
+// LockProcesses locks the registered ones of ids (sorted, distinct) in id
+// order and, like LockProcess, keeps the database clock it read.
+func (t *adapterTx) LockProcesses(ctx context.Context, ids []string) ([]driver.ProcessRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ms, err := t.q.LockProcesses(ctx, ids)
+	if err != nil {
+		return nil, t.d.Fail(fmt.Sprintf("lock %d processes, the first", len(ids)), ids[0], err)
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	rows := make([]driver.ProcessRow, len(ms))
+	for i, m := range ms {
+		rows[i] = toProcessRow(m.Process)
+	}
+	t.nowMs, t.haveNow = ms[0].NowMs, true
+	return rows, nil
+}
+
 func (t *adapterTx) InsertProcess(ctx context.Context, row driver.ProcessRow) error {
 	err := t.q.InsertProcess(ctx, InsertProcessParams{
 		ID:                    row.ID,

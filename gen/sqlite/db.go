@@ -162,6 +162,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockProcessStmt, err = db.PrepareContext(ctx, lockProcess); err != nil {
 		return nil, fmt.Errorf("error preparing query LockProcess: %w", err)
 	}
+	if q.lockProcessesStmt, err = db.PrepareContext(ctx, lockProcesses); err != nil {
+		return nil, fmt.Errorf("error preparing query LockProcesses: %w", err)
+	}
 	if q.pageProcessesAllStmt, err = db.PrepareContext(ctx, pageProcessesAll); err != nil {
 		return nil, fmt.Errorf("error preparing query PageProcessesAll: %w", err)
 	}
@@ -442,6 +445,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing lockProcessStmt: %w", cerr)
 		}
 	}
+	if q.lockProcessesStmt != nil {
+		if cerr := q.lockProcessesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockProcessesStmt: %w", cerr)
+		}
+	}
 	if q.pageProcessesAllStmt != nil {
 		if cerr := q.pageProcessesAllStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing pageProcessesAllStmt: %w", cerr)
@@ -602,6 +610,7 @@ type Queries struct {
 	listProcessesByWaitingStmt                  *sql.Stmt
 	listProcessesByWakeTargetSessionStmt        *sql.Stmt
 	lockProcessStmt                             *sql.Stmt
+	lockProcessesStmt                           *sql.Stmt
 	pageProcessesAllStmt                        *sql.Stmt
 	pageProcessesByDefinitionStmt               *sql.Stmt
 	pageProcessesByDefinitionStatusStmt         *sql.Stmt
@@ -669,6 +678,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listProcessesByWaitingStmt:                  q.listProcessesByWaitingStmt,
 		listProcessesByWakeTargetSessionStmt:        q.listProcessesByWakeTargetSessionStmt,
 		lockProcessStmt:                             q.lockProcessStmt,
+		lockProcessesStmt:                           q.lockProcessesStmt,
 		pageProcessesAllStmt:                        q.pageProcessesAllStmt,
 		pageProcessesByDefinitionStmt:               q.pageProcessesByDefinitionStmt,
 		pageProcessesByDefinitionStatusStmt:         q.pageProcessesByDefinitionStatusStmt,

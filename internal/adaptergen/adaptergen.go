@@ -338,6 +338,7 @@ func (s rowShape) check(fields []field) []string {
 // out in the template; LIMIT stands for the LIMIT parameters' type.
 var fixedShapes = []struct{ name, fields, hint string }{
 	{"LockProcessRow", "Process Process; NowMs int64", " (SELECT sqlc.embed(processes), <now in ms> AS now_ms)"},
+	{"LockProcessesRow", "Process Process; NowMs int64", " (SELECT sqlc.embed(processes), <now in ms> AS now_ms)"},
 	{"ListGrantsByScopeRow", "Grant Grant; Process Process", " (SELECT sqlc.embed(grants), sqlc.embed(processes))"},
 	{"EventByReplayKeyParams", "ProcessID string; ReplayKey string", ""},
 	{"EventsAfterParams", "ProcessID string; AfterSequence int64", ""},

@@ -68,7 +68,49 @@ func FuzzCanonicalJSON(f *testing.F) {
 		}
 		// The canonical form of every number has the same exact value.
 		compareNumbers(t, raw, c)
+		// encodeJSON writes what encoding/json writes, for the raw
+		// document's decoded value as for its canonical one.
+		for _, doc := range [][]byte{raw, c} {
+			v, err := decodeJSON(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := encodeJSON(v)
+			want, werr := stdEncodeJSON(v)
+			if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+				t.Fatalf("encodeJSON(%q) = %q, %v; encoding/json writes %q, %v", doc, got, err, want, werr)
+			}
+		}
 	})
+}
+
+// stdEncodeJSON is what encodeJSON must match: encoding/json's Encoder
+// without HTML escaping and without the trailing newline.
+func stdEncodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Strings with every escape class, numbers as decodeJSON keeps them, and
+// nesting encode as encoding/json encodes them.
+func TestEncodeJSONMatchesEncodingJSON(t *testing.T) {
+	for _, v := range []any{
+		nil, true, false, "", json.Number("0"), json.Number(""), json.Number("-1.5e-300"),
+		"plain", "quote\" back\\slash", "\b\f\n\r\t\x00\x01\x1f\x7f", "<html>&amp;", "caf\u00e9 \u2028\u2029 \U0001F600",
+		"bad\xffutf8\xc3", "\xed\xa0\x80", []any{}, map[string]any{},
+		map[string]any{"b": []any{json.Number("1"), "x", nil}, "a": map[string]any{"\u00e9": true, "e": false}, "": "empty key"},
+	} {
+		got, err := encodeJSON(v)
+		want, werr := stdEncodeJSON(v)
+		if err != nil || werr != nil || !bytes.Equal(got, want) {
+			t.Errorf("encodeJSON(%#v) = %q, %v; encoding/json writes %q, %v", v, got, err, want, werr)
+		}
+	}
 }
 
 // compareNumbers checks that the numbers of a and b (the same document)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/procreg/procreg"
@@ -28,16 +30,131 @@ func decodeJSON(raw []byte) (any, error) {
 	return v, nil
 }
 
-// encodeJSON encodes a decoded value compactly with sorted object keys and
-// without HTML escaping.
+// encodeJSON encodes a decoded value (what decodeJSON returns: maps,
+// slices, strings, json.Number, bools and nil) compactly with sorted object
+// keys and without HTML escaping, byte for byte what encoding/json's
+// Encoder with SetEscapeHTML(false) writes (FuzzEncodeJSONMatchesEncodingJSON
+// holds it to that), without its reflection and map sorting costs: every
+// registration hash is computed through it. A value of any other type is
+// left to encoding/json.
 func encodeJSON(v any) ([]byte, error) {
+	return appendJSON(make([]byte, 0, 256), v)
+}
+
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case bool:
+		if x {
+			return append(dst, "true"...), nil
+		}
+		return append(dst, "false"...), nil
+	case string:
+		return appendJSONString(dst, x), nil
+	case json.Number:
+		if x == "" {
+			return append(dst, '0'), nil // as encoding/json writes it
+		}
+		if simpleNumber(string(x)) {
+			return append(dst, x...), nil
+		}
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendJSON(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendJSONString(dst, k), ':')
+			var err error
+			if dst, err = appendJSON(dst, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
+}
+
+// simpleNumber reports whether s is one JSON number and nothing else (the
+// literals decodeJSON and canonicalNumber make); encoding/json judges
+// anything else.
+func simpleNumber(s string) bool {
+	first, last := s[0], s[len(s)-1]
+	return (first == '-' || '0' <= first && first <= '9') && '0' <= last && last <= '9' && json.Valid([]byte(s))
+}
+
+// appendJSONString writes s as a JSON string the way encoding/json does
+// without HTML escaping: \b \f \n \r \t and \" \\ by name, other control
+// bytes as \u00xx, invalid UTF-8 as \ufffd, and U+2028/U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // CanonicalJSON returns the canonical encoding of a JSON value: object keys

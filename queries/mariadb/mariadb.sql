@@ -31,6 +31,18 @@ FROM processes
 WHERE id = sqlc.arg(id)
 FOR UPDATE;
 
+-- LockProcesses locks the rows of several processes and reads the database
+-- clock like LockProcess. The primary-key range scan of the IN list takes
+-- the row locks in id order, the order every multi-process writer uses.
+-- Unregistered ids are left out.
+-- name: LockProcesses :many
+SELECT sqlc.embed(processes),
+       CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
+FROM processes
+WHERE id IN (sqlc.slice(ids))
+ORDER BY id
+FOR UPDATE;
+
 -- InsertWakeAck: a no-op update on a duplicate (INSERT IGNORE would also
 -- swallow foreign-key errors).
 -- name: InsertWakeAck :exec

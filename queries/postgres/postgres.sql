@@ -15,6 +15,18 @@ FROM processes
 WHERE id = sqlc.arg(id)
 FOR UPDATE;
 
+-- LockProcesses locks the rows of several processes, in id order (the
+-- LockRows step runs above the sort, so the locks are taken in that order,
+-- the order every multi-process writer uses), and reads the database clock
+-- like LockProcess. Ids that are not registered are left out.
+-- name: LockProcesses :many
+SELECT sqlc.embed(processes),
+       floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms
+FROM processes
+WHERE id = ANY(sqlc.arg(ids)::text[])
+ORDER BY id
+FOR UPDATE;
+
 -- PruneCandidates locks the batch so no append can slip in between the
 -- candidate read and the deletes. SKIP LOCKED: a process another
 -- transaction holds (a transfer or session delete, which lock several

@@ -18,6 +18,15 @@ SELECT sqlc.embed(processes),
 FROM processes
 WHERE id = sqlc.arg(id);
 
+-- LockProcesses: as LockProcess, a plain read under the write lock, for
+-- several ids at once; unregistered ids are left out.
+-- name: LockProcesses :many
+SELECT sqlc.embed(processes),
+       CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms
+FROM processes
+WHERE id IN (sqlc.slice(ids))
+ORDER BY id;
+
 -- PruneCandidates walks the (status, updated_at_ms) index; no ORDER BY so
 -- each batch stops after row_limit index entries.
 -- name: PruneCandidates :many
