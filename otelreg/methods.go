@@ -363,13 +363,13 @@ func (r *registry) CountProcesses(ctx context.Context, f procreg.ListFilter) (in
 func (r *registry) ClaimNext(ctx context.Context, owner procreg.LeaseOwner, ttl time.Duration, f procreg.ListFilter, limit int) ([]procreg.Claimed, error) {
 	c := r.start(ctx, mClaimNext, "", "")
 	claimed, err := r.inner.ClaimNext(c.ctx, owner, ttl, f, limit)
-	c.endBatch(limit, len(claimed), err)
+	c.endBatch(limit, len(claimed), len(claimed), err)
 	return claimed, err
 }
 
 func (r *registry) RegisterProcesses(ctx context.Context, regs []procreg.Registration) ([]procreg.Record, error) {
 	c := r.start(ctx, mRegisterProcesses, "", "")
 	recs, err := r.inner.RegisterProcesses(c.ctx, regs)
-	c.endBatch(len(regs), len(recs), err)
+	c.endBatch(len(regs), len(recs), 0, err)
 	return recs, err
 }

@@ -281,17 +281,17 @@ func (c call) endClaim(claim procreg.LeaseClaim, err error) {
 }
 
 // endBatch ends a batch call (ClaimNext, RegisterProcesses): its span
-// gets the size asked for and the results returned, and each process a
-// ClaimNext claimed counts as an acquired lease claim.
-func (c call) endBatch(size, results int, err error) {
+// gets the size asked for and the results returned; acquired (ClaimNext's
+// processes) counts as acquired lease claims.
+func (c call) endBatch(size, results, acquired int, err error) {
 	if c.span.IsRecording() {
 		c.span.SetAttributes(AttrBatchSize.Int(size))
 		if err == nil {
 			c.span.SetAttributes(AttrBatchResults.Int(results))
 		}
 	}
-	if err == nil && c.m.name == methodNames[mClaimNext] && results > 0 {
-		c.inst.claims.Add(c.ctx, int64(results), c.m.acquired...)
+	if err == nil && acquired > 0 {
+		c.inst.claims.Add(c.ctx, int64(acquired), c.m.acquired...)
 	}
 	c.end(err)
 }
