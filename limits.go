@@ -49,3 +49,10 @@ const MaxNumberExponent = 1000
 // overflowing. It is also the last instant time.Time.MarshalJSON can encode,
 // so a saturated Lease still round-trips through JSON.
 var MaxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999_000_000, time.UTC)
+
+// MaxBatch is the largest batch of the batch methods (SPEC §10): ClaimNext
+// claims at most MaxBatch processes per call (its limit is 1..MaxBatch) and
+// RegisterProcesses takes at most MaxBatch registrations. Each batch is one
+// transaction holding a row lock per process, so the bound keeps a batch's
+// locks, its statement parameters and its wait for the slowest row small.
+const MaxBatch = 1000

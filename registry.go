@@ -137,4 +137,25 @@ type Registry interface {
 	// CountProcesses returns how many processes ListProcesses(f) would
 	// return, counted from an index without reading the records.
 	CountProcesses(ctx context.Context, f ListFilter) (int, error)
+
+	// ClaimNext is the batch claim of a worker pool (SPEC §10): it
+	// acquires, as ClaimProcessLease would, up to limit (1..1000)
+	// processes that a worker may run: running, not externally owned, not
+	// owner-bound-and-already-started, whose lease is free or expired,
+	// matching f (f.Status must be "" or running), in id order, skipping
+	// rows another transaction holds locked. Fewer (or none) is not an
+	// error. Each Claimed carries the record and the new lease (fencing
+	// token incremented), to present to the fenced writes. owner and ttl
+	// are checked as by ClaimProcessLease; bad arguments are ErrInvalid
+	// before any storage access. See docs/design.md, "Batches".
+	ClaimNext(ctx context.Context, owner LeaseOwner, ttl time.Duration, f ListFilter, limit int) ([]Claimed, error)
+	// RegisterProcesses registers each as RegisterProcess would, all or
+	// nothing (SPEC §10): one transaction, and on an error nothing is
+	// registered and the error names the index. Records come back in the
+	// order of regs. The same id twice with the same spec gives both
+	// indexes the same record; with different specs it is
+	// ErrRegistrationConflict naming both indexes. An empty regs returns an
+	// empty slice without touching storage; more than MaxBatch (1000)
+	// registrations is ErrInvalid. See docs/design.md, "Batches".
+	RegisterProcesses(ctx context.Context, regs []Registration) ([]Record, error)
 }

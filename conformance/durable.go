@@ -48,6 +48,10 @@ func durableRules() []durableRule {
 		{"TransferPruneRace", testTransferPruneRace},
 		{"ChangeFeedRacingWriters", testChangeFeedRacingWriters},
 		{"PageCursorAcrossConnections", testPageCursorAcrossConnections},
+		{"ClaimNextWorkersAcrossRegistries", func(t *testing.T, open Opener) {
+			rs := openMany(t, open, 3)
+			claimWorkers(t, append(rs, rs...))
+		}},
 	}
 }
 

@@ -229,6 +229,14 @@ func testCancelledWrites(t *testing.T, r procreg.Registry) {
 			return r.CompleteProcessLease(ctx, procreg.LeaseCompletion{ProcessID: "p1", Token: held.Token})
 		}},
 		{"PruneTerminalProcesses", func(ctx context.Context) error { _, err := r.PruneTerminalProcesses(ctx, farFuture); return err }},
+		{"RegisterProcesses", func(ctx context.Context) error {
+			_, err := r.RegisterProcesses(ctx, []procreg.Registration{toolReg("new")})
+			return err
+		}},
+		{"ClaimNext", func(ctx context.Context) error {
+			_, err := r.ClaimNext(ctx, me, time.Minute, procreg.ListFilter{}, 10)
+			return err
+		}},
 	}
 	for _, op := range ops {
 		before := snapshot(t, r, "p1", "p2", "old", "new")

@@ -37,6 +37,7 @@ func groups() []group {
 		{"Fenced", fencedRules()},
 		{"Changes", changeRules()},
 		{"Pages", pageRules()},
+		{"Batches", batchRules()},
 	}
 }
 

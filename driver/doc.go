@@ -35,6 +35,13 @@
 //     concurrent appends to one process serialize; LeaseNow is the clock
 //     every lease decision uses (a database's own clock where it has one,
 //     read in the same statement as LockProcess where possible).
+//     LockProcesses locks several rows in id order (RegisterProcesses);
+//     ClaimCandidates is the pre-filter of a batch claim (ClaimNext): the
+//     claimable rows in id order, locked SKIP LOCKED where the database
+//     can, with the lease clock read in the same statement (the engine
+//     decides every row again); UpdateProcessLeases writes the leases of a
+//     batch (one statement where the database takes array parameters, else
+//     one UpdateProcessLease per row).
 //  3. Give the backend a constructor that returns
 //     NewRegistry(store, Options{Clock: …}), and register a Dialect with
 //     its DSN schemes from an init function, so backends.Open and the
@@ -62,8 +69,8 @@
 // Registry.ProcessesChangedSince is served from a change position that
 // every record-changing write stamps on its process row (ProcessRow.
 // ChangePos) in the same statement as the row write: InsertProcess and
-// UpdateProcess stamp, UpdateProcessLease (lease claims, renewals and
-// releases) does not. The feed reads rows whose (ChangePos, ID) is after
+// UpdateProcess stamp, UpdateProcessLease and UpdateProcessLeases (lease
+// claims, renewals and releases) do not. The feed reads rows whose (ChangePos, ID) is after
 // the cursor, in that order (an index on (change_pos, id)), and only below
 // the store's visibility horizon, so a change that commits after a
 // follower's read can never land behind the follower's cursor; the

@@ -229,6 +229,24 @@ type Tx interface {
 	// release is not a record change: ChangePos is left as it is, so the
 	// process keeps its place in the change feed.
 	UpdateProcessLease(ctx context.Context, row ProcessRow) error
+	// UpdateProcessLeases is UpdateProcessLease for several existing rows
+	// (sorted by id, distinct): a batch of lease writes, not record
+	// changes. PostgreSQL writes them in one statement; a store may also
+	// write them one UpdateProcessLease at a time.
+	UpdateProcessLeases(ctx context.Context, rows []ProcessRow) error
+	// ClaimCandidates returns the rows ClaimNext may lease, sorted by id,
+	// at most limit (1..procreg.MaxBatch): rows matching q (whose Status
+	// is always "running"), not externally owned, not owner-bound with a
+	// first-started fact, whose lease is free (LeaseToken "") or expired
+	// (LeaseExpiresAtMs <= the lease clock, read by this same statement on
+	// the servers, which LeaseNow then returns). PostgreSQL and MySQL lock
+	// them FOR UPDATE SKIP LOCKED: rows other transactions hold locked are
+	// skipped, not waited for. A store with one writer reads them plainly.
+	// It is a pre-filter: the engine decides every row again with
+	// core.Claimable and core.DecideClaim at LeaseNow and leases only the
+	// rows they accept, so a store may return more than the rules allow,
+	// but every row it leaves out is a claim lost.
+	ClaimCandidates(ctx context.Context, q ListQuery, limit int) ([]ProcessRow, error)
 	// ProcessesChangedSince returns at most limit rows (limit > 0) whose
 	// (ChangePos, ID) is after (afterPos, afterID), in (ChangePos, ID)
 	// order, leaving out rows the store cannot yet place for good: a row

@@ -21,7 +21,10 @@
 // procreg.session_id for the calls on a session scope; procreg.outcome,
 // "ok" or the error's class (see Classify); error.type, the class, when
 // there was an error; procreg.lease.result, "acquired" or "busy", on a
-// successful claim or reclaim. DurabilityTier, a constant answered without
+// successful claim or reclaim; procreg.batch.size (ClaimNext's limit,
+// RegisterProcesses' number of registrations) on the batch calls and
+// procreg.batch.results (processes claimed, records returned) when they
+// succeed. DurabilityTier, a constant answered without
 // I/O, is forwarded with neither span nor metrics; Close, which takes no
 // context, is a root span.
 //
@@ -48,7 +51,8 @@
 //   - procreg.lease.claims (counter, {claim}): successful
 //     ClaimProcessLease and ReclaimProcessLease calls by procreg.method and
 //     procreg.lease.result, acquired or busy (a claim that errs counts in
-//     the three above only);
+//     the three above only), and for ClaimNext one acquired claim per
+//     process it claimed;
 //   - procreg.fenced_writes.refused (counter, {write}):
 //     AppendEventWithLease and CompleteProcessWithLease calls refused with
 //     ErrLeaseLost, by procreg.method — a stale worker fenced off.

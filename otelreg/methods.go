@@ -48,6 +48,8 @@ const (
 	mListProcessesPage
 	mListNonTerminalPage
 	mCountProcesses
+	mClaimNext
+	mRegisterProcesses
 	numMethods
 )
 
@@ -89,6 +91,8 @@ var methodNames = [numMethods]string{
 	mProcessesChangedSince:     "ProcessesChangedSince",
 	mListProcessesPage:         "ListProcessesPage",
 	mListNonTerminalPage:       "ListNonTerminalPage",
+	mClaimNext:                 "ClaimNext",
+	mRegisterProcesses:         "RegisterProcesses",
 	mCountProcesses:            "CountProcesses",
 }
 
@@ -354,4 +358,18 @@ func (r *registry) CountProcesses(ctx context.Context, f procreg.ListFilter) (in
 	n, err := r.inner.CountProcesses(c.ctx, f)
 	c.end(err)
 	return n, err
+}
+
+func (r *registry) ClaimNext(ctx context.Context, owner procreg.LeaseOwner, ttl time.Duration, f procreg.ListFilter, limit int) ([]procreg.Claimed, error) {
+	c := r.start(ctx, mClaimNext, "", "")
+	claimed, err := r.inner.ClaimNext(c.ctx, owner, ttl, f, limit)
+	c.endBatch(limit, len(claimed), len(claimed), err)
+	return claimed, err
+}
+
+func (r *registry) RegisterProcesses(ctx context.Context, regs []procreg.Registration) ([]procreg.Record, error) {
+	c := r.start(ctx, mRegisterProcesses, "", "")
+	recs, err := r.inner.RegisterProcesses(c.ctx, regs)
+	c.endBatch(len(regs), len(recs), 0, err)
+	return recs, err
 }

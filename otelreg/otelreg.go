@@ -36,6 +36,13 @@ const (
 	// AttrLeaseResult is "acquired" or "busy" on procreg.lease.claims, and
 	// on the span of a successful ClaimProcessLease or ReclaimProcessLease.
 	AttrLeaseResult = attribute.Key("procreg.lease.result")
+	// AttrBatchSize is the size a batch call asked for: ClaimNext's limit,
+	// RegisterProcesses' number of registrations. Spans only.
+	AttrBatchSize = attribute.Key("procreg.batch.size")
+	// AttrBatchResults is how many results a successful batch call
+	// returned: the processes ClaimNext claimed, the records
+	// RegisterProcesses returned. Spans only.
+	AttrBatchResults = attribute.Key("procreg.batch.results")
 )
 
 // Option configures New.
@@ -174,7 +181,7 @@ func newInstruments(c config) *instruments {
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	handle(err)
 	in.claims, err = m.Int64Counter("procreg.lease.claims", metric.WithUnit("{claim}"),
-		metric.WithDescription("Successful ClaimProcessLease and ReclaimProcessLease calls, by procreg.lease.result: acquired or busy."))
+		metric.WithDescription("Successful ClaimProcessLease and ReclaimProcessLease calls, by procreg.lease.result: acquired or busy; and each process a ClaimNext claimed (acquired)."))
 	handle(err)
 	in.refused, err = m.Int64Counter("procreg.fenced_writes.refused", metric.WithUnit("{write}"),
 		metric.WithDescription("Fenced writes (AppendEventWithLease, CompleteProcessWithLease) refused with ErrLeaseLost."))
@@ -269,6 +276,22 @@ func (c call) endClaim(claim procreg.LeaseClaim, err error) {
 		if c.span.IsRecording() {
 			c.span.SetAttributes(AttrLeaseResult.String(result))
 		}
+	}
+	c.end(err)
+}
+
+// endBatch ends a batch call (ClaimNext, RegisterProcesses): its span
+// gets the size asked for and the results returned; acquired (ClaimNext's
+// processes) counts as acquired lease claims.
+func (c call) endBatch(size, results, acquired int, err error) {
+	if c.span.IsRecording() {
+		c.span.SetAttributes(AttrBatchSize.Int(size))
+		if err == nil {
+			c.span.SetAttributes(AttrBatchResults.Int(results))
+		}
+	}
+	if err == nil && acquired > 0 {
+		c.inst.claims.Add(c.ctx, int64(acquired), c.m.acquired...)
 	}
 	c.end(err)
 }

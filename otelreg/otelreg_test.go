@@ -247,6 +247,16 @@ func TestEveryMethod(t *testing.T) {
 	must(err)
 	_, err = h.CountProcesses(ctx, procreg.ListFilter{})
 	must(err)
+	batch, err := h.RegisterProcesses(ctx, []procreg.Registration{registration("b1"), registration("b2"), registration("b1")})
+	must(err)
+	if len(batch) != 3 {
+		t.Fatalf("RegisterProcesses returned %d records, want 3", len(batch))
+	}
+	claimed, err := h.ClaimNext(ctx, owner("w"), time.Minute, procreg.ListFilter{}, 5)
+	must(err)
+	if len(claimed) != 2 {
+		t.Fatalf("ClaimNext claimed %d, want b1 and b2", len(claimed))
+	}
 	_, err = h.PruneTerminalProcesses(ctx, time.Now().Add(-time.Hour))
 	must(err)
 	must(h.Close())
@@ -304,6 +314,15 @@ func TestEveryMethod(t *testing.T) {
 	}
 	if n := count(t, ms, "procreg.errors"); n != 0 {
 		t.Errorf("procreg.errors %d on a run without errors", n)
+	}
+	for name, want := range map[string][2]int64{"RegisterProcesses": {3, 3}, "ClaimNext": {5, 2}} {
+		a := attrs(h.span(t, "procreg."+name))
+		if got := [2]int64{a[otelreg.AttrBatchSize].AsInt64(), a[otelreg.AttrBatchResults].AsInt64()}; got != want {
+			t.Errorf("%s: procreg.batch.size and results %v, want %v", name, got, want)
+		}
+	}
+	if n := count(t, ms, "procreg.lease.claims", method("ClaimNext"), otelreg.AttrLeaseResult.String("acquired")); n != 2 {
+		t.Errorf("ClaimNext counted %d acquired claims, want one per process claimed (2)", n)
 	}
 	for _, s := range h.spans.Ended() {
 		if s.SpanKind().String() != "internal" {

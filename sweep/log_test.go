@@ -60,7 +60,8 @@ func TestLoggerRecordsDecisionsAsStructuredFields(t *testing.T) {
 	register(t, reg, "stale", procreg.DispositionRerunnable)
 	other := liveOwner(t, "other")
 	claim(t, reg, "taken", other, time.Second)
-	c.Advance(2 * time.Second) // other's lease on "taken" expires
+	started(t, reg, "taken", other, c.Now()) // so the claim phase reports the takeover from other
+	c.Advance(2 * time.Second)               // other's lease on "taken" expires
 	claim(t, reg, "busy", other, time.Hour)
 
 	// "stale": while its run writes, the clock jumps past the ttl and
@@ -83,9 +84,10 @@ func TestLoggerRecordsDecisionsAsStructuredFields(t *testing.T) {
 		}
 		return nil
 	}
-	// The pass goes by id: stale's append is the first fenced write.
+	// The pass claims one process at a time, by id: stale's append is the
+	// first fenced write, and taken is claimed after the clock jumped.
 	s := &sweep.Sweeper{Registry: stalled, Owner: liveOwner(t, "sweeper"), TTL: ttl, Clock: c.Now, RenewEvery: time.Hour,
-		Run: run, Logger: logs.logger()}
+		Run: run, Logger: logs.logger(), ClaimBatch: 1}
 	if _, err := s.Pass(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,19 @@
 // procreg.Registry (SPEC §9): after a crash, it finds the work that is still
 // running on paper and decides, for each process, what recovery may do.
 //
-// One Pass reads the worklist page by page (ListNonTerminalPage) and treats each row by its declared
+// A Pass with a Run function first claims work in batches (the claim
+// phase): ClaimNext (SPEC §10) hands it up to ClaimBatch processes at a
+// time — running, not externally owned, not owner-bound-and-started, whose
+// lease is free or expired, matching Sweeper.Claim — each with its lease,
+// in one transaction. The Sweeper holds (renews) every lease of a batch and
+// runs the processes one after another; a claimed process with a pending
+// abandon request is reconciled instead of run (see below). The claim phase
+// stops when a batch comes back short, when a batch brings nothing new (a
+// Filter that refused it), or after PageSize processes, so that the scan
+// below still runs under a steady stream of new work.
+//
+// Then the Pass reads the worklist page by page (ListNonTerminalPage) and
+// treats each row the claim phase did not handle by its declared
 // disposition and recovery facts:
 //
 //   - rerunnable: when its lease is free, expired, or held by a provably dead
@@ -108,7 +120,11 @@ type Outcome struct {
 	Disposition procreg.Disposition `json:"disposition"`
 	Action      Action              `json:"action"`
 	// Takeover is set when the lease was taken from another owner: reclaimed
-	// from a provably dead holder, or claimed after another owner's lease expired.
+	// from a provably dead holder, or claimed after another owner's lease
+	// expired. ClaimNext does not say who held a lease before it, so for a
+	// process of the claim phase it is set when another incarnation had
+	// started the process (its first-started fact), and Holder names that
+	// starter.
 	Takeover bool `json:"takeover,omitempty"`
 	// Holder is the other owner involved: the live holder (Busy,
 	// AbandonPending), the previous holder of a takeover, or the started owner
@@ -126,8 +142,9 @@ type Outcome struct {
 // Err returns the error behind Outcome.Error (nil when there was none).
 func (o Outcome) Err() error { return o.err }
 
-// Report is what one Pass did, one Outcome per process considered, in
-// process id order.
+// Report is what one Pass did, one Outcome per process considered: first
+// the processes of the claim phase, in the order they were claimed (id
+// order within a batch), then those of the scan, in process id order.
 type Report struct {
 	Outcomes []Outcome `json:"outcomes"`
 }
@@ -146,6 +163,10 @@ func (r Report) Count(a Action) int {
 // DefaultPageSize is the worklist page a Pass reads when Sweeper.PageSize
 // is zero.
 const DefaultPageSize = 500
+
+// DefaultClaimBatch is how many processes one ClaimNext of a Pass claims
+// when Sweeper.ClaimBatch is zero.
+const DefaultClaimBatch = 4
 
 // Sweeper runs recovery passes for one worker identity.
 type Sweeper struct {
@@ -172,8 +193,21 @@ type Sweeper struct {
 	// Lease decisions themselves are the registry's.
 	Clock func() time.Time
 	// PageSize is how many records a Pass reads per ListNonTerminalPage
-	// call (DefaultPageSize when zero; at most 10000).
+	// call (DefaultPageSize when zero; at most 10000); it also bounds how
+	// many processes the claim phase of one Pass runs.
 	PageSize int
+	// Claim selects the processes the claim phase asks ClaimNext for (its
+	// Status must be "" or running); the zero value selects every running
+	// process. Filter, when set, still applies: a claimed process it
+	// refuses is released at once, so give Claim the same selection where
+	// a ListFilter can express it (the demo selects its run's definition).
+	Claim procreg.ListFilter
+	// ClaimBatch is how many processes one ClaimNext of the claim phase
+	// claims (DefaultClaimBatch when zero; at most procreg.MaxBatch). The
+	// Sweeper holds every lease of a batch while it runs them one after
+	// another: a larger batch costs fewer claim transactions, but keeps
+	// more processes from other workers meanwhile.
+	ClaimBatch int
 	// Logger, if set, receives structured records of what the sweeper
 	// decides and does (see "Logging" in the package documentation). Nil
 	// logs nothing: a library does not write to slog.Default unasked, and
@@ -206,8 +240,18 @@ func (s *Sweeper) Pass(ctx context.Context) (Report, error) {
 	if s.Owner.OwnerID == "" || s.Owner.IncarnationID == "" {
 		return rep, fmt.Errorf("sweep: claimant owner needs an owner id and an incarnation id: %w", procreg.ErrInvalid)
 	}
+	if s.ClaimBatch < 0 || s.ClaimBatch > procreg.MaxBatch {
+		return rep, fmt.Errorf("sweep: claim batch %d is outside 0..%d: %w", s.ClaimBatch, procreg.MaxBatch, procreg.ErrInvalid)
+	}
 	log := s.log()
 	start := time.Now()
+	// Processes the claim phase handled get no second outcome from the scan.
+	handled := map[string]bool{}
+	if s.Run != nil {
+		if err := s.claimPhase(ctx, log, &rep, handled); err != nil {
+			return rep, err
+		}
+	}
 	// The worklist is read a page at a time (ListNonTerminalPage), so a
 	// pass holds at most one page of records however large the registry:
 	// the scan's bound is fixed by its first page, so processes registered
@@ -226,7 +270,7 @@ func (s *Sweeper) Pass(ctx context.Context) (Report, error) {
 		}
 		listed += len(page.Records)
 		for _, rec := range page.Records {
-			if s.Filter != nil && !s.Filter(rec) {
+			if handled[rec.ID] || s.Filter != nil && !s.Filter(rec) {
 				continue
 			}
 			if err := ctx.Err(); err != nil {
@@ -250,6 +294,111 @@ func (s *Sweeper) Pass(ctx context.Context) (Report, error) {
 	log.LogAttrs(ctx, slog.LevelDebug, "sweep pass done", slog.Int("listed", listed), slog.Int("outcomes", len(rep.Outcomes)),
 		slog.Int("ran", rep.Count(Ran)), slog.Int("failed", rep.Count(Failed)), slog.Duration("elapsed", time.Since(start)))
 	return rep, nil
+}
+
+// claimPhase claims work with ClaimNext, a batch at a time, and runs it
+// (see the package documentation), adding an Outcome per process to rep
+// and its id to handled.
+func (s *Sweeper) claimPhase(ctx context.Context, log *slog.Logger, rep *Report, handled map[string]bool) error {
+	limit := s.ClaimBatch
+	if limit == 0 {
+		limit = DefaultClaimBatch
+	}
+	budget := s.PageSize
+	if budget <= 0 {
+		budget = DefaultPageSize
+	}
+	for ran := 0; ran < budget; {
+		if err := ctx.Err(); err != nil {
+			err = fmt.Errorf("sweep: pass interrupted while claiming: %w", err)
+			log.LogAttrs(ctx, slog.LevelInfo, "sweep pass interrupted", slog.Int("outcomes", len(rep.Outcomes)), slog.String("error", err.Error()))
+			return err
+		}
+		batch, err := s.Registry.ClaimNext(ctx, s.Owner, s.TTL, s.Claim, min(limit, budget-ran))
+		if err != nil {
+			err = fmt.Errorf("sweep: claim next processes: %w", err)
+			log.LogAttrs(ctx, slog.LevelWarn, "sweep pass failed", slog.String("error", err.Error()))
+			return err
+		}
+		// Hold every lease of the batch first, so that none lapses while
+		// the ones before it run.
+		var held []*Work
+		var runCtxs []context.Context
+		for _, c := range batch {
+			id := c.Record.ID
+			if handled[id] || s.Filter != nil && !s.Filter(c.Record) || !s.enter(id) {
+				s.release(ctx, c.Lease)
+				continue
+			}
+			handled[id] = true
+			work, runCtx := Hold(ctx, s.Registry, c.Record, c.Lease, s.TTL, HoldOptions{RenewEvery: s.RenewEvery, Clock: s.Clock, Logger: s.Logger})
+			held = append(held, work)
+			runCtxs = append(runCtxs, runCtx)
+		}
+		for i, work := range held {
+			if err := ctx.Err(); err != nil {
+				for _, w := range held[i:] {
+					_ = w.Release(ctx) // best effort: a lease left behind expires after the ttl
+					s.leave(w.Record.ID)
+				}
+				err = fmt.Errorf("sweep: pass interrupted before process %q: %w", work.Record.ID, err)
+				log.LogAttrs(ctx, slog.LevelInfo, "sweep pass interrupted", slog.String("process_id", work.Record.ID),
+					slog.Int("outcomes", len(rep.Outcomes)), slog.String("error", err.Error()))
+				return err
+			}
+			o := s.runClaimed(ctx, runCtxs[i], work)
+			logOutcome(ctx, log, o)
+			if s.Observe != nil {
+				s.Observe(o)
+			}
+			rep.Outcomes = append(rep.Outcomes, o)
+		}
+		ran += len(held)
+		if len(held) == 0 || len(batch) < limit {
+			return nil
+		}
+	}
+	return nil
+}
+
+// runClaimed runs (or, with a pending abandon request, reconciles) a
+// process the claim phase holds, and releases its lease.
+func (s *Sweeper) runClaimed(ctx, runCtx context.Context, work *Work) (o Outcome) {
+	rec := work.Record
+	o = Outcome{ProcessID: rec.ID, Disposition: rec.Disposition, FencingToken: work.Lease().FencingToken}
+	if st := rec.FirstStarted; st != nil && !st.Owner.SameIncarnation(s.Owner) {
+		starter := st.Owner
+		o.Takeover, o.Holder = true, &starter
+	}
+	defer s.leave(rec.ID)
+	defer func() {
+		o.Refused = work.Refused()
+		if err := work.Release(ctx); err != nil && o.err == nil {
+			o.err = err
+			o.Error = err.Error()
+		}
+	}()
+	if rec.AbandonRequest != nil {
+		// ClaimNext leases only free or expired leases: the request has
+		// lapsed into a claim, as in the scan.
+		_, err := work.Complete(ctx, procreg.AwaitOutput{Kind: procreg.OutputAbandoned, Evidence: &procreg.AbandonEvidence{
+			Writer: procreg.WriterReconciledRequest, Owner: o.Holder, At: s.now(),
+		}})
+		if err != nil {
+			o.Action = Failed
+			o.err = fmt.Errorf("sweep process %q: reconcile abandon request: %w", rec.ID, err)
+			o.Error = o.err.Error()
+			return o
+		}
+		o.Action = Reconciled
+		return o
+	}
+	o.Action = Ran
+	if err := s.Run(runCtx, work); err != nil {
+		o.err = fmt.Errorf("run process %q: %w", rec.ID, err)
+		o.Error = o.err.Error()
+	}
+	return o
 }
 
 // discardLogger stands in for a nil Logger.

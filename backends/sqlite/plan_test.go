@@ -54,6 +54,12 @@ var wantIndex = map[string]string{
 	"CountProcessesByStatus":                 "COVERING INDEX processes_status_", // (status, id) or (status, updated_at_ms): both cover
 	"CountProcessesByWaiting":                "COVERING INDEX processes_status_waiting_id (status=? AND waiting=?)",
 	"CountProcessesByDefinition":             "COVERING INDEX processes_definition_status_waiting (definition_fingerprint=?)",
+	// Batch claims: the running rows of the filter's index, in id order
+	// (the definition filter without waiting sorts its matching rows).
+	"ClaimCandidatesByStatus":                  "processes_status_id (status=?)",
+	"ClaimCandidatesByStatusWaiting":           "processes_status_waiting_id (status=? AND waiting=?)",
+	"ClaimCandidatesByDefinitionStatus":        "processes_definition_status_waiting (definition_fingerprint=? AND status=?)",
+	"ClaimCandidatesByDefinitionStatusWaiting": "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=?)",
 }
 
 var (

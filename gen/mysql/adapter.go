@@ -331,6 +331,87 @@ func (t *adapterTx) UpdateProcessLease(ctx context.Context, row driver.ProcessRo
 	return t.d.Check("update lease of process", row.ID, err)
 }
 
+// UpdateProcessLeases writes the lease columns of several rows and leaves
+// change_pos, as UpdateProcessLease does for one.
+func (t *adapterTx) UpdateProcessLeases(ctx context.Context, rows []driver.ProcessRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	for _, row := range rows {
+		if err := t.UpdateProcessLease(ctx, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimCandidates runs the claim statement of q's filter combination
+// (sqlkit.ClaimCandidates) and, like LockProcess, keeps the database clock
+// it read.
+func (t *adapterTx) ClaimCandidates(ctx context.Context, q driver.ListQuery, limit int) ([]driver.ProcessRow, error) {
+	// The statements read the database clock themselves (no NowMs).
+	rows, nowMs, err := sqlkit.ClaimCandidates(ctx, adapterClaimer{t.q}, q, limit, 0)
+	if err != nil {
+		return nil, t.d.Fail(fmt.Sprintf("claim up to %d processes with status", limit), q.Status, err)
+	}
+	if len(rows) > 0 {
+		t.nowMs, t.haveNow = nowMs, true
+	}
+	return rows, nil
+}
+
+// adapterClaimer is sqlkit.ProcessClaimer: the claim statement of each
+// filter combination that sets status.
+type adapterClaimer struct{ q *Queries }
+
+func (c adapterClaimer) ClaimCandidates(ctx context.Context, f sqlkit.Filter, a sqlkit.ClaimArgs) ([]driver.ProcessRow, int64, error) {
+	// A LIMIT beyond int32 would return every row anyway.
+	lim := int32(min(a.RowLimit, math.MaxInt32))
+	switch f {
+	case sqlkit.FilterByStatus:
+		ms, err := c.q.ClaimCandidatesByStatus(ctx, ClaimCandidatesByStatusParams{Status: a.Status, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByStatusWaiting:
+		ms, err := c.q.ClaimCandidatesByStatusWaiting(ctx, ClaimCandidatesByStatusWaitingParams{Status: a.Status, Waiting: a.Waiting, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByDefinitionStatus:
+		ms, err := c.q.ClaimCandidatesByDefinitionStatus(ctx, ClaimCandidatesByDefinitionStatusParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByDefinitionStatusWaiting:
+		ms, err := c.q.ClaimCandidatesByDefinitionStatusWaiting(ctx, ClaimCandidatesByDefinitionStatusWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, Waiting: a.Waiting, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	}
+	return nil, 0, fmt.Errorf("no claim statement for filter %v", f)
+}
+
 func (t *adapterTx) ProcessesChangedSince(ctx context.Context, afterPos int64, afterID string, limit int) ([]driver.ProcessRow, error) {
 	// A LIMIT beyond int32 returns every row anyway.
 	ms, err := t.q.ProcessesChangedSince(ctx, ProcessesChangedSinceParams{AfterPos: afterPos, AfterID: afterID, RowLimit: int32(min(limit, math.MaxInt32))})

@@ -9,6 +9,7 @@ package postgresgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -323,6 +324,104 @@ func (t *adapterTx) UpdateProcessLease(ctx context.Context, row driver.ProcessRo
 		ID:                 row.ID,
 	})
 	return t.d.Check("update lease of process", row.ID, err)
+}
+
+// UpdateProcessLeases writes the lease columns of several rows and leaves
+// change_pos, as UpdateProcessLease does for one.
+func (t *adapterTx) UpdateProcessLeases(ctx context.Context, rows []driver.ProcessRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var p UpdateProcessLeasesParams
+	for _, row := range rows {
+		p.LeaseToken = append(p.LeaseToken, row.LeaseToken)
+		p.LeaseOwner = append(p.LeaseOwner, row.LeaseOwner)
+		p.LeaseOwnerID = append(p.LeaseOwnerID, row.LeaseOwnerID)
+		p.LeaseIncarnationID = append(p.LeaseIncarnationID, row.LeaseIncarnationID)
+		p.LeaseFencingToken = append(p.LeaseFencingToken, row.LeaseFencingToken)
+		p.LeaseClaimedAtMs = append(p.LeaseClaimedAtMs, row.LeaseClaimedAtMs)
+		p.LeaseExpiresAtMs = append(p.LeaseExpiresAtMs, row.LeaseExpiresAtMs)
+		p.ID = append(p.ID, row.ID)
+	}
+	n, err := t.q.UpdateProcessLeases(ctx, p)
+	if err != nil {
+		return t.d.Fail(fmt.Sprintf("update the leases of %d processes, the first", len(rows)), rows[0].ID, err)
+	}
+	if n != int64(len(rows)) {
+		return t.d.Fail(fmt.Sprintf("update the leases of %d processes (%d updated), the first", len(rows), n), rows[0].ID, errMissingRows)
+	}
+	return nil
+}
+
+// errMissingRows: a batch lease write found fewer rows than it was given,
+// which the row locks of the claim rule out.
+var errMissingRows = errors.New("some of the locked rows are gone")
+
+// ClaimCandidates runs the claim statement of q's filter combination
+// (sqlkit.ClaimCandidates) and, like LockProcess, keeps the database clock
+// it read.
+func (t *adapterTx) ClaimCandidates(ctx context.Context, q driver.ListQuery, limit int) ([]driver.ProcessRow, error) {
+	// The statements read the database clock themselves (no NowMs).
+	rows, nowMs, err := sqlkit.ClaimCandidates(ctx, adapterClaimer{t.q}, q, limit, 0)
+	if err != nil {
+		return nil, t.d.Fail(fmt.Sprintf("claim up to %d processes with status", limit), q.Status, err)
+	}
+	if len(rows) > 0 {
+		t.nowMs, t.haveNow = nowMs, true
+	}
+	return rows, nil
+}
+
+// adapterClaimer is sqlkit.ProcessClaimer: the claim statement of each
+// filter combination that sets status.
+type adapterClaimer struct{ q *Queries }
+
+func (c adapterClaimer) ClaimCandidates(ctx context.Context, f sqlkit.Filter, a sqlkit.ClaimArgs) ([]driver.ProcessRow, int64, error) {
+	// A LIMIT beyond int32 would return every row anyway.
+	lim := int32(min(a.RowLimit, math.MaxInt32))
+	switch f {
+	case sqlkit.FilterByStatus:
+		ms, err := c.q.ClaimCandidatesByStatus(ctx, ClaimCandidatesByStatusParams{Status: a.Status, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByStatusWaiting:
+		ms, err := c.q.ClaimCandidatesByStatusWaiting(ctx, ClaimCandidatesByStatusWaitingParams{Status: a.Status, Waiting: a.Waiting, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByDefinitionStatus:
+		ms, err := c.q.ClaimCandidatesByDefinitionStatus(ctx, ClaimCandidatesByDefinitionStatusParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByDefinitionStatusWaiting:
+		ms, err := c.q.ClaimCandidatesByDefinitionStatusWaiting(ctx, ClaimCandidatesByDefinitionStatusWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, Waiting: a.Waiting, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	}
+	return nil, 0, fmt.Errorf("no claim statement for filter %v", f)
 }
 
 func (t *adapterTx) ProcessesChangedSince(ctx context.Context, afterPos int64, afterID string, limit int) ([]driver.ProcessRow, error) {

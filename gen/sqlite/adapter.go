@@ -323,6 +323,87 @@ func (t *adapterTx) UpdateProcessLease(ctx context.Context, row driver.ProcessRo
 	return t.d.Check("update lease of process", row.ID, err)
 }
 
+// UpdateProcessLeases writes the lease columns of several rows and leaves
+// change_pos, as UpdateProcessLease does for one.
+func (t *adapterTx) UpdateProcessLeases(ctx context.Context, rows []driver.ProcessRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	for _, row := range rows {
+		if err := t.UpdateProcessLease(ctx, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimCandidates runs the claim statement of q's filter combination
+// (sqlkit.ClaimCandidates) and, like LockProcess, keeps the database clock
+// it read.
+func (t *adapterTx) ClaimCandidates(ctx context.Context, q driver.ListQuery, limit int) ([]driver.ProcessRow, error) {
+	// This dialect's statements take the lease clock (LeaseNow) as NowMs.
+	now, err := t.LeaseNow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, _, err := sqlkit.ClaimCandidates(ctx, adapterClaimer{t.q}, q, limit, now.UnixMilli())
+	if err != nil {
+		return nil, t.d.Fail(fmt.Sprintf("claim up to %d processes with status", limit), q.Status, err)
+	}
+	return rows, nil
+}
+
+// adapterClaimer is sqlkit.ProcessClaimer: the claim statement of each
+// filter combination that sets status.
+type adapterClaimer struct{ q *Queries }
+
+func (c adapterClaimer) ClaimCandidates(ctx context.Context, f sqlkit.Filter, a sqlkit.ClaimArgs) ([]driver.ProcessRow, int64, error) {
+	lim := int64(a.RowLimit)
+	switch f {
+	case sqlkit.FilterByStatus:
+		ms, err := c.q.ClaimCandidatesByStatus(ctx, ClaimCandidatesByStatusParams{Status: a.Status, NowMs: a.NowMs, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByStatusWaiting:
+		ms, err := c.q.ClaimCandidatesByStatusWaiting(ctx, ClaimCandidatesByStatusWaitingParams{Status: a.Status, Waiting: a.Waiting, NowMs: a.NowMs, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByDefinitionStatus:
+		ms, err := c.q.ClaimCandidatesByDefinitionStatus(ctx, ClaimCandidatesByDefinitionStatusParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, NowMs: a.NowMs, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	case sqlkit.FilterByDefinitionStatusWaiting:
+		ms, err := c.q.ClaimCandidatesByDefinitionStatusWaiting(ctx, ClaimCandidatesByDefinitionStatusWaitingParams{DefinitionFingerprint: a.DefinitionFingerprint, Status: a.Status, Waiting: a.Waiting, NowMs: a.NowMs, RowLimit: lim})
+		if len(ms) == 0 {
+			return nil, 0, err
+		}
+		rows := make([]driver.ProcessRow, len(ms))
+		for i, m := range ms {
+			rows[i] = toProcessRow(m.Process)
+		}
+		return rows, ms[0].NowMs, err
+	}
+	return nil, 0, fmt.Errorf("no claim statement for filter %v", f)
+}
+
 func (t *adapterTx) ProcessesChangedSince(ctx context.Context, afterPos int64, afterID string, limit int) ([]driver.ProcessRow, error) {
 	ms, err := t.q.ProcessesChangedSince(ctx, ProcessesChangedSinceParams{AfterPos: afterPos, AfterID: afterID, RowLimit: int64(limit)})
 	return toProcessRows(ms), t.d.Check("list processes changed after", afterID, err)

@@ -24,6 +24,18 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.claimCandidatesByDefinitionStatusStmt, err = db.PrepareContext(ctx, claimCandidatesByDefinitionStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimCandidatesByDefinitionStatus: %w", err)
+	}
+	if q.claimCandidatesByDefinitionStatusWaitingStmt, err = db.PrepareContext(ctx, claimCandidatesByDefinitionStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimCandidatesByDefinitionStatusWaiting: %w", err)
+	}
+	if q.claimCandidatesByStatusStmt, err = db.PrepareContext(ctx, claimCandidatesByStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimCandidatesByStatus: %w", err)
+	}
+	if q.claimCandidatesByStatusWaitingStmt, err = db.PrepareContext(ctx, claimCandidatesByStatusWaiting); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimCandidatesByStatusWaiting: %w", err)
+	}
 	if q.countEventsThroughStmt, err = db.PrepareContext(ctx, countEventsThrough); err != nil {
 		return nil, fmt.Errorf("error preparing query CountEventsThrough: %w", err)
 	}
@@ -215,6 +227,26 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.claimCandidatesByDefinitionStatusStmt != nil {
+		if cerr := q.claimCandidatesByDefinitionStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimCandidatesByDefinitionStatusStmt: %w", cerr)
+		}
+	}
+	if q.claimCandidatesByDefinitionStatusWaitingStmt != nil {
+		if cerr := q.claimCandidatesByDefinitionStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimCandidatesByDefinitionStatusWaitingStmt: %w", cerr)
+		}
+	}
+	if q.claimCandidatesByStatusStmt != nil {
+		if cerr := q.claimCandidatesByStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimCandidatesByStatusStmt: %w", cerr)
+		}
+	}
+	if q.claimCandidatesByStatusWaitingStmt != nil {
+		if cerr := q.claimCandidatesByStatusWaitingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimCandidatesByStatusWaitingStmt: %w", cerr)
+		}
+	}
 	if q.countEventsThroughStmt != nil {
 		if cerr := q.countEventsThroughStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countEventsThroughStmt: %w", cerr)
@@ -562,137 +594,145 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                                          DBTX
-	tx                                          *sql.Tx
-	countEventsThroughStmt                      *sql.Stmt
-	countGrantsForProcessStmt                   *sql.Stmt
-	countProcessesAllStmt                       *sql.Stmt
-	countProcessesByDefinitionStmt              *sql.Stmt
-	countProcessesByDefinitionStatusStmt        *sql.Stmt
-	countProcessesByDefinitionStatusWaitingStmt *sql.Stmt
-	countProcessesByDefinitionWaitingStmt       *sql.Stmt
-	countProcessesByStatusStmt                  *sql.Stmt
-	countProcessesByStatusWaitingStmt           *sql.Stmt
-	countProcessesByWaitingStmt                 *sql.Stmt
-	cursorKeyStmt                               *sql.Stmt
-	databaseNowMsStmt                           *sql.Stmt
-	deleteEventsOfStmt                          *sql.Stmt
-	deleteGrantStmt                             *sql.Stmt
-	deleteGrantsBySessionStmt                   *sql.Stmt
-	deleteGrantsOfStmt                          *sql.Stmt
-	deleteProcessesInStmt                       *sql.Stmt
-	deleteWakeAcksOfStmt                        *sql.Stmt
-	eventByReplayKeyStmt                        *sql.Stmt
-	eventsAfterStmt                             *sql.Stmt
-	getGrantStmt                                *sql.Stmt
-	getProcessStmt                              *sql.Stmt
-	insertEventStmt                             *sql.Stmt
-	insertProcessStmt                           *sql.Stmt
-	insertWakeAckStmt                           *sql.Stmt
-	lastProcessIDAllStmt                        *sql.Stmt
-	lastProcessIDByDefinitionStmt               *sql.Stmt
-	lastProcessIDByDefinitionStatusStmt         *sql.Stmt
-	lastProcessIDByDefinitionStatusWaitingStmt  *sql.Stmt
-	lastProcessIDByDefinitionWaitingStmt        *sql.Stmt
-	lastProcessIDByStatusStmt                   *sql.Stmt
-	lastProcessIDByStatusWaitingStmt            *sql.Stmt
-	lastProcessIDByWaitingStmt                  *sql.Stmt
-	listGrantsByProcessStmt                     *sql.Stmt
-	listGrantsByScopeStmt                       *sql.Stmt
-	listGrantsBySessionStmt                     *sql.Stmt
-	listProcessesAllStmt                        *sql.Stmt
-	listProcessesByDefinitionStmt               *sql.Stmt
-	listProcessesByDefinitionStatusStmt         *sql.Stmt
-	listProcessesByDefinitionStatusWaitingStmt  *sql.Stmt
-	listProcessesByDefinitionWaitingStmt        *sql.Stmt
-	listProcessesByStatusStmt                   *sql.Stmt
-	listProcessesByStatusWaitingStmt            *sql.Stmt
-	listProcessesByWaitingStmt                  *sql.Stmt
-	listProcessesByWakeTargetSessionStmt        *sql.Stmt
-	lockProcessStmt                             *sql.Stmt
-	lockProcessesStmt                           *sql.Stmt
-	pageProcessesAllStmt                        *sql.Stmt
-	pageProcessesByDefinitionStmt               *sql.Stmt
-	pageProcessesByDefinitionStatusStmt         *sql.Stmt
-	pageProcessesByDefinitionStatusWaitingStmt  *sql.Stmt
-	pageProcessesByDefinitionWaitingStmt        *sql.Stmt
-	pageProcessesByStatusStmt                   *sql.Stmt
-	pageProcessesByStatusWaitingStmt            *sql.Stmt
-	pageProcessesByWaitingStmt                  *sql.Stmt
-	processesChangedSinceStmt                   *sql.Stmt
-	pruneCandidatesStmt                         *sql.Stmt
-	recentEventsDescStmt                        *sql.Stmt
-	updateProcessStmt                           *sql.Stmt
-	updateProcessLeaseStmt                      *sql.Stmt
-	upsertGrantStmt                             *sql.Stmt
-	wakeEventsAfterStmt                         *sql.Stmt
+	db                                           DBTX
+	tx                                           *sql.Tx
+	claimCandidatesByDefinitionStatusStmt        *sql.Stmt
+	claimCandidatesByDefinitionStatusWaitingStmt *sql.Stmt
+	claimCandidatesByStatusStmt                  *sql.Stmt
+	claimCandidatesByStatusWaitingStmt           *sql.Stmt
+	countEventsThroughStmt                       *sql.Stmt
+	countGrantsForProcessStmt                    *sql.Stmt
+	countProcessesAllStmt                        *sql.Stmt
+	countProcessesByDefinitionStmt               *sql.Stmt
+	countProcessesByDefinitionStatusStmt         *sql.Stmt
+	countProcessesByDefinitionStatusWaitingStmt  *sql.Stmt
+	countProcessesByDefinitionWaitingStmt        *sql.Stmt
+	countProcessesByStatusStmt                   *sql.Stmt
+	countProcessesByStatusWaitingStmt            *sql.Stmt
+	countProcessesByWaitingStmt                  *sql.Stmt
+	cursorKeyStmt                                *sql.Stmt
+	databaseNowMsStmt                            *sql.Stmt
+	deleteEventsOfStmt                           *sql.Stmt
+	deleteGrantStmt                              *sql.Stmt
+	deleteGrantsBySessionStmt                    *sql.Stmt
+	deleteGrantsOfStmt                           *sql.Stmt
+	deleteProcessesInStmt                        *sql.Stmt
+	deleteWakeAcksOfStmt                         *sql.Stmt
+	eventByReplayKeyStmt                         *sql.Stmt
+	eventsAfterStmt                              *sql.Stmt
+	getGrantStmt                                 *sql.Stmt
+	getProcessStmt                               *sql.Stmt
+	insertEventStmt                              *sql.Stmt
+	insertProcessStmt                            *sql.Stmt
+	insertWakeAckStmt                            *sql.Stmt
+	lastProcessIDAllStmt                         *sql.Stmt
+	lastProcessIDByDefinitionStmt                *sql.Stmt
+	lastProcessIDByDefinitionStatusStmt          *sql.Stmt
+	lastProcessIDByDefinitionStatusWaitingStmt   *sql.Stmt
+	lastProcessIDByDefinitionWaitingStmt         *sql.Stmt
+	lastProcessIDByStatusStmt                    *sql.Stmt
+	lastProcessIDByStatusWaitingStmt             *sql.Stmt
+	lastProcessIDByWaitingStmt                   *sql.Stmt
+	listGrantsByProcessStmt                      *sql.Stmt
+	listGrantsByScopeStmt                        *sql.Stmt
+	listGrantsBySessionStmt                      *sql.Stmt
+	listProcessesAllStmt                         *sql.Stmt
+	listProcessesByDefinitionStmt                *sql.Stmt
+	listProcessesByDefinitionStatusStmt          *sql.Stmt
+	listProcessesByDefinitionStatusWaitingStmt   *sql.Stmt
+	listProcessesByDefinitionWaitingStmt         *sql.Stmt
+	listProcessesByStatusStmt                    *sql.Stmt
+	listProcessesByStatusWaitingStmt             *sql.Stmt
+	listProcessesByWaitingStmt                   *sql.Stmt
+	listProcessesByWakeTargetSessionStmt         *sql.Stmt
+	lockProcessStmt                              *sql.Stmt
+	lockProcessesStmt                            *sql.Stmt
+	pageProcessesAllStmt                         *sql.Stmt
+	pageProcessesByDefinitionStmt                *sql.Stmt
+	pageProcessesByDefinitionStatusStmt          *sql.Stmt
+	pageProcessesByDefinitionStatusWaitingStmt   *sql.Stmt
+	pageProcessesByDefinitionWaitingStmt         *sql.Stmt
+	pageProcessesByStatusStmt                    *sql.Stmt
+	pageProcessesByStatusWaitingStmt             *sql.Stmt
+	pageProcessesByWaitingStmt                   *sql.Stmt
+	processesChangedSinceStmt                    *sql.Stmt
+	pruneCandidatesStmt                          *sql.Stmt
+	recentEventsDescStmt                         *sql.Stmt
+	updateProcessStmt                            *sql.Stmt
+	updateProcessLeaseStmt                       *sql.Stmt
+	upsertGrantStmt                              *sql.Stmt
+	wakeEventsAfterStmt                          *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                                   tx,
-		tx:                                   tx,
-		countEventsThroughStmt:               q.countEventsThroughStmt,
-		countGrantsForProcessStmt:            q.countGrantsForProcessStmt,
-		countProcessesAllStmt:                q.countProcessesAllStmt,
-		countProcessesByDefinitionStmt:       q.countProcessesByDefinitionStmt,
-		countProcessesByDefinitionStatusStmt: q.countProcessesByDefinitionStatusStmt,
-		countProcessesByDefinitionStatusWaitingStmt: q.countProcessesByDefinitionStatusWaitingStmt,
-		countProcessesByDefinitionWaitingStmt:       q.countProcessesByDefinitionWaitingStmt,
-		countProcessesByStatusStmt:                  q.countProcessesByStatusStmt,
-		countProcessesByStatusWaitingStmt:           q.countProcessesByStatusWaitingStmt,
-		countProcessesByWaitingStmt:                 q.countProcessesByWaitingStmt,
-		cursorKeyStmt:                               q.cursorKeyStmt,
-		databaseNowMsStmt:                           q.databaseNowMsStmt,
-		deleteEventsOfStmt:                          q.deleteEventsOfStmt,
-		deleteGrantStmt:                             q.deleteGrantStmt,
-		deleteGrantsBySessionStmt:                   q.deleteGrantsBySessionStmt,
-		deleteGrantsOfStmt:                          q.deleteGrantsOfStmt,
-		deleteProcessesInStmt:                       q.deleteProcessesInStmt,
-		deleteWakeAcksOfStmt:                        q.deleteWakeAcksOfStmt,
-		eventByReplayKeyStmt:                        q.eventByReplayKeyStmt,
-		eventsAfterStmt:                             q.eventsAfterStmt,
-		getGrantStmt:                                q.getGrantStmt,
-		getProcessStmt:                              q.getProcessStmt,
-		insertEventStmt:                             q.insertEventStmt,
-		insertProcessStmt:                           q.insertProcessStmt,
-		insertWakeAckStmt:                           q.insertWakeAckStmt,
-		lastProcessIDAllStmt:                        q.lastProcessIDAllStmt,
-		lastProcessIDByDefinitionStmt:               q.lastProcessIDByDefinitionStmt,
-		lastProcessIDByDefinitionStatusStmt:         q.lastProcessIDByDefinitionStatusStmt,
-		lastProcessIDByDefinitionStatusWaitingStmt:  q.lastProcessIDByDefinitionStatusWaitingStmt,
-		lastProcessIDByDefinitionWaitingStmt:        q.lastProcessIDByDefinitionWaitingStmt,
-		lastProcessIDByStatusStmt:                   q.lastProcessIDByStatusStmt,
-		lastProcessIDByStatusWaitingStmt:            q.lastProcessIDByStatusWaitingStmt,
-		lastProcessIDByWaitingStmt:                  q.lastProcessIDByWaitingStmt,
-		listGrantsByProcessStmt:                     q.listGrantsByProcessStmt,
-		listGrantsByScopeStmt:                       q.listGrantsByScopeStmt,
-		listGrantsBySessionStmt:                     q.listGrantsBySessionStmt,
-		listProcessesAllStmt:                        q.listProcessesAllStmt,
-		listProcessesByDefinitionStmt:               q.listProcessesByDefinitionStmt,
-		listProcessesByDefinitionStatusStmt:         q.listProcessesByDefinitionStatusStmt,
-		listProcessesByDefinitionStatusWaitingStmt:  q.listProcessesByDefinitionStatusWaitingStmt,
-		listProcessesByDefinitionWaitingStmt:        q.listProcessesByDefinitionWaitingStmt,
-		listProcessesByStatusStmt:                   q.listProcessesByStatusStmt,
-		listProcessesByStatusWaitingStmt:            q.listProcessesByStatusWaitingStmt,
-		listProcessesByWaitingStmt:                  q.listProcessesByWaitingStmt,
-		listProcessesByWakeTargetSessionStmt:        q.listProcessesByWakeTargetSessionStmt,
-		lockProcessStmt:                             q.lockProcessStmt,
-		lockProcessesStmt:                           q.lockProcessesStmt,
-		pageProcessesAllStmt:                        q.pageProcessesAllStmt,
-		pageProcessesByDefinitionStmt:               q.pageProcessesByDefinitionStmt,
-		pageProcessesByDefinitionStatusStmt:         q.pageProcessesByDefinitionStatusStmt,
-		pageProcessesByDefinitionStatusWaitingStmt:  q.pageProcessesByDefinitionStatusWaitingStmt,
-		pageProcessesByDefinitionWaitingStmt:        q.pageProcessesByDefinitionWaitingStmt,
-		pageProcessesByStatusStmt:                   q.pageProcessesByStatusStmt,
-		pageProcessesByStatusWaitingStmt:            q.pageProcessesByStatusWaitingStmt,
-		pageProcessesByWaitingStmt:                  q.pageProcessesByWaitingStmt,
-		processesChangedSinceStmt:                   q.processesChangedSinceStmt,
-		pruneCandidatesStmt:                         q.pruneCandidatesStmt,
-		recentEventsDescStmt:                        q.recentEventsDescStmt,
-		updateProcessStmt:                           q.updateProcessStmt,
-		updateProcessLeaseStmt:                      q.updateProcessLeaseStmt,
-		upsertGrantStmt:                             q.upsertGrantStmt,
-		wakeEventsAfterStmt:                         q.wakeEventsAfterStmt,
+		db:                                    tx,
+		tx:                                    tx,
+		claimCandidatesByDefinitionStatusStmt: q.claimCandidatesByDefinitionStatusStmt,
+		claimCandidatesByDefinitionStatusWaitingStmt: q.claimCandidatesByDefinitionStatusWaitingStmt,
+		claimCandidatesByStatusStmt:                  q.claimCandidatesByStatusStmt,
+		claimCandidatesByStatusWaitingStmt:           q.claimCandidatesByStatusWaitingStmt,
+		countEventsThroughStmt:                       q.countEventsThroughStmt,
+		countGrantsForProcessStmt:                    q.countGrantsForProcessStmt,
+		countProcessesAllStmt:                        q.countProcessesAllStmt,
+		countProcessesByDefinitionStmt:               q.countProcessesByDefinitionStmt,
+		countProcessesByDefinitionStatusStmt:         q.countProcessesByDefinitionStatusStmt,
+		countProcessesByDefinitionStatusWaitingStmt:  q.countProcessesByDefinitionStatusWaitingStmt,
+		countProcessesByDefinitionWaitingStmt:        q.countProcessesByDefinitionWaitingStmt,
+		countProcessesByStatusStmt:                   q.countProcessesByStatusStmt,
+		countProcessesByStatusWaitingStmt:            q.countProcessesByStatusWaitingStmt,
+		countProcessesByWaitingStmt:                  q.countProcessesByWaitingStmt,
+		cursorKeyStmt:                                q.cursorKeyStmt,
+		databaseNowMsStmt:                            q.databaseNowMsStmt,
+		deleteEventsOfStmt:                           q.deleteEventsOfStmt,
+		deleteGrantStmt:                              q.deleteGrantStmt,
+		deleteGrantsBySessionStmt:                    q.deleteGrantsBySessionStmt,
+		deleteGrantsOfStmt:                           q.deleteGrantsOfStmt,
+		deleteProcessesInStmt:                        q.deleteProcessesInStmt,
+		deleteWakeAcksOfStmt:                         q.deleteWakeAcksOfStmt,
+		eventByReplayKeyStmt:                         q.eventByReplayKeyStmt,
+		eventsAfterStmt:                              q.eventsAfterStmt,
+		getGrantStmt:                                 q.getGrantStmt,
+		getProcessStmt:                               q.getProcessStmt,
+		insertEventStmt:                              q.insertEventStmt,
+		insertProcessStmt:                            q.insertProcessStmt,
+		insertWakeAckStmt:                            q.insertWakeAckStmt,
+		lastProcessIDAllStmt:                         q.lastProcessIDAllStmt,
+		lastProcessIDByDefinitionStmt:                q.lastProcessIDByDefinitionStmt,
+		lastProcessIDByDefinitionStatusStmt:          q.lastProcessIDByDefinitionStatusStmt,
+		lastProcessIDByDefinitionStatusWaitingStmt:   q.lastProcessIDByDefinitionStatusWaitingStmt,
+		lastProcessIDByDefinitionWaitingStmt:         q.lastProcessIDByDefinitionWaitingStmt,
+		lastProcessIDByStatusStmt:                    q.lastProcessIDByStatusStmt,
+		lastProcessIDByStatusWaitingStmt:             q.lastProcessIDByStatusWaitingStmt,
+		lastProcessIDByWaitingStmt:                   q.lastProcessIDByWaitingStmt,
+		listGrantsByProcessStmt:                      q.listGrantsByProcessStmt,
+		listGrantsByScopeStmt:                        q.listGrantsByScopeStmt,
+		listGrantsBySessionStmt:                      q.listGrantsBySessionStmt,
+		listProcessesAllStmt:                         q.listProcessesAllStmt,
+		listProcessesByDefinitionStmt:                q.listProcessesByDefinitionStmt,
+		listProcessesByDefinitionStatusStmt:          q.listProcessesByDefinitionStatusStmt,
+		listProcessesByDefinitionStatusWaitingStmt:   q.listProcessesByDefinitionStatusWaitingStmt,
+		listProcessesByDefinitionWaitingStmt:         q.listProcessesByDefinitionWaitingStmt,
+		listProcessesByStatusStmt:                    q.listProcessesByStatusStmt,
+		listProcessesByStatusWaitingStmt:             q.listProcessesByStatusWaitingStmt,
+		listProcessesByWaitingStmt:                   q.listProcessesByWaitingStmt,
+		listProcessesByWakeTargetSessionStmt:         q.listProcessesByWakeTargetSessionStmt,
+		lockProcessStmt:                              q.lockProcessStmt,
+		lockProcessesStmt:                            q.lockProcessesStmt,
+		pageProcessesAllStmt:                         q.pageProcessesAllStmt,
+		pageProcessesByDefinitionStmt:                q.pageProcessesByDefinitionStmt,
+		pageProcessesByDefinitionStatusStmt:          q.pageProcessesByDefinitionStatusStmt,
+		pageProcessesByDefinitionStatusWaitingStmt:   q.pageProcessesByDefinitionStatusWaitingStmt,
+		pageProcessesByDefinitionWaitingStmt:         q.pageProcessesByDefinitionWaitingStmt,
+		pageProcessesByStatusStmt:                    q.pageProcessesByStatusStmt,
+		pageProcessesByStatusWaitingStmt:             q.pageProcessesByStatusWaitingStmt,
+		pageProcessesByWaitingStmt:                   q.pageProcessesByWaitingStmt,
+		processesChangedSinceStmt:                    q.processesChangedSinceStmt,
+		pruneCandidatesStmt:                          q.pruneCandidatesStmt,
+		recentEventsDescStmt:                         q.recentEventsDescStmt,
+		updateProcessStmt:                            q.updateProcessStmt,
+		updateProcessLeaseStmt:                       q.updateProcessLeaseStmt,
+		upsertGrantStmt:                              q.upsertGrantStmt,
+		wakeEventsAfterStmt:                          q.wakeEventsAfterStmt,
 	}
 }

@@ -145,6 +145,15 @@ func Generate(dir, pkg string) ([]byte, error) {
 		}
 	}
 	data.Pages, problems = pageCalls(structs, methods, limit, problems)
+	data.Claims, problems = claimCalls(structs, methods, limit, problems)
+	for _, f := range structs["ClaimCandidatesByStatusParams"] {
+		data.ClaimNow = data.ClaimNow || f.name == "NowMs"
+	}
+	if _, ok := methods["UpdateProcessLeases"]; ok {
+		data.BatchLeases = true
+		problems = append(problems, batchLeaseShape(structs)...)
+		data.Rows["UpdateProcessLeasesParams"] = fieldNames(structs["UpdateProcessLeasesParams"])
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("adaptergen: %s does not have the shape the adapter maps:\n\t%s", dir, strings.Join(problems, "\n\t"))
 	}
@@ -361,7 +370,7 @@ var fixedShapes = []struct{ name, fields, hint string }{
 const bumpChangeCounter = "method BumpChangeCounter"
 
 // ownNames are the package-level names the adapter declares.
-var ownNames = []string{"NewTx", "adapterTx", "adapterLister", "adapterPruner", "adapterPager",
+var ownNames = []string{"NewTx", "adapterTx", "adapterLister", "adapterPruner", "adapterPager", "adapterClaimer",
 	"toProcessRow", "toProcessRows", "toEventRow", "toEventRows", "toGrantRow", "toGrantRows"}
 
 type templateData struct {
@@ -376,6 +385,24 @@ type templateData struct {
 	// Pages: per sqlkit.Filter, the calls of its page, bound and count
 	// statements.
 	Pages []pageFilter
+	// Claims: per sqlkit.ClaimFilters entry, the call of its claim
+	// statement (ClaimCandidates<Filter>).
+	Claims []claimFilter
+	// ClaimNow: the claim statements take the lease clock as a parameter
+	// (NowMs; a dialect without a shared server clock), which the adapter
+	// reads with LeaseNow.
+	ClaimNow bool
+	// BatchLeases: the dialect has UpdateProcessLeases (array parameters,
+	// one per column of UpdateProcessLeaseParams; Rows names them), so
+	// the leases of a batch claim are one statement; otherwise the adapter
+	// writes them one UpdateProcessLease at a time.
+	BatchLeases bool
+}
+
+// claimFilter is one claim statement as the adapter calls it.
+type claimFilter struct {
+	Name  string // the Filter's String, the statement's suffix
+	Claim pageCall
 }
 
 // pageFilter is one sqlkit.Filter's statements as the adapter calls them.
@@ -410,49 +437,99 @@ var pageParams = map[string]struct{ expr, typ string }{
 // is; each parameter must be one pageParams names.
 func pageCalls(structs, methods map[string][]field, limit string, problems []string) ([]pageFilter, []string) {
 	var out []pageFilter
-	call := func(query string) pageCall {
-		params, ok := methods[query]
-		if !ok {
-			problems = append(problems, fmt.Sprintf("no query %s", query))
-			return pageCall{Query: query}
-		}
-		c := pageCall{Query: query}
-		_, c.Rows = structs[query+"Row"]
-		arg := func(name, typ string) string {
-			base := name
-			if i := strings.LastIndex(name, "_"); i > 0 {
-				base = name[:i]
-			}
-			base = strings.ToUpper(base[:1]) + base[1:]
-			p, ok := pageParams[base]
-			if !ok || strings.ReplaceAll(p.typ, "LIMIT", limit) != typ {
-				problems = append(problems, fmt.Sprintf("%s has parameter %s %s; the page family takes %v", query, name, typ, slices.Sorted(maps.Keys(pageParams))))
-				return "nil"
-			}
-			return p.expr
-		}
-		switch {
-		case len(params) == 1 && params[0].typ == query+"Params":
-			var b strings.Builder
-			b.WriteString(", " + query + "Params{")
-			for _, f := range structs[query+"Params"] {
-				fmt.Fprintf(&b, "%s: %s, ", f.name, arg(f.name, f.typ))
-			}
-			b.WriteString("}")
-			c.Args = b.String()
-		case len(params) == 1:
-			c.Args = ", " + arg(params[0].name, params[0].typ)
-		case len(params) > 1:
-			problems = append(problems, fmt.Sprintf("%s takes %d parameters; want a Params struct or one", query, len(params)))
-		}
-		return c
-	}
 	for _, f := range sqlkit.Filters() {
 		n := f.String()
 		out = append(out, pageFilter{Name: n,
-			Page: call("PageProcesses" + n), Last: call("LastProcessID" + n), Count: call("CountProcesses" + n)})
+			Page:  queryCall(structs, methods, "PageProcesses"+n, pageParams, limit, &problems),
+			Last:  queryCall(structs, methods, "LastProcessID"+n, pageParams, limit, &problems),
+			Count: queryCall(structs, methods, "CountProcesses"+n, pageParams, limit, &problems)})
 	}
 	return out, problems
+}
+
+// claimParams maps the parameters sqlc names in the claim statements to
+// the adapter's expressions: a (a sqlkit.ClaimArgs) and lim (the LIMIT, of
+// the dialect's type).
+var claimParams = map[string]struct{ expr, typ string }{
+	"DefinitionFingerprint": {"a.DefinitionFingerprint", "string"},
+	"Status":                {"a.Status", "string"},
+	"Waiting":               {"a.Waiting", "bool"},
+	"NowMs":                 {"a.NowMs", "int64"},
+	"RowLimit":              {"lim", "LIMIT"},
+}
+
+// claimCalls builds, for every sqlkit.ClaimFilters entry, the call of
+// ClaimCandidates<F>, which must return <query>Row structs of the process
+// and the database clock (as LockProcess).
+func claimCalls(structs, methods map[string][]field, limit string, problems []string) ([]claimFilter, []string) {
+	var out []claimFilter
+	for _, f := range sqlkit.ClaimFilters() {
+		n := f.String()
+		query := "ClaimCandidates" + n
+		c := queryCall(structs, methods, query, claimParams, limit, &problems)
+		const want = "Process Process; NowMs int64"
+		if got := fieldList(structs[query+"Row"]); got != want {
+			problems = append(problems, fmt.Sprintf("%sRow is {%s}; want {%s} (SELECT sqlc.embed(processes), <now in ms> AS now_ms)", query, got, want))
+		}
+		out = append(out, claimFilter{Name: n, Claim: c})
+	}
+	return out, problems
+}
+
+// batchLeaseShape checks UpdateProcessLeasesParams, when the dialect has
+// it: the fields of UpdateProcessLeaseParams, in the same order, each a
+// slice of the single statement's type.
+func batchLeaseShape(structs map[string][]field) []string {
+	batch, single := structs["UpdateProcessLeasesParams"], structs["UpdateProcessLeaseParams"]
+	want := make([]field, len(single))
+	for i, f := range single {
+		want[i] = field{f.name, "[]" + f.typ}
+	}
+	if got := fieldList(batch); got != fieldList(want) {
+		return []string{fmt.Sprintf("UpdateProcessLeasesParams is {%s}; want {%s} (one sqlc.arg(<column>)::<type>[] per column of UpdateProcessLease)", got, fieldList(want))}
+	}
+	return nil
+}
+
+// queryCall builds one call of a generated query, Query(ctx<Args>), from
+// its signature: a Params struct is filled field by field, a lone
+// parameter is passed as is; each parameter must be one params names.
+func queryCall(structs, methods map[string][]field, query string, params map[string]struct{ expr, typ string }, limit string, problems *[]string) pageCall {
+	sig, ok := methods[query]
+	if !ok {
+		*problems = append(*problems, fmt.Sprintf("no query %s", query))
+		return pageCall{Query: query}
+	}
+	c := pageCall{Query: query}
+	_, c.Rows = structs[query+"Row"]
+	arg := func(name, typ string) string {
+		base := name
+		if i := strings.LastIndex(name, "_"); i > 0 {
+			base = name[:i]
+		}
+		base = strings.ToUpper(base[:1]) + base[1:]
+		p, ok := params[base]
+		if !ok || strings.ReplaceAll(p.typ, "LIMIT", limit) != typ {
+			*problems = append(*problems, fmt.Sprintf("%s has parameter %s %s; its family takes %v", query, name, typ, slices.Sorted(maps.Keys(params))))
+			return "nil"
+		}
+		return p.expr
+	}
+	switch {
+	case len(sig) == 1 && sig[0].typ == query+"Params":
+		var b strings.Builder
+		b.WriteString(", " + query + "Params{")
+		for _, f := range structs[query+"Params"] {
+			fmt.Fprintf(&b, "%s: %s, ", f.name, arg(f.name, f.typ))
+		}
+		b.WriteString("}")
+		c.Args = b.String()
+	case len(sig) == 1:
+		c.Args = ", " + arg(sig[0].name, sig[0].typ)
+	case len(sig) > 1:
+		*problems = append(*problems, fmt.Sprintf("%s takes %d parameters; want a Params struct or one", query, len(sig)))
+	}
+	return c
 }
 
 //go:embed adapter.go.tmpl

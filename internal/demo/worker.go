@@ -19,10 +19,17 @@ import (
 )
 
 // workerCommand is the hidden subcommand the demo parent re-executes this
-// binary with. A worker registers its share of the run's processes, then
-// loops recovery passes that claim and run whatever is claimable, until its
-// stdin closes. It reports to the parent as JSON lines on stdout.
+// binary with. A worker registers its share of the run's processes in
+// batches (RegisterProcesses), then loops recovery passes that claim work in
+// batches (ClaimNext), run it and recover what is left, until its stdin
+// closes. It reports to the parent as JSON lines on stdout.
 const workerCommand = "__worker"
+
+// workerClaimBatch is how many processes a worker claims per ClaimNext.
+// A worker runs its batch one process after another while renewing every
+// lease of it, so a small batch keeps the fleet's work spread over the
+// workers (and a crash or stall strands few processes at once).
+const workerClaimBatch = 2
 
 // workerMsg is one line a worker writes to the parent.
 type workerMsg struct {
@@ -90,16 +97,23 @@ func runWorker(ctx context.Context, e *cli.Env, c *cli.Common, run string, slot,
 	if err != nil {
 		return err
 	}
-	// Register this worker's share: deterministic specs, so a respawned
-	// worker finishing a crashed one's share is a no-op for what exists.
+	// Register this worker's share in batches (RegisterProcesses, one
+	// transaction each): deterministic specs, so a respawned worker
+	// finishing a crashed one's share is a no-op for what exists.
+	var share []procreg.Registration
 	for i := slot; i < processes; i += workers {
-		r := Registration(run, i, steps)
+		share = append(share, Registration(run, i, steps))
+	}
+	for start := 0; start < len(share); start += procreg.MaxBatch {
+		batch := share[start:min(start+procreg.MaxBatch, len(share))]
 		if err := untilAvailable(ctx, func() error {
-			_, err := reg.RegisterProcess(ctx, r)
+			_, err := reg.RegisterProcesses(ctx, batch)
 			return err
 		}); err != nil {
-			return fmt.Errorf("register %s: %w", r.ID, err)
+			return fmt.Errorf("register %d processes from %s: %w", len(batch), batch[0].ID, err)
 		}
+	}
+	for _, r := range share {
 		if err := untilAvailable(ctx, func() error {
 			_, err := reg.GrantHandle(ctx, procreg.SessionScope{SessionID: OperatorSession}, r.ID,
 				procreg.HandleDescriptor{Kind: "demo", Label: r.Identity.Label})
@@ -114,8 +128,14 @@ func runWorker(ctx context.Context, e *cli.Env, c *cli.Common, run string, slot,
 		Registry: reg,
 		Owner:    owner,
 		TTL:      ttl,
-		Filter:   inDemoRun(run),
-		Logger:   workerLog(e.Stderr),
+		// The claim phase of each pass takes this run's processes (one
+		// definition per run) with ClaimNext, workerClaimBatch at a time;
+		// the scan after it recovers the rest (dead holders, started
+		// owner-bound work, abandon requests under live leases).
+		Claim:      procreg.ListFilter{Definition: demoDefinition(run)},
+		ClaimBatch: workerClaimBatch,
+		Filter:     inDemoRun(run),
+		Logger:     workerLog(e.Stderr),
 		Run: func(ctx context.Context, w *sweep.Work) error {
 			return runTask(ctx, reg, w, steps, step)
 		},

@@ -162,6 +162,10 @@ var OptionalQueries = map[string]string{
 	// The change feed's commit-ordered counter (schema/mysql/00003_changes.sql):
 	// a dialect that cannot stamp the feed position in the row write itself.
 	"BumpChangeCounter": "the commit-ordered change counter of a dialect without a visibility horizon",
+	// The leases of one ClaimNext in one statement (array parameters,
+	// PostgreSQL's unnest); without it the adapter writes one
+	// UpdateProcessLease per row.
+	"UpdateProcessLeases": "one statement for the leases of a batch claim, where the dialect has array parameters",
 }
 
 // queries: every dialect declares the same query names (OptionalQueries

@@ -48,6 +48,8 @@ var (
 	embedRef  = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
 	pgArray   = regexp.MustCompile(`ANY\(([^)]*?)::text\[\]\)`)
 	bareParam = regexp.MustCompile(`\?`)
+	// PostgreSQL's array parameters, sqlc.arg(x)::<type>[] (UpdateProcessLeases).
+	pgArrayArg = regexp.MustCompile(`sqlc\.arg\((\w+)\)::(text|bigint)\[\]`)
 )
 
 // engineDialect names the built-in dialect of each sqlc engine: another
@@ -120,6 +122,18 @@ func HotStatements(t testing.TB, engine string) []Statement {
 func bind(t testing.TB, name, q string) string {
 	q = strings.TrimSuffix(strings.TrimSpace(q), ";")
 	q = embedRef.ReplaceAllString(q, "$1.*")
+	q = pgArrayArg.ReplaceAllStringFunc(q, func(m string) string {
+		sub := pgArrayArg.FindStringSubmatch(m)
+		v, ok := argValues[sub[1]]
+		switch {
+		case ok:
+		case sub[2] == "text":
+			v = "''"
+		default:
+			v = "0"
+		}
+		return "ARRAY[" + v + "]::" + sub[2] + "[]"
+	})
 	q = argRef.ReplaceAllStringFunc(q, func(m string) string {
 		arg := argRef.FindStringSubmatch(m)[2]
 		if v, ok := argValues[arg]; ok {
