@@ -55,6 +55,7 @@ var specs = []opSpec{
 	{name: "events-after", what: "EventsAfter returning 10 events", unit: "reads", floor: fixed(driver.FloorSelect), prepare: prepEventsAfter},
 	{name: "count-through", what: "CountEventsThrough over 20 events", unit: "reads", floor: fixed(driver.FloorSelect), prepare: prepCountThrough},
 	{name: "recent", what: "RecentEvents, the last 10", unit: "reads", floor: fixed(driver.FloorSelect), prepare: prepRecent},
+	lifecycleSpec,
 }
 
 // OpNames are the operations' names, in the order a run measures them.

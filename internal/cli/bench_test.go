@@ -144,7 +144,7 @@ func TestBenchMemoryJSON(t *testing.T) {
 // run's prefix.
 func TestBenchSQLite(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "bench.db")
-	r, _, _ := benchJSON(t, "--dsn", dsn, "--duration", "200ms")
+	r, _, _ := benchJSON(t, "--dsn", dsn, "--duration", "500ms")
 	if r.Dialect != "sqlite" || r.FloorNote != "" {
 		t.Fatalf("result %+v", r)
 	}
