@@ -133,6 +133,9 @@ cat "$out/table.md"
 if [ "$mode" = river ]; then
 	echo
 	cat "$out/river.txt"
+	life="$(sed -n 's/^| lifecycle | \([0-9,]*\)\/s.*/\1/p' "$out/table.md" | tr -d ,)"
+	river="$(sed -n 's/^river bench: \([0-9]*\) jobs\/s.*/\1/p' "$out/river.txt")"
+	awk -v a="${life:-0}" -v b="${river:-0}" 'BEGIN { if (a > 0 && b > 0) printf "\nprocreg lifecycles/s over River jobs/s: %d / %d = %.3f×\n", a, b, a / b }'
 fi
 echo
 echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores; \`uptime\` load average (1, 5, 15 min) before: $load_before; after: $load_after."
