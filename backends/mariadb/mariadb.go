@@ -120,6 +120,15 @@ func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 // yourself (for example from a deployment step).
 func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
 
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once, and
+// the calls beyond them are coalesced into groups of at most maxCalls (0:
+// 16). WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return sqlkit.WithGroupCommit(transactions, maxCalls)
+}
+
 // idleConns keeps enough idle connections for a busy worker pool: the
 // database/sql default of 2 would reconnect on almost every call.
 const idleConns = 16
@@ -183,5 +192,6 @@ func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, erro
 // the pool if owned. The registry is no await.Notifier: waiters poll.
 func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, db) }
+	opts = append([]Option{sqlkit.DefaultGroupCommit(db.Stats().MaxOpenConnections)}, opts...)
 	return sqlkit.NewRegistry(ctx, "mariadb", &myStore{db: db, owned: owned}, migrate, opts)
 }

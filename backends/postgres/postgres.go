@@ -122,6 +122,15 @@ func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 // yourself (for example from a deployment step).
 func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
 
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once, and
+// the calls beyond them are coalesced into groups of at most maxCalls (0:
+// 16). WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return sqlkit.WithGroupCommit(transactions, maxCalls)
+}
+
 // New returns a Registry over the caller's pool, migrating the schema first
 // unless WithoutMigrations is given. Close leaves the pool open.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (procreg.Registry, error) {
@@ -188,6 +197,7 @@ func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, erro
 // the pool if owned.
 func newRegistry(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, pool) }
+	opts = append([]Option{sqlkit.DefaultGroupCommit(int(pool.Config().MaxConns))}, opts...)
 	reg, err := sqlkit.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
 	if err != nil {
 		return nil, err

@@ -77,11 +77,13 @@ type config struct {
 	busyTimeout time.Duration
 	readers     int
 	synchronous string
+	group       driver.GroupCommit
 }
 
 // defaultConfig is Open's configuration before options.
 func defaultConfig() config {
-	return config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: "FULL"}
+	return config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: "FULL",
+		group: driver.GroupCommit{Transactions: 1, MaxCalls: groupMaxCalls}}
 }
 
 // WithClock sets the clock for every timestamp and lease decision (default
@@ -118,6 +120,24 @@ func WithReaders(n int) Option {
 	}
 }
 
+// groupMaxCalls is the default bound of a group commit: PLACEHOLDER.
+const groupMaxCalls = 64
+
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once
+// (default 1: SQLite has one writer), and the calls beyond them are
+// coalesced into groups of at most maxCalls (0: the default, 64).
+// WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return func(c *config) {
+		c.group = driver.GroupCommit{Transactions: max(transactions, 0), MaxCalls: max(maxCalls, 0)}
+		if c.group.MaxCalls == 0 {
+			c.group.MaxCalls = groupMaxCalls
+		}
+	}
+}
+
 // WithSynchronousNormal runs with synchronous=NORMAL instead of FULL:
 // faster commits, still consistent after any crash, but the last commits
 // may be lost on power loss or an OS crash (see the package doc).
@@ -135,7 +155,7 @@ func Open(ctx context.Context, path string, opts ...Option) (procreg.Registry, e
 	if err != nil {
 		return nil, err
 	}
-	return driver.NewRegistry(s, driver.Options{Clock: c.clock}), nil
+	return driver.NewRegistry(s, driver.Options{Clock: c.clock, Group: c.group}), nil
 }
 
 // Migrate applies every pending migration to the SQLite file at path
