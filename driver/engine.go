@@ -17,10 +17,14 @@ import (
 // that calls NewRegistry, so all of them behave the same.
 //
 // Each mutating method commits in one store Write (one transaction), with
-// two exceptions: PruneTerminalProcesses commits one Write per batch, and
-// DeleteSessionProcessState rolls an attempt back and tries again, locking
-// more processes, when a concurrent writer touched the session (see
-// there). A RegisterProcess that loses an insert race reads the winner in
+// three exceptions: with group commit on (Options.Group, group.go) the
+// writes of one process — appends, completions, the fenced writes, the
+// lease writes, AckWake and the record writes of mutate — that queue
+// behind busy transactions share one Write with others, each still
+// succeeding or failing on its own; PruneTerminalProcesses commits one
+// Write per batch; and DeleteSessionProcessState rolls an attempt back and
+// tries again, locking more processes, when a concurrent writer touched
+// the session (see there). A RegisterProcess that loses an insert race reads the winner in
 // one ReadOne. A read of one statement (GetProcess, GetProcessLease, the
 // process listings, HasHandleGrant, the scope's grant listings) runs in
 // one store ReadOne, one round trip on a server, and a read of several

@@ -55,6 +55,20 @@
 // renewal or release is 4; a read of one statement (GetProcess,
 // GetProcessLease, the process listings, HasHandleGrant, the scope's grant
 // listings) is 1, with no transaction.
+//
+// # Group commit
+//
+// Concurrent writes to single processes (appends, completions, the fenced
+// and lease writes, AckWake, the record writes) may share one transaction
+// (driver.GroupCommit; the postgres package doc and docs/design.md, "Group
+// commit"): as many of their transactions run at once as the pool allows
+// (db.SetMaxOpenConns at New or Open; max(16, 4×GOMAXPROCS) when
+// unlimited), and the calls that find them all busy, or their process in
+// one of them, are coalesced into groups of up to 16 on distinct
+// processes: one LockProcesses, each call's statements, one COMMIT. The
+// record-changing writes of a group wait for the change counter row once,
+// as one transaction, instead of once per call. WithGroupCommit changes
+// the two numbers; WithGroupCommit(0, 0) turns it off.
 package mysql
 
 import (

@@ -36,6 +36,20 @@
 // which is not fair: a process writing in a tight loop can make another
 // wait (up to the busy timeout, then the Write is retried).
 //
+// # Group commit
+//
+// Writes to single processes from many goroutines — appends, completions,
+// the fenced and lease writes, AckWake, the record writes — share
+// transactions (driver.GroupCommit; docs/design.md, "Group commit"): one
+// runs at a time, as SQLite has one writer, and the calls that arrive
+// while it runs queue and then commit together, up to 64 on distinct
+// processes in one BEGIN IMMEDIATE … COMMIT, so one fsync covers them
+// all. Each call still succeeds or fails on its own and returns once the
+// group has committed; a call that finds no transaction running runs
+// alone at once. WithGroupCommit changes the two numbers;
+// WithGroupCommit(0, 0) turns it off (BenchmarkAppendEventWorkers compares
+// both).
+//
 // # Migrations
 //
 // Open applies the embedded migrations (schema/sqlite) forward-only unless
