@@ -134,9 +134,10 @@ func (c *combiner) do(ctx context.Context, id string, body func(context.Context,
 		c.running++
 		c.busy[id] = true
 		c.mu.Unlock()
-		err := c.e.write(ctx, body)
-		c.release([]*call{k})
-		return err
+		// Deferred, so that a panic (which goes on to this caller, as
+		// without grouping) cannot keep the slot and the process.
+		defer c.release([]*call{k})
+		return c.e.write(ctx, body)
 	}
 	c.queue = append(c.queue, k)
 	c.mu.Unlock()

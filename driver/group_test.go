@@ -35,6 +35,7 @@ type groupStore struct {
 	rollback    error  // fail with it instead of committing
 	afterCommit error  // commit, then report it (an interrupted COMMIT)
 	conflict    func() // fail the first attempt as a transient conflict, run this, try again
+	panics      int    // how many of the next Writes panic (inside the transaction)
 }
 
 var errConflict = errors.New("deadlock detected")
@@ -49,6 +50,10 @@ func (s *groupStore) Write(ctx context.Context, fn func(context.Context, driver.
 	hold, held := s.hold, s.held
 	s.hold = nil
 	rollback, afterCommit, conflict := s.rollback, s.afterCommit, s.conflict
+	panics := s.panics > 0
+	if panics {
+		s.panics--
+	}
 	s.mu.Unlock()
 	if hold != nil {
 		close(held)
@@ -57,6 +62,9 @@ func (s *groupStore) Write(ctx context.Context, fn func(context.Context, driver.
 	attempt := func(fault error) (grouped bool, err error) {
 		err = s.Store.Write(ctx, func(ctx context.Context, tx driver.Tx) error {
 			t := &lockTx{Tx: tx, s: s}
+			if panics {
+				panic("store bug")
+			}
 			if err := fn(ctx, t); err != nil {
 				return err
 			}
@@ -583,5 +591,47 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 	}
 	if writes, groups := s.counts(); writes-before != 2 || len(groups) != 0 {
 		t.Errorf("%d Writes, groups %q; want the holder's and b's lone one", writes-before, groups)
+	}
+}
+
+// A panic inside a transaction keeps neither its slot nor its process: a
+// lone call's panic goes on to its caller, a group's callers get an error
+// each, and the registry goes on serving calls.
+func TestGroupCommitSurvivesPanics(t *testing.T) {
+	r, s := groupSetup(t, "a", "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.set(func(s *groupStore) { s.panics = 1 })
+	func() {
+		defer func() {
+			if p := recover(); p == nil {
+				t.Error("the lone call's panic did not reach its caller")
+			}
+		}()
+		_, _ = r.AppendEvent(ctx, "a", logReq)
+	}()
+	if _, err := r.AppendEvent(ctx, "a", logReq); err != nil {
+		t.Fatalf("append after a lone call's panic: %v", err)
+	}
+
+	var errA, errB error
+	l := holdWrites(t, r, s)
+	l.queue(func() { _, errA = r.AppendEvent(ctx, "a", logReq) })
+	l.queue(func() { _, errB = r.AppendEvent(ctx, "b", logReq) })
+	s.set(func(s *groupStore) { s.panics = 1 }) // the group's Write, after the holder's
+	l.release()
+	for _, err := range []error{errA, errB} {
+		if err == nil || !strings.Contains(err.Error(), "nothing of it was written") {
+			t.Errorf("call of a group that panicked: %v", err)
+		}
+	}
+	if _, err := r.AppendEvent(ctx, "b", logReq); err != nil {
+		t.Fatalf("append after a group's panic: %v", err)
+	}
+	if got := logOf(t, r, "a"); len(got) != 1 {
+		t.Errorf("log of a: %q; want the one append after the lone panic", got)
+	}
+	if got := logOf(t, r, "b"); len(got) != 1 {
+		t.Errorf("log of b: %q; want the one append after the group's panic", got)
 	}
 }
