@@ -67,7 +67,9 @@ type GroupCommit struct {
 	// Transactions is how many write transactions of the grouped calls
 	// (lone or grouped) run at once; a call beyond them queues and joins
 	// the next group. 0 turns group commit off. A store with one writer
-	// (SQLite, memory) wants 1; a server, a few (see the backends).
+	// (SQLite, memory) wants 1; a server, as many as its pool has
+	// connections (sqlkit.DefaultGroupCommit; docs/design.md has the
+	// measurements).
 	Transactions int
 	// MaxCalls bounds the calls of one group; 0 means
 	// DefaultGroupMaxCalls.
