@@ -17,10 +17,14 @@ import (
 // that calls NewRegistry, so all of them behave the same.
 //
 // Each mutating method commits in one store Write (one transaction), with
-// two exceptions: PruneTerminalProcesses commits one Write per batch, and
-// DeleteSessionProcessState rolls an attempt back and tries again, locking
-// more processes, when a concurrent writer touched the session (see
-// there). A RegisterProcess that loses an insert race reads the winner in
+// three exceptions: with group commit on (Options.Group, group.go) the
+// writes of one process — appends, completions, the fenced writes, the
+// lease writes, AckWake and the record writes of mutate — that queue
+// behind busy transactions share one Write with others, each still
+// succeeding or failing on its own; PruneTerminalProcesses commits one
+// Write per batch; and DeleteSessionProcessState rolls an attempt back and
+// tries again, locking more processes, when a concurrent writer touched
+// the session (see there). A RegisterProcess that loses an insert race reads the winner in
 // one ReadOne. A read of one statement (GetProcess, GetProcessLease, the
 // process listings, HasHandleGrant, the scope's grant listings) runs in
 // one store ReadOne, one round trip on a server, and a read of several
@@ -33,6 +37,9 @@ import (
 type Options struct {
 	// Clock supplies non-lease timestamps; nil means time.Now.
 	Clock func() time.Time
+	// Group turns group commit on (see GroupCommit and group.go); the zero
+	// value leaves every call its own transaction.
+	Group GroupCommit
 }
 
 // pruneBatch bounds how many processes one prune transaction deletes, so
@@ -45,6 +52,8 @@ type engine struct {
 
 	keyMu     sync.Mutex
 	cursorKey []byte // the database's cursor secret, read once (see cursorSecret)
+
+	group *combiner // nil: group commit is off
 }
 
 // NewRegistry returns the Registry that runs the contract over s.
@@ -53,7 +62,9 @@ func NewRegistry(s Store, o Options) procreg.Registry {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &engine{s: s, clock: clock}
+	e := &engine{s: s, clock: clock}
+	e.group = newCombiner(e, o.Group)
+	return e
 }
 
 func (e *engine) now() time.Time { return core.TruncateTime(e.clock()) }
@@ -260,7 +271,7 @@ func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func
 		return procreg.Record{}, err
 	}
 	var rec procreg.Record
-	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.writeOne(ctx, id, func(ctx context.Context, tx Tx) error {
 		row, err := lock(ctx, tx, id)
 		if err != nil {
 			return err
@@ -564,7 +575,7 @@ func (e *engine) AppendEvent(ctx context.Context, processID string, req procreg.
 	}
 	now := e.now()
 	var res procreg.AppendResult
-	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		plan, _, err := e.appendTx(ctx, tx, processID, req, now)
 		res = procreg.AppendResult{Event: plan.Event, WakeDelivery: plan.WakeDelivery}
 		return err
@@ -586,7 +597,7 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 	}
 	now := e.now()
 	var rec procreg.Record
-	err = e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err = e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		_, row, err := e.appendTx(ctx, tx, processID, req, now)
 		if err != nil {
 			return err
@@ -669,7 +680,7 @@ func (e *engine) AckWake(ctx context.Context, processID string, sequence uint64)
 	if err := begin(ctx, op, processID); err != nil {
 		return err
 	}
-	return e.wrap(op, processID, e.write(ctx, func(ctx context.Context, tx Tx) error {
+	return e.wrap(op, processID, e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		if _, err := lock(ctx, tx, processID); err != nil {
 			return err
 		}
@@ -803,7 +814,7 @@ func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRu
 		return procreg.LeaseClaim{}, err
 	}
 	var claim procreg.LeaseClaim
-	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		row, found, err := tx.LockProcess(ctx, processID)
 		if err != nil {
 			return err

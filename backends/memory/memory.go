@@ -27,6 +27,7 @@ type Option func(*config)
 
 type config struct {
 	clock func() time.Time
+	group driver.GroupCommit
 }
 
 // WithClock sets the clock for every timestamp and lease decision (default
@@ -35,23 +36,38 @@ func WithClock(clock func() time.Time) Option {
 	return func(c *config) { c.clock = clock }
 }
 
+// WithGroupCommit sets the engine's group commit (driver.GroupCommit): at
+// most transactions write transactions of single-process calls at once
+// (default 1: the store has one writer), the calls beyond them coalesced
+// into groups of at most maxCalls (0: driver.DefaultGroupMaxCalls).
+// WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction. The store's writes cost microseconds, so grouping saves
+// little here; it is on so that the memory backend runs the engine as the
+// durable ones do.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return func(c *config) {
+		c.group = driver.GroupCommit{Transactions: max(transactions, 0), MaxCalls: max(maxCalls, 0)}
+	}
+}
+
 // New returns an empty in-memory registry.
 func New(opts ...Option) procreg.Registry {
 	c := newConfig(opts)
-	return driver.NewRegistry(newStore(c.clock), driver.Options{Clock: c.clock})
+	return driver.NewRegistry(newStore(c.clock), driver.Options{Clock: c.clock, Group: c.group})
 }
 
 // NewStore returns the empty in-memory store that New runs the engine
 // over, for code that builds on the driver seam: a store that decorates
 // another (fault injection, tracing of storage calls) or a test of a
 // dialect registration. driver.NewRegistry(NewStore(), driver.Options{})
-// behaves as New().
+// behaves as New(WithGroupCommit(0, 0)); set Options.Group for New's
+// group commit.
 func NewStore(opts ...Option) driver.Store {
 	return newStore(newConfig(opts).clock)
 }
 
 func newConfig(opts []Option) config {
-	c := config{clock: time.Now}
+	c := config{clock: time.Now, group: driver.GroupCommit{Transactions: 1}}
 	for _, o := range opts {
 		o(&c)
 	}

@@ -55,6 +55,20 @@
 // renewal or release is 4; a read of one statement (GetProcess,
 // GetProcessLease, the process listings, HasHandleGrant, the scope's grant
 // listings) is 1, with no transaction.
+//
+// # Group commit
+//
+// Concurrent writes to single processes (appends, completions, the fenced
+// and lease writes, AckWake, the record writes) may share one transaction
+// (driver.GroupCommit; the postgres package doc and docs/design.md, "Group
+// commit"): as many of their transactions run at once as the pool allows
+// (db.SetMaxOpenConns at New or Open; max(16, 4×GOMAXPROCS) when
+// unlimited), and the calls that find them all busy, or their process in
+// one of them, are coalesced into groups of up to 16 on distinct
+// processes: one LockProcesses, each call's statements, one COMMIT. The
+// record-changing writes of a group wait for the change counter row once,
+// as one transaction, instead of once per call. WithGroupCommit changes
+// the two numbers; WithGroupCommit(0, 0) turns it off.
 package mysql
 
 import (
@@ -80,6 +94,15 @@ func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 // WithoutMigrations makes New and Open leave the schema alone; call Migrate
 // yourself (for example from a deployment step).
 func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
+
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once, and
+// the calls beyond them are coalesced into groups of at most maxCalls (0:
+// 16). WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return sqlkit.WithGroupCommit(transactions, maxCalls)
+}
 
 // idleConns keeps enough idle connections for a busy worker pool: the
 // database/sql default of 2 would reconnect on almost every call.
@@ -143,5 +166,6 @@ func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, erro
 // the pool if owned.
 func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, db) }
+	opts = append([]Option{sqlkit.DefaultGroupCommit(db.Stats().MaxOpenConnections)}, opts...)
 	return sqlkit.NewRegistry(ctx, "mysql", &myStore{db: db, owned: owned}, migrate, opts)
 }

@@ -65,6 +65,27 @@
 // AppendEvent is one transaction of at most four statements, as the issue
 // requires (TestRoundTrips asserts it).
 //
+// # Group commit
+//
+// Concurrent writes to single processes — appends, completions, the fenced
+// writes, lease claims, reclaims, renewals and releases, AckWake and the
+// record writes (SetProcessWait, RecordFirstStarted, …) — may share one
+// transaction (driver.GroupCommit; docs/design.md, "Group commit"). The
+// registry runs as many of their transactions at once as the pool has
+// connections; a call that finds them all busy, or its process in one of
+// them, queues, and the next transaction to finish hands its connection to
+// up to 16 queued calls on distinct processes: BEGIN, one LockProcesses
+// for all of them, the replay-key reads of those that have one, each
+// call's writes, COMMIT — for n appends 3+2n round trips and one commit
+// (one WAL flush) instead of 5n and n. Each call still succeeds or fails
+// on its own and returns once the group has committed. A call that does
+// not wait runs alone and sends exactly the statements of the table above.
+// So grouping starts only where a call would otherwise have waited for a
+// connection: with fewer workers than connections every call runs alone,
+// since a group's statements run one after another on one connection and
+// forming groups earlier measured slower. WithGroupCommit changes the two
+// numbers; WithGroupCommit(0, 0) turns it off.
+//
 // # Early wake for waiters
 //
 // A registry from New or Open is an await.Notifier, so await.Terminal and
@@ -121,6 +142,15 @@ func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 // WithoutMigrations makes New and Open leave the schema alone; call Migrate
 // yourself (for example from a deployment step).
 func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
+
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once, and
+// the calls beyond them are coalesced into groups of at most maxCalls (0:
+// 16). WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return sqlkit.WithGroupCommit(transactions, maxCalls)
+}
 
 // New returns a Registry over the caller's pool, migrating the schema first
 // unless WithoutMigrations is given. Close leaves the pool open.
@@ -188,6 +218,7 @@ func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, erro
 // the pool if owned.
 func newRegistry(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, pool) }
+	opts = append([]Option{sqlkit.DefaultGroupCommit(int(pool.Config().MaxConns))}, opts...)
 	reg, err := sqlkit.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
 	if err != nil {
 		return nil, err
