@@ -448,3 +448,11 @@ func (t *callTx) DeleteGrantsBySession(context.Context, string) (int64, error) {
 func (t *callTx) PruneBatch(context.Context, int64, int) (int64, int64, error) {
 	return 0, 0, t.refuse("PruneBatch")
 }
+
+func (t *callTx) UpdateProcessLeases(context.Context, []ProcessRow) error {
+	return t.refuse("UpdateProcessLeases")
+}
+
+func (t *callTx) ClaimCandidates(context.Context, ListQuery, int) ([]ProcessRow, error) {
+	return nil, t.refuse("ClaimCandidates")
+}
