@@ -11,6 +11,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/internal/servertest"
 )
 
 // benchSync lets a run compare synchronous settings:
@@ -146,4 +147,11 @@ func BenchmarkListWaiting(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCountEventsThrough counts through the last of 10 and of 50,000
+// matching events (servertest.CountEventsThroughBench).
+func BenchmarkCountEventsThrough(b *testing.B) {
+	reg, s := benchRegistry(b)
+	servertest.CountEventsThroughBench(b, reg, s.Write)
 }
