@@ -94,16 +94,9 @@ func TestUpgradeFrom00003(t *testing.T) {
 		}
 		defer r.Close()
 
-		sameCounts(t, mem, r)
-		for _, reg := range []procreg.Registry{mem, r} {
-			for _, typ := range []string{"a", "b"} {
-				if _, err := reg.AppendEvent(ctx, "run", procreg.AppendRequest{EventType: typ, Payload: json.RawMessage(`{}`)}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		sameCounts(t, mem, r)
-
+		// Before any new write: the copied positions are far below
+		// PostgreSQL's horizon, which a write made now would wait behind
+		// while any older transaction runs on the server.
 		page, err := r.ProcessesChangedSince(ctx, "", 100)
 		if err != nil {
 			t.Fatal(err)
@@ -116,6 +109,16 @@ func TestUpgradeFrom00003(t *testing.T) {
 		if got := strings.Join(fed, " "); got != "new-done old-done old-run run" {
 			t.Errorf("change feed after the upgrade serves %q; want every process", got)
 		}
+
+		sameCounts(t, mem, r)
+		for _, reg := range []procreg.Registry{mem, r} {
+			for _, typ := range []string{"a", "b"} {
+				if _, err := reg.AppendEvent(ctx, "run", procreg.AppendRequest{EventType: typ, Payload: json.RawMessage(`{}`)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		sameCounts(t, mem, r)
 
 		rep, err := r.PruneTerminalProcesses(ctx, t0.Add(time.Hour))
 		if err != nil {
