@@ -95,6 +95,10 @@ type memStore struct {
 	replay    map[string]map[string]int64  // process → replay key → sequence
 	acks      map[string]map[int64]bool    // process → acked sequences
 	grants    map[grantKey]driver.GrantRow
+	// byType holds, per process and event type, the sequences of its
+	// events in ascending order, so CountEventsThrough is a binary search
+	// (O(log n)) instead of a walk of the log.
+	byType map[string]map[string][]int64
 	// Grant indexes, so that lookups by scope, process or session do not
 	// scan every grant.
 	byScope, byProcess, bySession map[string]map[grantKey]struct{}
@@ -111,6 +115,7 @@ func newStore(clock func() time.Time) *memStore {
 		cursorKey: rand.Text(),
 		procs:     make(map[string]driver.ProcessRow),
 		events:    make(map[string][]driver.EventRow),
+		byType:    make(map[string]map[string][]int64),
 		replay:    make(map[string]map[string]int64),
 		acks:      make(map[string]map[int64]bool),
 		grants:    make(map[grantKey]driver.GrantRow),
@@ -303,6 +308,14 @@ func (t *tx) InsertEvent(_ context.Context, row driver.EventRow) error {
 	}
 	t.s.events[row.ProcessID] = append(evs, row)
 	t.undo = append(t.undo, func() { t.s.events[row.ProcessID] = evs })
+	types := t.s.byType[row.ProcessID]
+	if types == nil {
+		types = make(map[string][]int64)
+		t.s.byType[row.ProcessID] = types
+	}
+	seqs := types[row.EventType]
+	types[row.EventType] = append(seqs, row.Sequence)
+	t.undo = append(t.undo, func() { types[row.EventType] = seqs })
 	return nil
 }
 
@@ -336,17 +349,15 @@ func (t *tx) WakeEventsAfter(_ context.Context, processID string, after int64) (
 	return t.after(processID, after, func(ev driver.EventRow) bool { return ev.HasWake && !acked[ev.Sequence] }), nil
 }
 
+// CountEventsThrough is the number of the type's sequences at or below
+// upTo: a binary search of byType.
 func (t *tx) CountEventsThrough(_ context.Context, processID, eventType string, upTo int64) (int64, error) {
-	var n int64
-	for _, ev := range t.s.events[processID] {
-		if ev.Sequence > upTo {
-			break
-		}
-		if ev.EventType == eventType {
-			n++
-		}
+	seqs := t.s.byType[processID][eventType]
+	n, found := slices.BinarySearch(seqs, upTo)
+	if found {
+		n++
 	}
-	return n, nil
+	return int64(n), nil
 }
 
 func (t *tx) RecentEvents(_ context.Context, processID string, limit int64) ([]driver.EventRow, error) {
@@ -513,15 +524,16 @@ func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, 
 	var events int64
 	for _, row := range victims {
 		id := row.ID
-		evs, keys, acks := t.s.events[id], t.s.replay[id], t.s.acks[id]
+		evs, types, keys, acks := t.s.events[id], t.s.byType[id], t.s.replay[id], t.s.acks[id]
 		events += int64(len(evs))
 		t.s.setProc(id, driver.ProcessRow{}, false)
 		delete(t.s.events, id)
+		delete(t.s.byType, id)
 		delete(t.s.replay, id)
 		delete(t.s.acks, id)
 		t.undo = append(t.undo, func() {
 			t.s.setProc(id, row, true)
-			t.s.events[id], t.s.replay[id], t.s.acks[id] = evs, keys, acks
+			t.s.events[id], t.s.byType[id], t.s.replay[id], t.s.acks[id] = evs, types, keys, acks
 		})
 		gs := t.grantsIn(t.s.byProcess[id], byProcessThenScope)
 		for _, g := range gs {

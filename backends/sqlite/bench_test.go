@@ -173,3 +173,10 @@ func BenchmarkListWaiting(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCountEventsThrough counts through the last of 10 and of 50,000
+// matching events (servertest.CountEventsThroughBench).
+func BenchmarkCountEventsThrough(b *testing.B) {
+	reg, s := benchRegistry(b)
+	servertest.CountEventsThroughBench(b, reg, s.Write)
+}

@@ -218,8 +218,13 @@ func (t *adapterTx) WakeEventsAfter(ctx context.Context, processID string, after
 	return toEventRows(ms), t.d.Check("list wake events of process", processID, err)
 }
 
+// CountEventsThrough reads the ordinal of the type's last event at or
+// before upTo (one index probe); no such event is a count of 0.
 func (t *adapterTx) CountEventsThrough(ctx context.Context, processID, eventType string, upTo int64) (int64, error) {
 	n, err := t.q.CountEventsThrough(ctx, CountEventsThroughParams{ProcessID: processID, EventType: eventType, UpToSequence: upTo})
+	if err != nil && t.d.Classify(err) == driver.ClassNoRows {
+		return 0, nil
+	}
 	return n, t.d.Check("count events of process", processID, err)
 }
 
