@@ -66,7 +66,10 @@
 //	ListLiveHandleGrants               1      one query, no transaction
 //	EventsAfter, WakeEventsAfter,
 //	CountEventsThrough, RecentEvents,
-//	HandleGrantsForProcess             3      [BEGIN, GetProcess] [the query] [COMMIT]
+//	HandleGrantsForProcess             1      the query, no transaction, when it finds something (events
+//	                                          and grants are deleted with their process, so they prove it
+//	                                          exists); otherwise 4: that, then [BEGIN, GetProcess] [the
+//	                                          query] [COMMIT], so that ErrNotFound is decided in one snapshot
 //	PruneTerminalProcesses             2 when nothing is due: [BEGIN, PruneCandidates] [COMMIT];
 //	                                   6      per batch of up to 500: [BEGIN, PruneCandidates], 4 deletes
 //	                                          (their counts are read), [COMMIT]
