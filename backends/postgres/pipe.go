@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/procreg/procreg/driver"
 	"github.com/procreg/procreg/driver/sqlkit"
 )
 
@@ -80,10 +81,10 @@ func (p *pipe) fail(err error) error {
 	return p.err
 }
 
-// send sends the queued statements and then sql (when not "") in one batch
-// and reads the queued statements' results. On success the returned
-// results are positioned at sql's result, which the caller reads and then
-// closes the results; on failure they are already closed.
+// send sends the queued statements and then sql in one batch and reads
+// the queued statements' results. On success the returned results are
+// positioned at sql's result, which the caller reads and then closes the
+// results; on failure they are already closed.
 func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	if p.err != nil {
 		return nil, p.err
@@ -95,9 +96,7 @@ func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResul
 		}
 	}
 	b, names := p.batch, p.names
-	if sql != "" {
-		b.Queue(sql, args...)
-	}
+	b.Queue(sql, args...)
 	p.batch, p.names = &pgx.Batch{}, nil
 	br := p.conn.SendBatch(ctx, b)
 	if p.tx == nil {
@@ -106,10 +105,23 @@ func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResul
 	for _, name := range names {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close() // err is the batch's error
-			return nil, p.fail(fmt.Errorf("postgres: %s: %w", name, err))
+			return nil, p.fail(queuedFailed(name, err))
 		}
 	}
 	return br, nil
+}
+
+// queuedFailed names the queued statement that failed. A unique violation
+// of InsertProcess also wraps sqlkit.ErrRetry, as the adapter's CheckInsert
+// does when the insert runs at once: a concurrent registration inserted the
+// same new id after this transaction found none, and a fresh attempt finds
+// its row.
+func queuedFailed(name string, err error) error {
+	err = fmt.Errorf("postgres: %s: %w", name, err)
+	if name == "InsertProcess" && classify(err) == driver.ClassUniqueViolation {
+		err = fmt.Errorf("%w: %w", sqlkit.ErrRetry, err)
+	}
+	return err
 }
 
 func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -117,6 +129,8 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 		return pgconn.CommandTag{}, p.err
 	}
 	if name, ok := queued(sql); ok {
+		// args are held until the batch is sent: sqlc passes the row's
+		// fields, strings and numbers, by value.
 		p.batch.Queue(sql, args...)
 		p.names = append(p.names, name)
 		return pgconn.CommandTag{}, nil

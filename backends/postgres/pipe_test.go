@@ -278,3 +278,49 @@ func TestPipeCommitLost(t *testing.T) {
 		t.Errorf("%d events; want 1 or 2", len(events))
 	}
 }
+
+// TestPipeInsertRaceRetries: an InsertProcess the store queued that fails
+// at commit because another transaction inserted the same id after this
+// one found none is retried as when the insert ran at once (sqlkit.ErrRetry):
+// the second attempt finds the row.
+func TestPipeInsertRaceRetries(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.PostgresMigrated(t).DSN
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r, s := pipeFixture(t, ctx, cfg)
+	other, err := postgres.Open(ctx, dsn, postgres.WithoutMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	attempts := 0
+	err = s.Write(ctx, func(ctx context.Context, tx driver.Tx) error {
+		attempts++
+		row, _, err := tx.LockProcess(ctx, "p")
+		if err != nil {
+			return err
+		}
+		if _, found, err := tx.LockProcess(ctx, "new"); err != nil || found {
+			return err // the second attempt finds the winner's row
+		}
+		// The winner registers "new" meanwhile; this insert then loses.
+		if _, err := other.RegisterProcess(ctx, procreg.Registration{
+			ID:          "new",
+			Input:       procreg.ProcessInput{Kind: procreg.InputExternal, Payload: json.RawMessage(`{"label":"x"}`)},
+			Disposition: procreg.DispositionExternallyOwned,
+		}); err != nil {
+			return err
+		}
+		row.ID = "new"
+		return tx.InsertProcess(ctx, row)
+	})
+	if err != nil || attempts != 2 {
+		t.Fatalf("Write: %v after %d attempts; want success on the second", err, attempts)
+	}
+	if _, err := r.GetProcess(ctx, "new"); err != nil {
+		t.Fatal(err)
+	}
+}
