@@ -77,13 +77,16 @@
 //
 // # Round trips
 //
-// Open enables interpolateParams, so a parameterized statement is one round
-// trip; wsrep_sync_wait and the time zone are sent with the connection's
-// setup, not per statement. The statements are the mysql dialect's:
+// Open enables interpolateParams (mysql.ParseDSN: not with an encoding for
+// which inlining arguments is unsafe), so a parameterized statement is one
+// round trip; wsrep_sync_wait and the time zone are sent with the
+// connection's setup, not per statement. The statements are the mysql
+// dialect's, one round trip each (counted on the wire by TestRoundTrips):
 // AppendEvent is START TRANSACTION, LockProcess, [EventByReplayKey when a
 // replay key is given], InsertEvent, BumpChangeCounter, UpdateProcess,
 // COMMIT, that is 6–7 round trips; a lease claim, renewal or release is 4;
-// a read of one statement is 1, with no transaction. MariaDB's
+// a read of one statement is 1, with no transaction, and so is a read of a
+// process's events or grants that finds some (5 when it finds none). MariaDB's
 // INSERT … RETURNING and DELETE … RETURNING (10.5+) would fold a write and
 // the read after it, but sqlc's MySQL engine does not parse them (syntax
 // error near "RETURNING", sqlc 1.31), and no statement pair here would fold:
@@ -149,7 +152,8 @@ const idleConns = 16
 
 // New returns a Registry over the caller's pool, migrating the schema first
 // unless WithoutMigrations is given. Close leaves the pool open. The pool's
-// DSN should set interpolateParams=true (one round trip per statement) and,
+// DSN should set interpolateParams=true (one round trip per statement, see
+// ParseDSN for when that is safe) and,
 // on a Galera cluster, wsrep_sync_wait=7 (causal reads); ParseDSN returns
 // such a configuration. Times do not depend on its time zone settings.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (procreg.Registry, error) {

@@ -32,38 +32,51 @@
 //
 // # Round trips
 //
-// Each statement is one round trip (pgx prepares a statement once per
-// connection, then executes it in one); BEGIN and COMMIT count as one each.
-// Measured, and held to these figures, by TestRoundTrips:
+// A transaction's statements travel in pgx batches (pipe.go; pgx sends a
+// batch's statements in one pipeline with one Sync, so a batch is one round
+// trip). BEGIN is queued and goes with the first statement whose result
+// the engine reads (LockProcess, which also reads the lease clock); the
+// writes whose result it does not read (sqlc's :exec queries: InsertEvent,
+// UpdateProcess, UpdateProcessLease, …) are queued and go with the next
+// read, or with COMMIT. The engine's lock–decide–write is unchanged: it
+// still decides in Go on the row it locked. A read of one statement runs on
+// the pool without a transaction. Measured on a warm connection, and held
+// to these figures, by TestRoundTrips:
 //
-//	method                             trips  statements between BEGIN and COMMIT
-//	RegisterProcess                    4      LockProcess, InsertProcess (none when already registered)
-//	AppendEvent                        5      LockProcess, InsertEvent, UpdateProcess
-//	AppendEvent with a replay key      6      LockProcess, EventByReplayKey, InsertEvent, UpdateProcess
-//	CompleteProcess                    6      as AppendEvent with a replay key
+//	method                             trips  round trips
+//	RegisterProcess                    2      [BEGIN, LockProcess] [InsertProcess, COMMIT]
+//	AppendEvent                        2      [BEGIN, LockProcess] [InsertEvent, UpdateProcess, COMMIT]
+//	AppendEvent with a replay key      3      [BEGIN, LockProcess] [EventByReplayKey] [InsertEvent, UpdateProcess, COMMIT]
+//	CompleteProcess                    3      as AppendEvent with a replay key
 //	ClaimProcessLease, Reclaim…,
 //	RenewProcessLease,
-//	CompleteProcessLease               4      LockProcess (+ database clock), UpdateProcess
+//	CompleteProcessLease               2      [BEGIN, LockProcess (+ database clock)] [UpdateProcessLease, COMMIT]
 //	SetExternalRef, RecordFirstStarted,
 //	RequestProcessAbandon,
-//	SetProcessWait, ClearProcessWait   3–4    LockProcess, UpdateProcess when something changes
+//	SetProcessWait, ClearProcessWait   2      [BEGIN, LockProcess] [UpdateProcess when something changes, COMMIT]
 //	GrantHandle, AckWake,
-//	RevokeHandle                       4      LockProcess, UpsertGrant / InsertWakeAck / DeleteGrant
-//	TransferHandleGrants               2+4n   per process: LockProcess, GetGrant, DeleteGrant, UpsertGrant
-//	DeleteSessionProcessState          5+     ListGrantsBySession, ListProcessesByWakeTargetSession,
-//	                                          DeleteGrantsBySession, then per process touched
+//	RevokeHandle                       2      [BEGIN, LockProcess] [UpsertGrant / InsertWakeAck / DeleteGrant, COMMIT]
+//	TransferHandleGrants               1+2n   per process: [LockProcess] [GetGrant]; DeleteGrant and UpsertGrant
+//	                                          go with the next lock or with COMMIT
+//	DeleteSessionProcessState          4+     [BEGIN, ListGrantsBySession] [ListProcessesByWakeTargetSession]
+//	                                          [DeleteGrantsBySession] [COMMIT], then per process touched
 //	GetProcess, GetProcessLease,
 //	ListProcesses, ListNonTerminal,
 //	HasHandleGrant, ListHandleGrants,
 //	ListLiveHandleGrants               1      one query, no transaction
 //	EventsAfter, WakeEventsAfter,
 //	CountEventsThrough, RecentEvents,
-//	HandleGrantsForProcess             4      GetProcess, one query
-//	PruneTerminalProcesses             3 when nothing is due; per batch of up to 500:
-//	                                   7      PruneCandidates, 4 deletes
+//	HandleGrantsForProcess             1      the query, no transaction, when it finds something (events
+//	                                          and grants are deleted with their process, so they prove it
+//	                                          exists); otherwise 4: that, then [BEGIN, GetProcess] [the
+//	                                          query] [COMMIT], so that ErrNotFound is decided in one snapshot
+//	PruneTerminalProcesses             2 when nothing is due: [BEGIN, PruneCandidates] [COMMIT];
+//	                                   6      per batch of up to 500: [BEGIN, PruneCandidates], 4 deletes
+//	                                          (their counts are read), [COMMIT]
 //
-// AppendEvent is one transaction of at most four statements, as the issue
-// requires (TestRoundTrips asserts it).
+// A failed statement fails the transaction from then on, whichever
+// statement reports it; see pipe for what a failure in the batch holding
+// COMMIT means.
 //
 // # Group commit
 //

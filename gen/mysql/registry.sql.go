@@ -1232,7 +1232,7 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 	return items, nil
 }
 
-const updateProcess = `-- name: UpdateProcess :execrows
+const updateProcess = `-- name: UpdateProcess :exec
 UPDATE processes SET
     wake_target_session = ?,
     wake_target_frame = ?,
@@ -1308,9 +1308,12 @@ type UpdateProcessParams struct {
 // the same value (that tripled the cost of an append); PostgreSQL and MySQL
 // lose nothing by it. Every UpdateProcess is a record change and stamps
 // change_pos for the change feed (00003_changes.sql); a lease-only write is
-// UpdateProcessLease (changes.sql), which does not.
-func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, updateProcess,
+// UpdateProcessLease (changes.sql), which does not. It is :exec, not
+// :execrows: the row is locked, so nobody needs its count, and a PostgreSQL
+// transaction sends a statement whose result nobody reads with the next one
+// (backends/postgres/pipe.go).
+func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) error {
+	_, err := q.db.ExecContext(ctx, updateProcess,
 		arg.WakeTargetSession,
 		arg.WakeTargetFrame,
 		arg.UpdatedAtMs,
@@ -1342,10 +1345,7 @@ func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (i
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+	return err
 }
 
 const wakeEventsAfter = `-- name: WakeEventsAfter :many

@@ -127,10 +127,11 @@ func (t *adapterTx) InsertProcess(ctx context.Context, row driver.ProcessRow) er
 	return t.d.CheckInsert("insert process", row.ID, err)
 }
 
-// UpdateProcess does not check the affected-row count: MySQL reports 0 for
-// an update that changes nothing, and the row is locked anyway.
+// UpdateProcess is :exec, with no affected-row count to check: MySQL
+// reports 0 for an update that changes nothing, and the row is locked
+// anyway.
 func (t *adapterTx) UpdateProcess(ctx context.Context, row driver.ProcessRow) error {
-	_, err := t.q.UpdateProcess(ctx, UpdateProcessParams{
+	err := t.q.UpdateProcess(ctx, UpdateProcessParams{
 		WakeTargetSession:    row.WakeTargetSession,
 		WakeTargetFrame:      row.WakeTargetFrame,
 		UpdatedAtMs:          row.UpdatedAtMs,
@@ -318,7 +319,7 @@ func (t *adapterTx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (
 // UpdateProcessLease writes the lease columns only and leaves change_pos:
 // a lease is not a record change.
 func (t *adapterTx) UpdateProcessLease(ctx context.Context, row driver.ProcessRow) error {
-	_, err := t.q.UpdateProcessLease(ctx, UpdateProcessLeaseParams{
+	err := t.q.UpdateProcessLease(ctx, UpdateProcessLeaseParams{
 		LeaseToken:         row.LeaseToken,
 		LeaseOwner:         row.LeaseOwner,
 		LeaseOwnerID:       row.LeaseOwnerID,

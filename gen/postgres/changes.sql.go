@@ -98,7 +98,7 @@ func (q *Queries) ProcessesChangedSince(ctx context.Context, arg ProcessesChange
 	return items, nil
 }
 
-const updateProcessLease = `-- name: UpdateProcessLease :execrows
+const updateProcessLease = `-- name: UpdateProcessLease :exec
 
 UPDATE processes SET
     lease_token = $1,
@@ -127,9 +127,10 @@ type UpdateProcessLeaseParams struct {
 // UpdateProcessLease writes the lease columns only, in driver.ProcessRow
 // order, then the key. A lease claim, renewal or release is not a record
 // change: it leaves change_pos (and so the process's place in the change
-// feed) as it is, and touches no indexed column.
-func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updateProcessLease,
+// feed) as it is, and touches no indexed column. :exec like UpdateProcess
+// (registry.sql), for the same reason.
+func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) error {
+	_, err := q.db.Exec(ctx, updateProcessLease,
 		arg.LeaseToken,
 		arg.LeaseOwner,
 		arg.LeaseOwnerID,
@@ -139,8 +140,5 @@ func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLease
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }

@@ -91,7 +91,7 @@ func (q *Queries) ProcessesChangedSince(ctx context.Context, arg ProcessesChange
 	return items, nil
 }
 
-const updateProcessLease = `-- name: UpdateProcessLease :execrows
+const updateProcessLease = `-- name: UpdateProcessLease :exec
 
 UPDATE processes SET
     lease_token = ?1,
@@ -120,9 +120,10 @@ type UpdateProcessLeaseParams struct {
 // UpdateProcessLease writes the lease columns only, in driver.ProcessRow
 // order, then the key. A lease claim, renewal or release is not a record
 // change: it leaves change_pos (and so the process's place in the change
-// feed) as it is, and touches no indexed column.
-func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) (int64, error) {
-	result, err := q.exec(ctx, q.updateProcessLeaseStmt, updateProcessLease,
+// feed) as it is, and touches no indexed column. :exec like UpdateProcess
+// (registry.sql), for the same reason.
+func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) error {
+	_, err := q.exec(ctx, q.updateProcessLeaseStmt, updateProcessLease,
 		arg.LeaseToken,
 		arg.LeaseOwner,
 		arg.LeaseOwnerID,
@@ -132,8 +133,5 @@ func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLease
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+	return err
 }

@@ -48,8 +48,11 @@ INSERT INTO processes (
 -- the same value (that tripled the cost of an append); PostgreSQL and MySQL
 -- lose nothing by it. Every UpdateProcess is a record change and stamps
 -- change_pos for the change feed (00003_changes.sql); a lease-only write is
--- UpdateProcessLease (changes.sql), which does not.
--- name: UpdateProcess :execrows
+-- UpdateProcessLease (changes.sql), which does not. It is :exec, not
+-- :execrows: the row is locked, so nobody needs its count, and a PostgreSQL
+-- transaction sends a statement whose result nobody reads with the next one
+-- (backends/postgres/pipe.go).
+-- name: UpdateProcess :exec
 UPDATE processes SET
     wake_target_session = sqlc.arg(wake_target_session),
     wake_target_frame = sqlc.arg(wake_target_frame),
