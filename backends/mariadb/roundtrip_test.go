@@ -51,6 +51,8 @@ var roundTrips = map[string]int{
 	"PruneTerminalProcesses":        3,
 	"AppendEventWithLease":          6,
 	"CompleteProcessWithLease":      7,
+	"RegisterProcesses(10)":         23,
+	"ClaimNext(10)":                 13,
 }
 
 // TestRoundTrips counts, on the wire, the round trips each method spends

@@ -65,6 +65,10 @@
 //	RenewProcessLease,
 //	CompleteProcessLease               4      START TRANSACTION, LockProcess (+ database clock),
 //	                                          UpdateProcessLease, COMMIT
+//	RegisterProcesses(n)               3+2n   START TRANSACTION, LockProcesses, per process
+//	                                          BumpChangeCounter and InsertProcess, COMMIT
+//	ClaimNext(limit)                   3+n    START TRANSACTION, ClaimCandidates, one
+//	                                          UpdateProcessLease per claimed process, COMMIT
 //	GetProcess, the listings, …        1      one query, autocommit
 //	EventsAfter, WakeEventsAfter,
 //	CountEventsThrough, RecentEvents,

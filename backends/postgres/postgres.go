@@ -70,6 +70,9 @@
 //	                                          and grants are deleted with their process, so they prove it
 //	                                          exists); otherwise 4: that, then [BEGIN, GetProcess] [the
 //	                                          query] [COMMIT], so that ErrNotFound is decided in one snapshot
+//	RegisterProcesses(n)               2      [BEGIN, LockProcesses] [n × InsertProcess, COMMIT]
+//	ClaimNext(limit)                   2      [BEGIN, ClaimCandidates (+ database clock)]
+//	                                          [UpdateProcessLeases (one statement), COMMIT]
 //	PruneTerminalProcesses             2 when nothing is due: [BEGIN, PruneCandidates] [COMMIT];
 //	                                   6      per batch of up to 500: [BEGIN, PruneCandidates], 4 deletes
 //	                                          (their counts are read), [COMMIT]

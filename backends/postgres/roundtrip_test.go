@@ -84,6 +84,8 @@ func TestRoundTrips(t *testing.T) {
 		"PruneTerminalProcesses":        2,
 		"AppendEventWithLease":          2,
 		"CompleteProcessWithLease":      3,
+		"RegisterProcesses(10)":         2,
+		"ClaimNext(10)":                 2,
 	})
 	// The shape of the issue: the lock (and reads) in one round trip, the
 	// writes and COMMIT in the next.

@@ -372,7 +372,7 @@ func (q *Queries) ClaimCandidatesByStatusWaiting(ctx context.Context, arg ClaimC
 	return items, nil
 }
 
-const updateProcessLeases = `-- name: UpdateProcessLeases :execrows
+const updateProcessLeases = `-- name: UpdateProcessLeases :exec
 UPDATE processes SET
     lease_token = u.lease_token,
     lease_owner = u.lease_owner,
@@ -410,8 +410,8 @@ type UpdateProcessLeasesParams struct {
 // change_pos alone: lease writes are not record changes. Optional
 // (internal/dialectgen.OptionalQueries): a dialect without it writes one
 // UpdateProcessLease per row.
-func (q *Queries) UpdateProcessLeases(ctx context.Context, arg UpdateProcessLeasesParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updateProcessLeases,
+func (q *Queries) UpdateProcessLeases(ctx context.Context, arg UpdateProcessLeasesParams) error {
+	_, err := q.db.Exec(ctx, updateProcessLeases,
 		arg.LeaseToken,
 		arg.LeaseOwner,
 		arg.LeaseOwnerID,
@@ -421,8 +421,5 @@ func (q *Queries) UpdateProcessLeases(ctx context.Context, arg UpdateProcessLeas
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }

@@ -192,6 +192,27 @@ func RoundTrips(t *testing.T, r procreg.Registry, trips *Trips, want map[string]
 			_, err := r.PruneTerminalProcesses(ctx, time.Unix(0, 0))
 			return err
 		}},
+		// The batches: ten registrations in one transaction (one LockProcesses
+		// for all of them), and a claim of up to ten of the processes the
+		// earlier runs left unleased (one candidate statement, one lease
+		// write on PostgreSQL).
+		{"RegisterProcesses(10)", func(string) error {
+			regs := make([]procreg.Registration, 10)
+			for i := range regs {
+				n++
+				regs[i] = procreg.Registration{ID: fmt.Sprintf("rt-%d", n), Disposition: procreg.DispositionRerunnable,
+					Input: procreg.ProcessInput{Kind: procreg.InputTool, Payload: json.RawMessage(`{}`)}, EnvRef: "env"}
+			}
+			_, err := r.RegisterProcesses(ctx, regs)
+			return err
+		}},
+		{"ClaimNext(10)", func(string) error {
+			c, err := r.ClaimNext(ctx, owner, time.Minute, procreg.ListFilter{}, 10)
+			if err == nil && len(c) != 10 {
+				err = fmt.Errorf("claimed %d processes; want 10", len(c))
+			}
+			return err
+		}},
 		// The fenced writes cost what the plain ones do: the lease clock is
 		// read by the same LockProcess statement.
 		{"AppendEventWithLease", func(id string) error {
