@@ -238,23 +238,40 @@ func testAcks(t *testing.T, r procreg.Registry) {
 
 func testCount(t *testing.T, r procreg.Registry) {
 	mustRegister(t, r, eventReg("p1"))
+	// p2's events of the same types, appended in between, count for p2
+	// only: a count is per process.
+	mustRegister(t, r, eventReg("p2"))
+	mustAppend(t, r, "p2", appendReq(noteType, `{}`))
 	for _, typ := range []string{noteType, noteType, "other", noteType} {
 		mustAppend(t, r, "p1", appendReq(typ, `{}`))
+		mustAppend(t, r, "p2", appendReq("other", `{}`))
 	}
 	cases := []struct {
 		typ  string
 		upTo uint64
 		want uint64
 	}{
-		{noteType, 0, 0}, {noteType, 1, 1}, {noteType, 3, 2}, {noteType, 4, 3},
-		{noteType, math.MaxInt64, 3}, {noteType, math.MaxUint64, 3},
-		{"other", 2, 0}, {"other", 3, 1}, {"progress", math.MaxUint64, 0},
+		{noteType, 0, 0}, {noteType, 1, 1}, {noteType, 2, 2}, {noteType, 3, 2}, {noteType, 4, 3},
+		{noteType, 5, 3}, {noteType, math.MaxInt64, 3}, {noteType, math.MaxUint64, 3},
+		{"other", 0, 0}, {"other", 2, 0}, {"other", 3, 1}, {"other", 4, 1}, {"other", 100, 1},
+		{"progress", 0, 0}, {"progress", 4, 0}, {"progress", math.MaxUint64, 0},
 	}
 	for _, c := range cases {
 		got, err := r.CountEventsThrough(t.Context(), "p1", c.typ, c.upTo)
 		wantOK(t, err, "CountEventsThrough")
 		if got != c.want {
 			t.Errorf("CountEventsThrough(%s, %d) = %d; want %d", c.typ, c.upTo, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		typ  string
+		upTo uint64
+		want uint64
+	}{{noteType, 1, 1}, {noteType, math.MaxUint64, 1}, {"other", 1, 0}, {"other", 2, 1}, {"other", 3, 2}, {"other", 9, 4}} {
+		got, err := r.CountEventsThrough(t.Context(), "p2", c.typ, c.upTo)
+		wantOK(t, err, "CountEventsThrough of p2")
+		if got != c.want {
+			t.Errorf("CountEventsThrough(p2, %s, %d) = %d; want %d", c.typ, c.upTo, got, c.want)
 		}
 	}
 }

@@ -70,8 +70,11 @@
 // every record-changing write stamps on its process row (ProcessRow.
 // ChangePos) in the same statement as the row write: InsertProcess and
 // UpdateProcess stamp, UpdateProcessLease and UpdateProcessLeases (lease
-// claims, renewals and releases) do not. The feed reads rows whose (ChangePos, ID) is after
-// the cursor, in that order (an index on (change_pos, id)), and only below
+// claims, renewals and releases) do not. The feed reads rows whose
+// (ChangePos, ID) is after the cursor, in that order (an index on
+// (change_pos, id); on PostgreSQL on the narrow table process_changes,
+// which a trigger keeps equal to processes.change_pos, so that no indexed
+// column of the wide row changes on an append), and only below
 // the store's visibility horizon, so a change that commits after a
 // follower's read can never land behind the follower's cursor; the
 // follower sees at least the latest state of every record changed since

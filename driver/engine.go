@@ -17,22 +17,32 @@ import (
 // that calls NewRegistry, so all of them behave the same.
 //
 // Each mutating method commits in one store Write (one transaction), with
-// two exceptions: PruneTerminalProcesses commits one Write per batch, and
-// DeleteSessionProcessState rolls an attempt back and tries again, locking
-// more processes, when a concurrent writer touched the session (see
-// there). A RegisterProcess that loses an insert race reads the winner in
+// three exceptions: with group commit on (Options.Group, group.go) the
+// writes of one process — appends, completions, the fenced writes, the
+// lease writes, AckWake and the record writes of mutate — that queue
+// behind busy transactions share one Write with others, each still
+// succeeding or failing on its own; PruneTerminalProcesses commits one
+// Write per batch; and DeleteSessionProcessState rolls an attempt back and
+// tries again, locking more processes, when a concurrent writer touched
+// the session (see there). A RegisterProcess that loses an insert race reads the winner in
 // one ReadOne. A read of one statement (GetProcess, GetProcessLease, the
 // process listings, HasHandleGrant, the scope's grant listings) runs in
-// one store ReadOne, one round trip on a server, and a read of several
-// statements (an existence check and then the query) in one store Read, a
-// consistent snapshot. Lease methods take every decision and timestamp
-// from tx.LeaseNow (the database clock where the database has one); every
-// other timestamp comes from Options.Clock, truncated to the millisecond.
+// one store ReadOne, one round trip on a server. The reads of a process's
+// events or grants (EventsAfter, WakeEventsAfter, RecentEvents,
+// CountEventsThrough, HandleGrantsForProcess) run their query in one
+// ReadOne too, and only when it finds nothing do they run it again after
+// an existence check in one store Read, a consistent snapshot (readKnown).
+// Lease methods take every decision and timestamp from tx.LeaseNow (the
+// database clock where the database has one); every other timestamp comes
+// from Options.Clock, truncated to the millisecond.
 
 // Options configure the engine.
 type Options struct {
 	// Clock supplies non-lease timestamps; nil means time.Now.
 	Clock func() time.Time
+	// Group turns group commit on (see GroupCommit and group.go); the zero
+	// value leaves every call its own transaction.
+	Group GroupCommit
 }
 
 // pruneBatch bounds how many processes one prune transaction deletes, so
@@ -45,6 +55,8 @@ type engine struct {
 
 	keyMu     sync.Mutex
 	cursorKey []byte // the database's cursor secret, read once (see cursorSecret)
+
+	group *combiner // nil: group commit is off
 }
 
 // NewRegistry returns the Registry that runs the contract over s.
@@ -53,7 +65,9 @@ func NewRegistry(s Store, o Options) procreg.Registry {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &engine{s: s, clock: clock}
+	e := &engine{s: s, clock: clock}
+	e.group = newCombiner(e, o.Group)
+	return e
 }
 
 func (e *engine) now() time.Time { return core.TruncateTime(e.clock()) }
@@ -260,7 +274,7 @@ func (e *engine) mutate(ctx context.Context, op, id string, check error, fn func
 		return procreg.Record{}, err
 	}
 	var rec procreg.Record
-	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.writeOne(ctx, id, func(ctx context.Context, tx Tx) error {
 		row, err := lock(ctx, tx, id)
 		if err != nil {
 			return err
@@ -470,17 +484,17 @@ func (e *engine) HasHandleGrant(ctx context.Context, scope procreg.SessionScope,
 }
 
 func (e *engine) HandleGrantsForProcess(ctx context.Context, processID string) ([]procreg.HandleGrant, error) {
-	return readKnown(ctx, e, "list handle grants of", processID, nil, func(ctx context.Context, tx Tx) ([]procreg.HandleGrant, error) {
-		rows, err := tx.ListGrantsByProcess(ctx, processID)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]procreg.HandleGrant, 0, len(rows))
-		for _, g := range rows {
-			out = append(out, toGrant(g))
-		}
-		return out, nil
-	})
+	rows, err := readKnown(ctx, e, "list handle grants of", processID, nil, func(ctx context.Context, tx Tx) ([]GrantRow, error) {
+		return tx.ListGrantsByProcess(ctx, processID)
+	}, some)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]procreg.HandleGrant, 0, len(rows))
+	for _, g := range rows {
+		out = append(out, toGrant(g))
+	}
+	return out, nil
 }
 
 // appendTx runs one append inside a write: lock, replay lookup (only with a
@@ -564,7 +578,7 @@ func (e *engine) AppendEvent(ctx context.Context, processID string, req procreg.
 	}
 	now := e.now()
 	var res procreg.AppendResult
-	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		plan, _, err := e.appendTx(ctx, tx, processID, req, now)
 		res = procreg.AppendResult{Event: plan.Event, WakeDelivery: plan.WakeDelivery}
 		return err
@@ -586,7 +600,7 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 	}
 	now := e.now()
 	var rec procreg.Record
-	err = e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err = e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		_, row, err := e.appendTx(ctx, tx, processID, req, now)
 		if err != nil {
 			return err
@@ -597,16 +611,33 @@ func (e *engine) CompleteProcess(ctx context.Context, processID string, out proc
 	return rec, e.wrap(op, processID, err)
 }
 
-// readKnown runs q in one Read after checking that processID is
-// registered (ErrNotFound otherwise), so that the existence check and the
-// query see one snapshot; check is the validation result of q's other
-// arguments.
-func readKnown[T any](ctx context.Context, e *engine, op, processID string, check error, q func(ctx context.Context, tx Tx) (T, error)) (T, error) {
+// readKnown runs q, a query of one statement on processID's rows (events,
+// grants), and fails with ErrNotFound when processID is not registered;
+// check is the validation result of q's other arguments. q runs alone
+// first (ReadOne, one round trip): rows of a process are deleted with it,
+// in one transaction, so a result that found some (found) proves the
+// process existed at that statement's snapshot and is the answer. Only a
+// result that found none needs the existence check, in one Read with q
+// again, so that both see one snapshot: an empty answer for a registered
+// process, or ErrNotFound.
+func readKnown[T any](ctx context.Context, e *engine, op, processID string, check error,
+	q func(ctx context.Context, tx Tx) (T, error), found func(T) bool) (T, error) {
 	var out, zero T
 	if err := begin(ctx, op, processID, check); err != nil {
 		return zero, err
 	}
-	err := e.read(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.readOne(ctx, func(ctx context.Context, tx Tx) error {
+		var err error
+		out, err = q(ctx, tx)
+		return err
+	})
+	if err == nil && found(out) {
+		return out, nil
+	}
+	if err != nil {
+		return zero, e.wrap(op, processID, err)
+	}
+	err = e.read(ctx, func(ctx context.Context, tx Tx) error {
 		if _, err := known(ctx, tx, processID); err != nil {
 			return err
 		}
@@ -620,15 +651,20 @@ func readKnown[T any](ctx context.Context, e *engine, op, processID string, chec
 	return out, nil
 }
 
+// some is readKnown's found for a list.
+func some[T any](rows []T) bool { return len(rows) > 0 }
+
 // readEvents runs an event query on a known process.
 func (e *engine) readEvents(ctx context.Context, op, processID string, check error, q func(ctx context.Context, tx Tx) ([]EventRow, error)) ([]procreg.Event, error) {
-	return readKnown(ctx, e, op, processID, check, func(ctx context.Context, tx Tx) ([]procreg.Event, error) {
-		rows, err := q(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		return mapRows(rows, toEvent)
-	})
+	rows, err := readKnown(ctx, e, op, processID, check, q, some)
+	if err != nil {
+		return nil, err
+	}
+	events, err := mapRows(rows, toEvent)
+	if err != nil {
+		return nil, e.wrap(op, processID, err)
+	}
+	return events, nil
 }
 
 func (e *engine) EventsAfter(ctx context.Context, processID string, afterSequence uint64) ([]procreg.Event, error) {
@@ -660,7 +696,7 @@ func (e *engine) CountEventsThrough(ctx context.Context, processID, eventType st
 	n, err := readKnown(ctx, e, "count events of", processID, core.ValidateName(processID, "event type", eventType),
 		func(ctx context.Context, tx Tx) (int64, error) {
 			return tx.CountEventsThrough(ctx, processID, eventType, clampSeq(upToSequence))
-		})
+		}, func(n int64) bool { return n > 0 })
 	return uint64(n), err
 }
 
@@ -669,7 +705,7 @@ func (e *engine) AckWake(ctx context.Context, processID string, sequence uint64)
 	if err := begin(ctx, op, processID); err != nil {
 		return err
 	}
-	return e.wrap(op, processID, e.write(ctx, func(ctx context.Context, tx Tx) error {
+	return e.wrap(op, processID, e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		if _, err := lock(ctx, tx, processID); err != nil {
 			return err
 		}
@@ -803,7 +839,7 @@ func (e *engine) leaseWrite(ctx context.Context, op, processID string, requireRu
 		return procreg.LeaseClaim{}, err
 	}
 	var claim procreg.LeaseClaim
-	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.writeOne(ctx, processID, func(ctx context.Context, tx Tx) error {
 		row, found, err := tx.LockProcess(ctx, processID)
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ func (e *engine) AppendEventWithLease(ctx context.Context, lease procreg.Lease, 
 	}
 	now := e.now()
 	var res procreg.AppendResult
-	err := e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := e.writeOne(ctx, id, func(ctx context.Context, tx Tx) error {
 		f, err := fence(ctx, tx, lease)
 		if err != nil {
 			return err
@@ -82,7 +82,7 @@ func (e *engine) CompleteProcessWithLease(ctx context.Context, lease procreg.Lea
 	}
 	now := e.now()
 	var rec procreg.Record
-	err = e.write(ctx, func(ctx context.Context, tx Tx) error {
+	err = e.writeOne(ctx, id, func(ctx context.Context, tx Tx) error {
 		f, err := fence(ctx, tx, lease)
 		if err != nil {
 			return err

@@ -184,6 +184,12 @@ type Tx interface {
 	// wake ack, ascending.
 	WakeEventsAfter(ctx context.Context, processID string, after int64) ([]EventRow, error)
 	// CountEventsThrough counts events of eventType with Sequence <= upTo.
+	// It is the per-signal query, so its cost must not grow with the
+	// count: the SQL stores keep each event's ordinal among its process's
+	// events of the same type (events.type_ordinal, computed by
+	// InsertEvent) and read the ordinal of the last such event at or
+	// before upTo, one index probe; the memory store binary-searches the
+	// type's sequences.
 	CountEventsThrough(ctx context.Context, processID, eventType string, upTo int64) (int64, error)
 	// RecentEvents returns the last limit events (limit > 0), ascending.
 	RecentEvents(ctx context.Context, processID string, limit int64) ([]EventRow, error)
@@ -214,7 +220,12 @@ type Tx interface {
 	// cutoffMs, with their events, wake acks and grants, and reports how
 	// many processes and events it deleted. A backend with row locks skips
 	// the rows other transactions hold locked instead of waiting for them
-	// (SKIP LOCKED), so a batch may come back short while more remain.
+	// (SKIP LOCKED), so a batch may come back short while more remain. The
+	// SQL stores find the candidates in an index on a column set only
+	// while a process is terminal (processes.prune_at_ms, generated from
+	// status and updated_at_ms): a range read of at most limit entries,
+	// and no index entry changes while a process runs, so its appends can
+	// be HOT updates on PostgreSQL.
 	PruneBatch(ctx context.Context, cutoffMs int64, limit int) (processes, events int64, err error)
 
 	// CursorKey returns the database's cursor secret: random text made

@@ -19,9 +19,10 @@ import (
 //
 // On top of the driver defaults, ParseDSN sets three session defaults unless
 // the DSN names them: time_zone '+00:00', so that every time the server
-// reports is UTC whatever the server's zone; interpolateParams=true, so that
-// a parameterized statement costs one round trip instead of three (prepare,
-// execute, close); and wsrep_sync_wait=7 (DefaultSyncWait), so that on a
+// reports is UTC whatever the server's zone; interpolateParams=true (where
+// the encoding makes it safe, see mysql.ParseDSN), so that a parameterized
+// statement costs one round trip instead of two (prepare, then execute; the
+// close has no reply); and wsrep_sync_wait=7 (DefaultSyncWait), so that on a
 // Galera cluster every read, UPDATE/DELETE and INSERT first waits until the
 // node has applied every write-set the cluster committed before it: a write
 // committed through one node is seen at once through any other. A node

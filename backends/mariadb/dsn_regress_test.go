@@ -25,6 +25,10 @@ func TestParseDSNFollowsTheMySQLDialect(t *testing.T) {
 	if err != nil || cfg.Params[mariadb.SyncWaitParam] != "1" || cfg.Addr != "h:3312" || cfg.DBName != "db" {
 		t.Errorf("explicit wsrep_sync_wait: %+v, %v", cfg, err)
 	}
+	// Nor does it inline arguments where that is unsafe (mysql.ParseDSN).
+	if cfg, err := mariadb.ParseDSN("mariadb://root@h/db?charset=gbk"); err != nil || cfg.InterpolateParams {
+		t.Errorf("charset=gbk: interpolateParams %v, %v; want off", cfg != nil && cfg.InterpolateParams, err)
+	}
 	for _, dsn := range []string{"mariadb://root@h/db?time_zone=", "mariadb://]"} {
 		if _, err := mariadb.ParseDSN(dsn); !errors.Is(err, procreg.ErrInvalid) {
 			t.Errorf("ParseDSN(%q) = %v, want ErrInvalid", dsn, err)

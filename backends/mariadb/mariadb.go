@@ -77,13 +77,16 @@
 //
 // # Round trips
 //
-// Open enables interpolateParams, so a parameterized statement is one round
-// trip; wsrep_sync_wait and the time zone are sent with the connection's
-// setup, not per statement. The statements are the mysql dialect's:
+// Open enables interpolateParams (mysql.ParseDSN: not with an encoding for
+// which inlining arguments is unsafe), so a parameterized statement is one
+// round trip; wsrep_sync_wait and the time zone are sent with the
+// connection's setup, not per statement. The statements are the mysql
+// dialect's, one round trip each (counted on the wire by TestRoundTrips):
 // AppendEvent is START TRANSACTION, LockProcess, [EventByReplayKey when a
 // replay key is given], InsertEvent, BumpChangeCounter, UpdateProcess,
 // COMMIT, that is 6–7 round trips; a lease claim, renewal or release is 4;
-// a read of one statement is 1, with no transaction. MariaDB's
+// a read of one statement is 1, with no transaction, and so is a read of a
+// process's events or grants that finds some (5 when it finds none). MariaDB's
 // INSERT … RETURNING and DELETE … RETURNING (10.5+) would fold a write and
 // the read after it, but sqlc's MySQL engine does not parse them (syntax
 // error near "RETURNING", sqlc 1.31), and no statement pair here would fold:
@@ -94,6 +97,20 @@
 //
 // None: await's waiters poll. (Galera replicates no notifications between
 // nodes; a trigger-based scheme would see only the local node's writes.)
+//
+// # Group commit
+//
+// Concurrent writes to single processes (appends, completions, the fenced
+// and lease writes, AckWake, the record writes) may share one transaction
+// (driver.GroupCommit; the postgres package doc and docs/design.md, "Group
+// commit"): as many of their transactions run at once as the pool allows
+// (db.SetMaxOpenConns at New or Open; max(16, 4×GOMAXPROCS) when
+// unlimited), and the calls that find them all busy, or their process in
+// one of them, are coalesced into groups of up to 16 on distinct
+// processes: one LockProcesses, each call's statements, one COMMIT. The
+// record-changing writes of a group wait for the change counter row once,
+// as one transaction, instead of once per call. WithGroupCommit changes
+// the two numbers; WithGroupCommit(0, 0) turns it off.
 package mariadb
 
 import (
@@ -120,13 +137,23 @@ func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 // yourself (for example from a deployment step).
 func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
 
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once, and
+// the calls beyond them are coalesced into groups of at most maxCalls (0:
+// 16). WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return sqlkit.WithGroupCommit(transactions, maxCalls)
+}
+
 // idleConns keeps enough idle connections for a busy worker pool: the
 // database/sql default of 2 would reconnect on almost every call.
 const idleConns = 16
 
 // New returns a Registry over the caller's pool, migrating the schema first
 // unless WithoutMigrations is given. Close leaves the pool open. The pool's
-// DSN should set interpolateParams=true (one round trip per statement) and,
+// DSN should set interpolateParams=true (one round trip per statement, see
+// ParseDSN for when that is safe) and,
 // on a Galera cluster, wsrep_sync_wait=7 (causal reads); ParseDSN returns
 // such a configuration. Times do not depend on its time zone settings.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (procreg.Registry, error) {
@@ -183,5 +210,6 @@ func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, erro
 // the pool if owned. The registry is no await.Notifier: waiters poll.
 func newRegistry(ctx context.Context, db *sql.DB, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, db) }
+	opts = append([]Option{sqlkit.DefaultGroupCommit(db.Stats().MaxOpenConnections)}, opts...)
 	return sqlkit.NewRegistry(ctx, "mariadb", &myStore{db: db, owned: owned}, migrate, opts)
 }

@@ -27,6 +27,7 @@ type Option func(*config)
 
 type config struct {
 	clock func() time.Time
+	group driver.GroupCommit
 }
 
 // WithClock sets the clock for every timestamp and lease decision (default
@@ -35,23 +36,38 @@ func WithClock(clock func() time.Time) Option {
 	return func(c *config) { c.clock = clock }
 }
 
+// WithGroupCommit sets the engine's group commit (driver.GroupCommit): at
+// most transactions write transactions of single-process calls at once
+// (default 1: the store has one writer), the calls beyond them coalesced
+// into groups of at most maxCalls (0: driver.DefaultGroupMaxCalls).
+// WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction. The store's writes cost microseconds, so grouping saves
+// little here; it is on so that the memory backend runs the engine as the
+// durable ones do.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return func(c *config) {
+		c.group = driver.GroupCommit{Transactions: max(transactions, 0), MaxCalls: max(maxCalls, 0)}
+	}
+}
+
 // New returns an empty in-memory registry.
 func New(opts ...Option) procreg.Registry {
 	c := newConfig(opts)
-	return driver.NewRegistry(newStore(c.clock), driver.Options{Clock: c.clock})
+	return driver.NewRegistry(newStore(c.clock), driver.Options{Clock: c.clock, Group: c.group})
 }
 
 // NewStore returns the empty in-memory store that New runs the engine
 // over, for code that builds on the driver seam: a store that decorates
 // another (fault injection, tracing of storage calls) or a test of a
 // dialect registration. driver.NewRegistry(NewStore(), driver.Options{})
-// behaves as New().
+// behaves as New(WithGroupCommit(0, 0)); set Options.Group for New's
+// group commit.
 func NewStore(opts ...Option) driver.Store {
 	return newStore(newConfig(opts).clock)
 }
 
 func newConfig(opts []Option) config {
-	c := config{clock: time.Now}
+	c := config{clock: time.Now, group: driver.GroupCommit{Transactions: 1}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -79,6 +95,10 @@ type memStore struct {
 	replay    map[string]map[string]int64  // process → replay key → sequence
 	acks      map[string]map[int64]bool    // process → acked sequences
 	grants    map[grantKey]driver.GrantRow
+	// byType holds, per process and event type, the sequences of its
+	// events in ascending order, so CountEventsThrough is a binary search
+	// (O(log n)) instead of a walk of the log.
+	byType map[string]map[string][]int64
 	// Grant indexes, so that lookups by scope, process or session do not
 	// scan every grant.
 	byScope, byProcess, bySession map[string]map[grantKey]struct{}
@@ -95,6 +115,7 @@ func newStore(clock func() time.Time) *memStore {
 		cursorKey: rand.Text(),
 		procs:     make(map[string]driver.ProcessRow),
 		events:    make(map[string][]driver.EventRow),
+		byType:    make(map[string]map[string][]int64),
 		replay:    make(map[string]map[string]int64),
 		acks:      make(map[string]map[int64]bool),
 		grants:    make(map[grantKey]driver.GrantRow),
@@ -287,6 +308,14 @@ func (t *tx) InsertEvent(_ context.Context, row driver.EventRow) error {
 	}
 	t.s.events[row.ProcessID] = append(evs, row)
 	t.undo = append(t.undo, func() { t.s.events[row.ProcessID] = evs })
+	types := t.s.byType[row.ProcessID]
+	if types == nil {
+		types = make(map[string][]int64)
+		t.s.byType[row.ProcessID] = types
+	}
+	seqs := types[row.EventType]
+	types[row.EventType] = append(seqs, row.Sequence)
+	t.undo = append(t.undo, func() { types[row.EventType] = seqs })
 	return nil
 }
 
@@ -320,17 +349,15 @@ func (t *tx) WakeEventsAfter(_ context.Context, processID string, after int64) (
 	return t.after(processID, after, func(ev driver.EventRow) bool { return ev.HasWake && !acked[ev.Sequence] }), nil
 }
 
+// CountEventsThrough is the number of the type's sequences at or below
+// upTo: a binary search of byType.
 func (t *tx) CountEventsThrough(_ context.Context, processID, eventType string, upTo int64) (int64, error) {
-	var n int64
-	for _, ev := range t.s.events[processID] {
-		if ev.Sequence > upTo {
-			break
-		}
-		if ev.EventType == eventType {
-			n++
-		}
+	seqs := t.s.byType[processID][eventType]
+	n, found := slices.BinarySearch(seqs, upTo)
+	if found {
+		n++
 	}
-	return n, nil
+	return int64(n), nil
 }
 
 func (t *tx) RecentEvents(_ context.Context, processID string, limit int64) ([]driver.EventRow, error) {
@@ -497,15 +524,16 @@ func (t *tx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (int64, 
 	var events int64
 	for _, row := range victims {
 		id := row.ID
-		evs, keys, acks := t.s.events[id], t.s.replay[id], t.s.acks[id]
+		evs, types, keys, acks := t.s.events[id], t.s.byType[id], t.s.replay[id], t.s.acks[id]
 		events += int64(len(evs))
 		t.s.setProc(id, driver.ProcessRow{}, false)
 		delete(t.s.events, id)
+		delete(t.s.byType, id)
 		delete(t.s.replay, id)
 		delete(t.s.acks, id)
 		t.undo = append(t.undo, func() {
 			t.s.setProc(id, row, true)
-			t.s.events[id], t.s.replay[id], t.s.acks[id] = evs, keys, acks
+			t.s.events[id], t.s.byType[id], t.s.replay[id], t.s.acks[id] = evs, types, keys, acks
 		})
 		gs := t.grantsIn(t.s.byProcess[id], byProcessThenScope)
 		for _, g := range gs {

@@ -8,6 +8,8 @@ import (
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/backends/memory"
 	"github.com/procreg/procreg/conformance"
+	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/internal/servertest"
 )
 
 func TestConformance(t *testing.T) {
@@ -40,4 +42,13 @@ func BenchmarkAppendEvent(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCountEventsThrough counts through the last of 10 and of 50,000
+// matching events (servertest.CountEventsThroughBench).
+func BenchmarkCountEventsThrough(b *testing.B) {
+	s := memory.NewStore()
+	r := driver.NewRegistry(s, driver.Options{})
+	defer r.Close()
+	servertest.CountEventsThroughBench(b, r, s.Write)
 }

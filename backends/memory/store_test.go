@@ -21,7 +21,12 @@ func snapshot(t *testing.T, s *memStore) map[string]any {
 			wakes, _ := tx.WakeEventsAfter(ctx, id, 0)
 			grants, _ := tx.ListGrantsByProcess(ctx, id)
 			rk, rkFound, _ := tx.EventByReplayKey(ctx, id, "k")
-			out[id] = []any{row, found, evs, wakes, grants, rk, rkFound}
+			var counts []int64
+			for _, typ := range []string{"w", "x"} {
+				n, _ := tx.CountEventsThrough(ctx, id, typ, 10)
+				counts = append(counts, n)
+			}
+			out[id] = []any{row, found, evs, wakes, grants, rk, rkFound, counts}
 		}
 		bySession, _ := tx.ListGrantsBySession(ctx, "s")
 		out["session"] = bySession
@@ -58,6 +63,10 @@ func TestWriteRollsBackEverything(t *testing.T) {
 		}
 		must(tx.InsertProcess(ctx, driver.ProcessRow{ID: "b", Status: "running"}))
 		must(tx.InsertEvent(ctx, driver.EventRow{ProcessID: "b", Sequence: 1, EventType: "x", ReplayKey: "k"}))
+		must(tx.InsertEvent(ctx, driver.EventRow{ProcessID: "a", Sequence: 2, EventType: "w"}))
+		if n, err := tx.CountEventsThrough(ctx, "a", "w", 10); err != nil || n != 2 {
+			t.Fatalf("count inside the write: %d, %v; want 2", n, err)
+		}
 		must(tx.InsertWakeAck(ctx, "a", 1))
 		must(tx.UpsertGrant(ctx, driver.GrantRow{ScopeID: "session:s", ProcessID: "a", SessionID: "s", DescriptorKind: "changed"}))
 		must(tx.UpsertGrant(ctx, driver.GrantRow{ScopeID: "session:s/frame:f", ProcessID: "b", SessionID: "s"}))
@@ -69,7 +78,7 @@ func TestWriteRollsBackEverything(t *testing.T) {
 		}
 		row.Status = "failed"
 		must(tx.UpdateProcess(ctx, row))
-		if p, e, err := tx.PruneBatch(ctx, 10, 5); err != nil || p != 1 || e != 1 {
+		if p, e, err := tx.PruneBatch(ctx, 10, 5); err != nil || p != 1 || e != 2 {
 			t.Fatalf("prune: %d %d %v", p, e, err)
 		}
 		return boom

@@ -22,8 +22,9 @@ import (
 // On top of the driver defaults, ParseDSN sets two session defaults unless the
 // DSN names them: time_zone '+00:00', so that every time the server reports is
 // UTC whatever the server's zone, and interpolateParams=true, so that a
-// parameterized statement costs one round trip instead of three
-// (prepare, execute, close).
+// parameterized statement costs one round trip instead of two (prepare, then
+// execute; the close has no reply) — unless the DSN's charset or collation is
+// one of the encodings interpolation is unsafe with (see safeToInterpolate).
 func ParseDSN(dsn string) (*mysqldrv.Config, error) {
 	var (
 		cfg   *mysqldrv.Config
@@ -56,23 +57,59 @@ func ParseDSN(dsn string) (*mysqldrv.Config, error) {
 		}
 		cfg.Params["time_zone"] = "'+00:00'"
 	}
-	if !driverSets(query, "interpolateParams") {
+	if !driverSets(query, "interpolateParams") && safeToInterpolate(query, cfg) {
 		cfg.InterpolateParams = true
 	}
 	return cfg, nil
+}
+
+// safeToInterpolate reports whether the connection's encoding lets the
+// driver inline arguments into the SQL text safely, so that ParseDSN can
+// turn interpolateParams on. The driver escapes each string argument
+// itself: with backslashes, or by doubling quotes when the server reports
+// NO_BACKSLASH_ESCAPES in its status flags (it follows them on every
+// reply, so an sql_mode set in the DSN is honoured). That is sound for
+// utf8mb4 — the driver's default connection collation, whatever the
+// server's own default — and for every encoding in which a byte 0x5c is
+// always a backslash. It is not for Big5, CP932, GB2312, GBK, GB18030 and
+// SJIS, whose multi-byte characters can end in 0x5c, which the server then
+// reads as a character rather than an escape (an injection). The driver
+// refuses interpolateParams with such a collation but not with such a
+// charset; the default is off for both. A DSN that sets interpolateParams
+// itself decides for itself.
+func safeToInterpolate(query string, cfg *mysqldrv.Config) bool {
+	names := []string{cfg.Collation}
+	for _, v := range driverValues(query, "charset") {
+		names = append(names, strings.Split(v, ",")...)
+	}
+	for _, name := range names {
+		name = strings.ToLower(name)
+		for _, unsafe := range []string{"big5", "cp932", "gb2312", "gbk", "gb18030", "sjis"} {
+			if strings.HasPrefix(name, unsafe) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // driverSets reports whether the driver reads a setting of key from the
 // DSN's query: a "key=value" part, the key as written (the driver neither
 // unescapes keys nor reads a part without '='), so "?time_zone" alone or
 // "?time%5Fzone=…" do not keep the time_zone default from applying.
-func driverSets(query, key string) bool {
+func driverSets(query, key string) bool { return len(driverValues(query, key)) > 0 }
+
+// driverValues returns the values of the "key=value" parts of the DSN's
+// query that the driver reads as key, as written (the driver does not
+// unescape them either).
+func driverValues(query, key string) []string {
+	var values []string
 	for part := range strings.SplitSeq(query, "&") {
-		if k, _, found := strings.Cut(part, "="); found && k == key {
-			return true
+		if k, v, found := strings.Cut(part, "="); found && k == key {
+			values = append(values, v)
 		}
 	}
-	return false
+	return values
 }
 
 // parseURL reads the URL form. Driver parameters are applied by handing the

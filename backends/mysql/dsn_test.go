@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	mysqldrv "github.com/go-sql-driver/mysql"
+
 	"github.com/procreg/procreg"
 
 	"github.com/procreg/procreg/backends/mysql"
@@ -48,5 +50,40 @@ func TestParseDSNErrorsHidePassword(t *testing.T) {
 	_, err := mysql.ParseDSN("mysql://root:s3cret@h:port/db")
 	if err == nil || !errors.Is(err, procreg.ErrInvalid) || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("ParseDSN of a bad port = %v; want ErrInvalid without the password", err)
+	}
+}
+
+// ParseDSN turns interpolateParams on only for encodings in which the
+// driver's escaping is sound: not for a charset or collation whose
+// multi-byte characters can end in a backslash byte (GBK, SJIS, …), where
+// it would allow an injection; a DSN that names interpolateParams decides.
+// Such a DSN still opens: the driver refuses interpolateParams with an
+// unsafe collation.
+func TestParseDSNInterpolatesOnlyWhereSafe(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"mysql://root@h/db?charset=utf8mb4":                        true,
+		"mysql://root@h/db?collation=utf8mb4_unicode_ci":           true,
+		"mysql://root@h/db?charset=latin1":                         true,
+		"mysql://root@h/db?charset=gbk":                            false,
+		"mysql://root@h/db?charset=utf8mb4,SJIS":                   false,
+		"root@tcp(h:3306)/db?charset=big5":                         false,
+		"mysql://root@h/db?collation=gbk_chinese_ci":               false,
+		"mysql://root@h/db?collation=cp932_japanese_ci":            false,
+		"mysql://root@h/db?charset=gb18030&interpolateParams=true": true,
+	} {
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			t.Errorf("ParseDSN(%q): %v", dsn, err)
+			continue
+		}
+		if cfg.InterpolateParams != want {
+			t.Errorf("ParseDSN(%q): interpolateParams %v, want %v", dsn, cfg.InterpolateParams, want)
+		}
+		if strings.Contains(dsn, "interpolateParams") {
+			continue
+		}
+		if _, err := mysqldrv.NewConnector(cfg); err != nil {
+			t.Errorf("ParseDSN(%q) gives a configuration the driver refuses: %v", dsn, err)
+		}
 	}
 }

@@ -72,13 +72,18 @@ type readCounter struct {
 	taken atomic.Int64 // wakes a wait received
 }
 
+// GetProcess and EventsAfter count a read once it has returned, so that a
+// wait counted asleep has finished its poll: a write committed after that
+// cannot be seen by the poll (an empty EventsAfter reads the events again
+// after its existence check, and an append is two round trips, so a read
+// counted when it starts could still see it).
 func (c *readCounter) GetProcess(ctx context.Context, id string) (procreg.Record, error) {
-	c.reads.Add(1)
+	defer c.reads.Add(1)
 	return c.Registry.GetProcess(ctx, id)
 }
 
 func (c *readCounter) EventsAfter(ctx context.Context, id string, after uint64) ([]procreg.Event, error) {
-	c.reads.Add(1)
+	defer c.reads.Add(1)
 	return c.Registry.EventsAfter(ctx, id, after)
 }
 

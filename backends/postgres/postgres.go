@@ -32,38 +32,75 @@
 //
 // # Round trips
 //
-// Each statement is one round trip (pgx prepares a statement once per
-// connection, then executes it in one); BEGIN and COMMIT count as one each.
-// Measured, and held to these figures, by TestRoundTrips:
+// A transaction's statements travel in pgx batches (pipe.go; pgx sends a
+// batch's statements in one pipeline with one Sync, so a batch is one round
+// trip). BEGIN is queued and goes with the first statement whose result
+// the engine reads (LockProcess, which also reads the lease clock); the
+// writes whose result it does not read (sqlc's :exec queries: InsertEvent,
+// UpdateProcess, UpdateProcessLease, …) are queued and go with the next
+// read, or with COMMIT. The engine's lock–decide–write is unchanged: it
+// still decides in Go on the row it locked. A read of one statement runs on
+// the pool without a transaction. Measured on a warm connection, and held
+// to these figures, by TestRoundTrips:
 //
-//	method                             trips  statements between BEGIN and COMMIT
-//	RegisterProcess                    4      LockProcess, InsertProcess (none when already registered)
-//	AppendEvent                        5      LockProcess, InsertEvent, UpdateProcess
-//	AppendEvent with a replay key      6      LockProcess, EventByReplayKey, InsertEvent, UpdateProcess
-//	CompleteProcess                    6      as AppendEvent with a replay key
+//	method                             trips  round trips
+//	RegisterProcess                    2      [BEGIN, LockProcess] [InsertProcess, COMMIT]
+//	AppendEvent                        2      [BEGIN, LockProcess] [InsertEvent, UpdateProcess, COMMIT]
+//	AppendEvent with a replay key      3      [BEGIN, LockProcess] [EventByReplayKey] [InsertEvent, UpdateProcess, COMMIT]
+//	CompleteProcess                    3      as AppendEvent with a replay key
 //	ClaimProcessLease, Reclaim…,
 //	RenewProcessLease,
-//	CompleteProcessLease               4      LockProcess (+ database clock), UpdateProcess
+//	CompleteProcessLease               2      [BEGIN, LockProcess (+ database clock)] [UpdateProcessLease, COMMIT]
 //	SetExternalRef, RecordFirstStarted,
 //	RequestProcessAbandon,
-//	SetProcessWait, ClearProcessWait   3–4    LockProcess, UpdateProcess when something changes
+//	SetProcessWait, ClearProcessWait   2      [BEGIN, LockProcess] [UpdateProcess when something changes, COMMIT]
 //	GrantHandle, AckWake,
-//	RevokeHandle                       4      LockProcess, UpsertGrant / InsertWakeAck / DeleteGrant
-//	TransferHandleGrants               2+4n   per process: LockProcess, GetGrant, DeleteGrant, UpsertGrant
-//	DeleteSessionProcessState          5+     ListGrantsBySession, ListProcessesByWakeTargetSession,
-//	                                          DeleteGrantsBySession, then per process touched
+//	RevokeHandle                       2      [BEGIN, LockProcess] [UpsertGrant / InsertWakeAck / DeleteGrant, COMMIT]
+//	TransferHandleGrants               1+2n   per process: [LockProcess] [GetGrant]; DeleteGrant and UpsertGrant
+//	                                          go with the next lock or with COMMIT
+//	DeleteSessionProcessState          4+     [BEGIN, ListGrantsBySession] [ListProcessesByWakeTargetSession]
+//	                                          [DeleteGrantsBySession] [COMMIT], then per process touched
 //	GetProcess, GetProcessLease,
 //	ListProcesses, ListNonTerminal,
 //	HasHandleGrant, ListHandleGrants,
 //	ListLiveHandleGrants               1      one query, no transaction
 //	EventsAfter, WakeEventsAfter,
 //	CountEventsThrough, RecentEvents,
-//	HandleGrantsForProcess             4      GetProcess, one query
-//	PruneTerminalProcesses             3 when nothing is due; per batch of up to 500:
-//	                                   7      PruneCandidates, 4 deletes
+//	HandleGrantsForProcess             1      the query, no transaction, when it finds something (events
+//	                                          and grants are deleted with their process, so they prove it
+//	                                          exists); otherwise 4: that, then [BEGIN, GetProcess] [the
+//	                                          query] [COMMIT], so that ErrNotFound is decided in one snapshot
+//	RegisterProcesses(n)               2      [BEGIN, LockProcesses] [n × InsertProcess, COMMIT]
+//	ClaimNext(limit)                   2      [BEGIN, ClaimCandidates (+ database clock)]
+//	                                          [UpdateProcessLeases (one statement), COMMIT]
+//	PruneTerminalProcesses             2 when nothing is due: [BEGIN, PruneCandidates] [COMMIT];
+//	                                   6      per batch of up to 500: [BEGIN, PruneCandidates], 4 deletes
+//	                                          (their counts are read), [COMMIT]
 //
-// AppendEvent is one transaction of at most four statements, as the issue
-// requires (TestRoundTrips asserts it).
+// A failed statement fails the transaction from then on, whichever
+// statement reports it; see pipe for what a failure in the batch holding
+// COMMIT means.
+//
+// # Group commit
+//
+// Concurrent writes to single processes — appends, completions, the fenced
+// writes, lease claims, reclaims, renewals and releases, AckWake and the
+// record writes (SetProcessWait, RecordFirstStarted, …) — may share one
+// transaction (driver.GroupCommit; docs/design.md, "Group commit"). The
+// registry runs as many of their transactions at once as the pool has
+// connections; a call that finds them all busy, or its process in one of
+// them, queues, and the next transaction to finish hands its connection to
+// up to 16 queued calls on distinct processes: BEGIN, one LockProcesses
+// for all of them, the replay-key reads of those that have one, each
+// call's writes, COMMIT — for n appends 3+2n round trips and one commit
+// (one WAL flush) instead of 5n and n. Each call still succeeds or fails
+// on its own and returns once the group has committed. A call that does
+// not wait runs alone and sends exactly the statements of the table above.
+// So grouping starts only where a call would otherwise have waited for a
+// connection: with fewer workers than connections every call runs alone,
+// since a group's statements run one after another on one connection and
+// forming groups earlier measured slower. WithGroupCommit changes the two
+// numbers; WithGroupCommit(0, 0) turns it off.
 //
 // # Early wake for waiters
 //
@@ -121,6 +158,15 @@ func WithClock(clock func() time.Time) Option { return sqlkit.WithClock(clock) }
 // WithoutMigrations makes New and Open leave the schema alone; call Migrate
 // yourself (for example from a deployment step).
 func WithoutMigrations() Option { return sqlkit.WithoutMigrations() }
+
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once, and
+// the calls beyond them are coalesced into groups of at most maxCalls (0:
+// 16). WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return sqlkit.WithGroupCommit(transactions, maxCalls)
+}
 
 // New returns a Registry over the caller's pool, migrating the schema first
 // unless WithoutMigrations is given. Close leaves the pool open.
@@ -199,6 +245,7 @@ func schemaStatusDSN(ctx context.Context, dsn string) (driver.SchemaStatus, erro
 // the pool if owned.
 func newRegistry(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (procreg.Registry, error) {
 	migrate := func(ctx context.Context) (int64, error) { return Migrate(ctx, pool) }
+	opts = append([]Option{sqlkit.DefaultGroupCommit(int(pool.Config().MaxConns))}, opts...)
 	reg, err := sqlkit.NewRegistry(ctx, "postgres", &pgStore{pool: pool, owned: owned}, migrate, opts)
 	if err != nil {
 		return nil, err

@@ -48,24 +48,29 @@ func (s *pgStore) Read(ctx context.Context, fn func(context.Context, driver.Tx) 
 	return sqlkit.Retry(ctx, retryable, func() error { return s.inTx(ctx, readOnly, fn) })
 }
 
-// inTx runs fn in one transaction, committing when it returns nil. It is
-// pgx.BeginTxFunc except that a failed COMMIT wraps driver.ErrCommitFailed
-// (sqlkit.CommitFailed): a connection lost during the commit leaves the
-// outcome unknown, and such a write is not retried. The deferred rollback
-// also runs when fn panics; after a commit it is a no-op.
+// inTx runs fn in one transaction on a connection of its own, committing
+// when fn returns nil. The statements travel in batches (pipe): BEGIN with
+// the first statement fn reads, the writes whose result fn does not read
+// with the next read or with COMMIT. A failed COMMIT, or a connection lost
+// while the batch holding it was in flight, wraps driver.ErrCommitFailed
+// (sqlkit.CommitFailed): the outcome is unknown, and such a write is not
+// retried. The deferred rollback also runs when fn panics; after a commit
+// it is a no-op. Each attempt of sqlkit.Retry gets a fresh pipe and
+// adapter, so nothing leaks from one attempt to the next.
 func (s *pgStore) inTx(ctx context.Context, opts pgx.TxOptions, fn func(context.Context, driver.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, opts)
+	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if err := fn(ctx, newTx(tx)); err != nil {
+	p := newPipe(c.Conn(), opts)
+	defer func() {
+		p.end(ctx)
+		c.Release() // a connection left inside a transaction or broken is dropped, not reused
+	}()
+	if err := fn(ctx, newTx(p)); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return sqlkit.CommitFailed("postgres", err)
-	}
-	return nil
+	return p.commit(ctx)
 }
 
 func (s *pgStore) ReadOne(ctx context.Context, fn func(context.Context, driver.Tx) error) error {

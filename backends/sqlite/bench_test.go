@@ -11,6 +11,7 @@ import (
 
 	"github.com/procreg/procreg"
 	"github.com/procreg/procreg/driver"
+	"github.com/procreg/procreg/internal/servertest"
 )
 
 // benchSync lets a run compare synchronous settings:
@@ -25,7 +26,7 @@ func benchRegistry(b *testing.B) (procreg.Registry, *sqliteStore) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg := driver.NewRegistry(s, driver.Options{Clock: c.clock})
+	reg := driver.NewRegistry(s, driver.Options{Clock: c.clock, Group: c.group})
 	b.Cleanup(func() { reg.Close() })
 	return reg, s
 }
@@ -57,6 +58,31 @@ func BenchmarkAppendEvent(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkAppendEventWorkers appends from 8, 32 and 100 goroutines, each
+// to a process of its own, with the default group commit ("grouped": the
+// appends that queue behind the one writer share its next transaction and
+// its fsync) and with group commit off ("alone": one transaction each).
+func BenchmarkAppendEventWorkers(b *testing.B) {
+	for _, n := range []int{servertest.Workers, 32, 100} {
+		for _, mode := range []string{"grouped", "alone"} {
+			b.Run(fmt.Sprintf("%d/%s", n, mode), func(b *testing.B) {
+				c := defaultConfig()
+				c.synchronous = *benchSync
+				if mode == "alone" {
+					c.group = driver.GroupCommit{}
+				}
+				s, err := openStore(context.Background(), filepath.Join(b.TempDir(), "bench.db"), c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				reg := driver.NewRegistry(s, driver.Options{Clock: c.clock, Group: c.group})
+				defer reg.Close()
+				servertest.AppendEventWorkers(b, reg, n)
+			})
+		}
+	}
 }
 
 // BenchmarkAppendEventWithLease is BenchmarkAppendEvent through the fenced
@@ -146,4 +172,11 @@ func BenchmarkListWaiting(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCountEventsThrough counts through the last of 10 and of 50,000
+// matching events (servertest.CountEventsThroughBench).
+func BenchmarkCountEventsThrough(b *testing.B) {
+	reg, s := benchRegistry(b)
+	servertest.CountEventsThroughBench(b, reg, s.Write)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +26,8 @@ var fullScanAllowed = map[string]string{
 var wantIndex = map[string]string{
 	"EventByReplayKey":                       "events_process_replay_key",
 	"WakeEventsAfter":                        "events_process_wake_sequence",
-	"CountEventsThrough":                     "events_process_type_sequence",
+	"CountEventsThrough":                     "COVERING INDEX events_process_type_sequence_ordinal (process_id=? AND event_type=? AND sequence<?)",
+	"InsertEvent":                            "COVERING INDEX events_process_type_sequence_ordinal (process_id=? AND event_type=?)",
 	"ListProcessesByStatus":                  "processes_status_id",
 	"ListProcessesByStatusWaiting":           "processes_status_waiting_id",
 	"ListProcessesByWaiting":                 "processes_status_waiting_id",
@@ -34,7 +36,7 @@ var wantIndex = map[string]string{
 	"ListProcessesByDefinitionWaiting":       "processes_definition_status_waiting",
 	"ListProcessesByDefinitionStatusWaiting": "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=?)",
 	"ListProcessesByWakeTargetSession":       "processes_wake_target_session_id",
-	"PruneCandidates":                        "processes_status_updated",
+	"PruneCandidates":                        "SEARCH processes USING INDEX processes_prune_at (prune_at_ms<?)",
 	"ListGrantsByProcess":                    "grants_process_session_scope",
 	"ListGrantsBySession":                    "grants_session_process_scope",
 	"ListGrantsByScope":                      "SEARCH grants USING PRIMARY KEY (scope_id=?)",
@@ -51,7 +53,7 @@ var wantIndex = map[string]string{
 	"LastProcessIDByStatus":                  "processes_status_id (status=?)",
 	"LastProcessIDByWaiting":                 "processes_status_waiting_id (status=? AND waiting=?)",
 	"LastProcessIDByDefinition":              "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=?)",
-	"CountProcessesByStatus":                 "COVERING INDEX processes_status_", // (status, id) or (status, updated_at_ms): both cover
+	"CountProcessesByStatus":                 "COVERING INDEX processes_status_", // (status, id) or (status, waiting, id): both cover
 	"CountProcessesByWaiting":                "COVERING INDEX processes_status_waiting_id (status=? AND waiting=?)",
 	"CountProcessesByDefinition":             "COVERING INDEX processes_definition_status_waiting (definition_fingerprint=?)",
 	// Batch claims: the running rows of the filter's index, in id order
@@ -61,6 +63,14 @@ var wantIndex = map[string]string{
 	"ClaimCandidatesByDefinitionStatus":        "processes_definition_status_waiting (definition_fingerprint=? AND status=?)",
 	"ClaimCandidatesByDefinitionStatusWaiting": "processes_definition_status_waiting (definition_fingerprint=? AND status=? AND waiting=?)",
 }
+
+// Queries that must stop after their LIMIT's first index entries: the
+// index order is the ORDER BY, so no sort (a TEMP B-TREE, which reads
+// every matching entry first) may appear. CountEventsThrough and
+// InsertEvent read the last event of a type (the ordinal the count
+// returns, the one the append continues): one probe however many events
+// of the type there are.
+var boundedProbe = []string{"CountEventsThrough", "InsertEvent"}
 
 var (
 	argRe   = regexp.MustCompile(`sqlc\.(arg|slice)\(\w+\)`)
@@ -112,6 +122,9 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 			}
 			if want, ok := wantIndex[name]; ok && !strings.Contains(plan, want) {
 				t.Errorf("%s does not use %s:\n%s\nplan:\n%s", name, want, q, plan)
+			}
+			if slices.Contains(boundedProbe, name) && strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("%s sorts every matching entry before its LIMIT:\n%s\nplan:\n%s", name, q, plan)
 			}
 		})
 	}

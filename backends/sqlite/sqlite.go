@@ -36,6 +36,20 @@
 // which is not fair: a process writing in a tight loop can make another
 // wait (up to the busy timeout, then the Write is retried).
 //
+// # Group commit
+//
+// Writes to single processes from many goroutines — appends, completions,
+// the fenced and lease writes, AckWake, the record writes — share
+// transactions (driver.GroupCommit; docs/design.md, "Group commit"): one
+// runs at a time, as SQLite has one writer, and the calls that arrive
+// while it runs queue and then commit together, up to 64 on distinct
+// processes in one BEGIN IMMEDIATE … COMMIT, so one fsync covers them
+// all. Each call still succeeds or fails on its own and returns once the
+// group has committed; a call that finds no transaction running runs
+// alone at once. WithGroupCommit changes the two numbers;
+// WithGroupCommit(0, 0) turns it off (BenchmarkAppendEventWorkers compares
+// both).
+//
 // # Migrations
 //
 // Open applies the embedded migrations (schema/sqlite) forward-only unless
@@ -77,11 +91,13 @@ type config struct {
 	busyTimeout time.Duration
 	readers     int
 	synchronous string
+	group       driver.GroupCommit
 }
 
 // defaultConfig is Open's configuration before options.
 func defaultConfig() config {
-	return config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: "FULL"}
+	return config{clock: time.Now, migrate: true, busyTimeout: 5 * time.Second, readers: 4, synchronous: "FULL",
+		group: driver.GroupCommit{Transactions: 1, MaxCalls: groupMaxCalls}}
 }
 
 // WithClock sets the clock for every timestamp and lease decision (default
@@ -118,6 +134,24 @@ func WithReaders(n int) Option {
 	}
 }
 
+// groupMaxCalls is the default bound of a group commit: PLACEHOLDER.
+const groupMaxCalls = 64
+
+// WithGroupCommit sets group commit (see "Group commit" above): at most
+// transactions write transactions of single-process calls run at once
+// (default 1: SQLite has one writer), and the calls beyond them are
+// coalesced into groups of at most maxCalls (0: the default, 64).
+// WithGroupCommit(0, 0) turns it off, so that every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	return func(c *config) {
+		c.group = driver.GroupCommit{Transactions: max(transactions, 0), MaxCalls: max(maxCalls, 0)}
+		if c.group.MaxCalls == 0 {
+			c.group.MaxCalls = groupMaxCalls
+		}
+	}
+}
+
 // WithSynchronousNormal runs with synchronous=NORMAL instead of FULL:
 // faster commits, still consistent after any crash, but the last commits
 // may be lost on power loss or an OS crash (see the package doc).
@@ -135,7 +169,7 @@ func Open(ctx context.Context, path string, opts ...Option) (procreg.Registry, e
 	if err != nil {
 		return nil, err
 	}
-	return driver.NewRegistry(s, driver.Options{Clock: c.clock}), nil
+	return driver.NewRegistry(s, driver.Options{Clock: c.clock, Group: c.group}), nil
 }
 
 // Migrate applies every pending migration to the SQLite file at path

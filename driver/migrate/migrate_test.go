@@ -34,6 +34,8 @@ type target struct {
 	src     migrate.Source
 	connect func(t *testing.T) *sql.DB
 	up      func(ctx context.Context, db *sql.DB) (int64, error)
+	// path (SQLite) or dsn (the servers) is what the backend's Open takes.
+	path, dsn string
 }
 
 func source(dialect string, g goose.Dialect) migrate.Source {
@@ -47,7 +49,8 @@ func sqliteTarget(t *testing.T) target {
 		connect: func(t *testing.T) *sql.DB {
 			return openDB(t, "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
 		},
-		up: func(ctx context.Context, _ *sql.DB) (int64, error) { return sqlite.Migrate(ctx, path) },
+		up:   func(ctx context.Context, _ *sql.DB) (int64, error) { return sqlite.Migrate(ctx, path) },
+		path: path,
 	}
 }
 
@@ -64,6 +67,7 @@ func postgresTarget(t *testing.T) target {
 			defer pool.Close()
 			return postgres.Migrate(ctx, pool)
 		},
+		dsn: d.DSN,
 	}
 }
 
@@ -73,6 +77,7 @@ func mysqlTarget(t *testing.T) target {
 		src:     source("mysql", goose.DialectMySQL),
 		connect: func(t *testing.T) *sql.DB { return openDB(t, "mysql", d.DSN) },
 		up:      mysql.Migrate,
+		dsn:     d.DSN,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/procreg/procreg"
@@ -19,6 +20,10 @@ type Options struct {
 	Clock func() time.Time
 	// SkipMigrations leaves the schema alone on New/Open.
 	SkipMigrations bool
+	// Group configures the engine's group commit (driver.GroupCommit);
+	// each backend puts its default first in the options it passes to
+	// NewRegistry, so a caller's WithGroupCommit overrides it.
+	Group driver.GroupCommit
 }
 
 // Option changes Options.
@@ -29,6 +34,38 @@ func WithClock(clock func() time.Time) Option { return func(o *Options) { o.Cloc
 
 // WithoutMigrations sets Options.SkipMigrations.
 func WithoutMigrations() Option { return func(o *Options) { o.SkipMigrations = true } }
+
+// WithGroupCommit sets Options.Group: at most transactions write
+// transactions of single-process calls at once, the calls beyond them
+// coalesced into groups of at most maxCalls (0 or less: GroupMaxCalls).
+// transactions 0 or less turns group commit off: every call is its own
+// transaction.
+func WithGroupCommit(transactions, maxCalls int) Option {
+	if maxCalls <= 0 {
+		maxCalls = GroupMaxCalls
+	}
+	return func(o *Options) { o.Group = driver.GroupCommit{Transactions: max(transactions, 0), MaxCalls: maxCalls} }
+}
+
+// GroupMaxCalls is the server backends' default bound of a group commit:
+// a group's statements run one after another on its connection, so a
+// larger group holds its rows and its callers longer for little less work
+// per call (docs/design.md, "Group commit", has the measurements).
+const GroupMaxCalls = 16
+
+// DefaultGroupCommit is a server backend's default group commit over a
+// pool of at most maxConns connections (0 or less: unlimited): as many
+// transactions at once as the pool has connections, so that a call joins
+// a group only when it would otherwise have waited for a connection, and
+// groups of at most GroupMaxCalls. An unlimited pool counts as
+// max(16, 4×GOMAXPROCS) connections, the pool the PostgreSQL backend's
+// Open makes. A backend puts it before the caller's options.
+func DefaultGroupCommit(maxConns int) Option {
+	if maxConns <= 0 {
+		maxConns = max(16, 4*runtime.GOMAXPROCS(0))
+	}
+	return WithGroupCommit(maxConns, GroupMaxCalls)
+}
 
 // NewRegistry finishes a backend's New/Open: it applies opts, runs migrate
 // unless migrations are disabled, and returns the engine over s. On error it
@@ -48,5 +85,5 @@ func NewRegistry(ctx context.Context, name string, s driver.Store, migrate func(
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	return driver.NewRegistry(s, driver.Options{Clock: o.Clock}), nil
+	return driver.NewRegistry(s, driver.Options{Clock: o.Clock, Group: o.Group}), nil
 }

@@ -129,13 +129,14 @@ func (t *adapterTx) InsertProcess(ctx context.Context, row driver.ProcessRow) er
 	return t.d.CheckInsert("insert process", row.ID, err)
 }
 
-// UpdateProcess does not check the affected-row count: MySQL reports 0 for
-// an update that changes nothing, and the row is locked anyway.
+// UpdateProcess is :exec, with no affected-row count to check: MySQL
+// reports 0 for an update that changes nothing, and the row is locked
+// anyway.
 func (t *adapterTx) UpdateProcess(ctx context.Context, row driver.ProcessRow) error {
 	if err := t.advanceChangeCounter(ctx, row.ID); err != nil {
 		return err
 	}
-	_, err := t.q.UpdateProcess(ctx, UpdateProcessParams{
+	err := t.q.UpdateProcess(ctx, UpdateProcessParams{
 		WakeTargetSession:    row.WakeTargetSession,
 		WakeTargetFrame:      row.WakeTargetFrame,
 		UpdatedAtMs:          row.UpdatedAtMs,
@@ -218,8 +219,13 @@ func (t *adapterTx) WakeEventsAfter(ctx context.Context, processID string, after
 	return toEventRows(ms), t.d.Check("list wake events of process", processID, err)
 }
 
+// CountEventsThrough reads the ordinal of the type's last event at or
+// before upTo (one index probe); no such event is a count of 0.
 func (t *adapterTx) CountEventsThrough(ctx context.Context, processID, eventType string, upTo int64) (int64, error) {
 	n, err := t.q.CountEventsThrough(ctx, CountEventsThroughParams{ProcessID: processID, EventType: eventType, UpToSequence: upTo})
+	if err != nil && t.d.Classify(err) == driver.ClassNoRows {
+		return 0, nil
+	}
 	return n, t.d.Check("count events of process", processID, err)
 }
 
@@ -318,7 +324,7 @@ func (t *adapterTx) PruneBatch(ctx context.Context, cutoffMs int64, limit int) (
 // UpdateProcessLease writes the lease columns only and leaves change_pos:
 // a lease is not a record change.
 func (t *adapterTx) UpdateProcessLease(ctx context.Context, row driver.ProcessRow) error {
-	_, err := t.q.UpdateProcessLease(ctx, UpdateProcessLeaseParams{
+	err := t.q.UpdateProcessLease(ctx, UpdateProcessLeaseParams{
 		LeaseToken:         row.LeaseToken,
 		LeaseOwner:         row.LeaseOwner,
 		LeaseOwnerID:       row.LeaseOwnerID,

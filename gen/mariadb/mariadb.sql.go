@@ -54,7 +54,7 @@ func (q *Queries) InsertWakeAck(ctx context.Context, arg InsertWakeAckParams) er
 }
 
 const lockProcess = `-- name: LockProcess :one
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos,
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms,
        CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
 FROM processes
 WHERE id = ?
@@ -117,13 +117,14 @@ func (q *Queries) LockProcess(ctx context.Context, id string) (LockProcessRow, e
 		&i.Process.LeaseClaimedAtMs,
 		&i.Process.LeaseExpiresAtMs,
 		&i.Process.ChangePos,
+		&i.Process.PruneAtMs,
 		&i.NowMs,
 	)
 	return i, err
 }
 
 const lockProcesses = `-- name: LockProcesses :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos,
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms,
        CAST(UNIX_TIMESTAMP() * 1000 + MICROSECOND(NOW(6)) DIV 1000 AS SIGNED) AS now_ms
 FROM processes
 WHERE id IN (/*SLICE:ids*/?)
@@ -198,6 +199,7 @@ func (q *Queries) LockProcesses(ctx context.Context, ids []string) ([]LockProces
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 			&i.NowMs,
 		); err != nil {
 			return nil, err
@@ -215,8 +217,7 @@ func (q *Queries) LockProcesses(ctx context.Context, ids []string) ([]LockProces
 
 const pruneCandidates = `-- name: PruneCandidates :many
 SELECT id FROM processes
-WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
-  AND updated_at_ms < ?
+WHERE prune_at_ms < CAST(? AS SIGNED)
 LIMIT ?
 FOR UPDATE SKIP LOCKED
 `
@@ -238,6 +239,11 @@ type PruneCandidatesParams struct {
 // skipped here; the deadlock that can follow is retried.
 // On Galera, SKIP LOCKED skips only rows locked on this node; a prune
 // racing a writer on another node loses at certification and is retried.
+// prune_at_ms is updated_at_ms of a terminal process and NULL for a
+// running one (00004_hot.sql), so this is "terminal and updated before the
+// cutoff", read from the index processes_prune_at.
+// The CAST only types the parameter: sqlc would make it nullable like the
+// column.
 func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams) ([]string, error) {
 	rows, err := q.db.QueryContext(ctx, pruneCandidates, arg.CutoffMs, arg.RowLimit)
 	if err != nil {
@@ -262,7 +268,7 @@ func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams
 }
 
 const recentEventsDesc = `-- name: RecentEventsDesc :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms, type_ordinal FROM events
 WHERE process_id = ?
 ORDER BY sequence DESC
 LIMIT ?
@@ -298,6 +304,7 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 			&i.WakeTargetSession,
 			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
+			&i.TypeOrdinal,
 		); err != nil {
 			return nil, err
 		}

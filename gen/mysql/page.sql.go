@@ -400,7 +400,7 @@ func (q *Queries) LastProcessIDByWaiting(ctx context.Context, arg LastProcessIDB
 
 const pageProcessesAll = `-- name: PageProcessesAll :many
 
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE id > ?
   AND id <= ?
 ORDER BY id
@@ -471,6 +471,7 @@ func (q *Queries) PageProcessesAll(ctx context.Context, arg PageProcessesAllPara
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -486,7 +487,7 @@ func (q *Queries) PageProcessesAll(ctx context.Context, arg PageProcessesAllPara
 }
 
 const pageProcessesByDefinition = `-- name: PageProcessesByDefinition :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos FROM processes
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms FROM processes
 WHERE processes.id IN (
     SELECT a1.id FROM (SELECT p.id FROM processes AS p
         WHERE p.definition_fingerprint = ? AND p.status = 'running' AND p.waiting = FALSE AND p.id > ? AND p.id <= ?
@@ -643,6 +644,7 @@ func (q *Queries) PageProcessesByDefinition(ctx context.Context, arg PageProcess
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -658,7 +660,7 @@ func (q *Queries) PageProcessesByDefinition(ctx context.Context, arg PageProcess
 }
 
 const pageProcessesByDefinitionStatus = `-- name: PageProcessesByDefinitionStatus :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos FROM processes
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms FROM processes
 WHERE processes.id IN (
     SELECT a1.id FROM (SELECT p.id FROM processes AS p
         WHERE p.definition_fingerprint = ? AND p.status = ? AND p.waiting = FALSE AND p.id > ? AND p.id <= ?
@@ -746,6 +748,7 @@ func (q *Queries) PageProcessesByDefinitionStatus(ctx context.Context, arg PageP
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -761,7 +764,7 @@ func (q *Queries) PageProcessesByDefinitionStatus(ctx context.Context, arg PageP
 }
 
 const pageProcessesByDefinitionStatusWaiting = `-- name: PageProcessesByDefinitionStatusWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE definition_fingerprint = ?
   AND status = ?
   AND waiting = ?
@@ -835,6 +838,7 @@ func (q *Queries) PageProcessesByDefinitionStatusWaiting(ctx context.Context, ar
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -850,7 +854,7 @@ func (q *Queries) PageProcessesByDefinitionStatusWaiting(ctx context.Context, ar
 }
 
 const pageProcessesByDefinitionWaiting = `-- name: PageProcessesByDefinitionWaiting :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos FROM processes
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms FROM processes
 WHERE processes.id IN (
     SELECT a1.id FROM (SELECT p.id FROM processes AS p
         WHERE p.definition_fingerprint = ? AND p.status = 'running' AND p.waiting = ? AND p.id > ? AND p.id <= ?
@@ -968,6 +972,7 @@ func (q *Queries) PageProcessesByDefinitionWaiting(ctx context.Context, arg Page
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -983,7 +988,7 @@ func (q *Queries) PageProcessesByDefinitionWaiting(ctx context.Context, arg Page
 }
 
 const pageProcessesByStatus = `-- name: PageProcessesByStatus :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE status = ?
   AND id > ?
   AND id <= ?
@@ -1051,6 +1056,7 @@ func (q *Queries) PageProcessesByStatus(ctx context.Context, arg PageProcessesBy
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -1066,7 +1072,7 @@ func (q *Queries) PageProcessesByStatus(ctx context.Context, arg PageProcessesBy
 }
 
 const pageProcessesByStatusWaiting = `-- name: PageProcessesByStatusWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE status = ?
   AND waiting = ?
   AND id > ?
@@ -1137,6 +1143,7 @@ func (q *Queries) PageProcessesByStatusWaiting(ctx context.Context, arg PageProc
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -1152,7 +1159,7 @@ func (q *Queries) PageProcessesByStatusWaiting(ctx context.Context, arg PageProc
 }
 
 const pageProcessesByWaiting = `-- name: PageProcessesByWaiting :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos FROM processes
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms FROM processes
 WHERE processes.id IN (
     SELECT a1.id FROM (SELECT p.id FROM processes AS p
         WHERE p.status = 'running' AND p.waiting = ? AND p.id > ? AND p.id <= ?
@@ -1264,6 +1271,7 @@ func (q *Queries) PageProcessesByWaiting(ctx context.Context, arg PageProcessesB
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}

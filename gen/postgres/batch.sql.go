@@ -10,7 +10,7 @@ import (
 )
 
 const claimCandidatesByDefinitionStatus = `-- name: ClaimCandidatesByDefinitionStatus :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, clock.now_ms
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms, clock.now_ms
 FROM processes,
      (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS clock
 WHERE processes.definition_fingerprint = $1
@@ -82,6 +82,7 @@ func (q *Queries) ClaimCandidatesByDefinitionStatus(ctx context.Context, arg Cla
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 			&i.NowMs,
 		); err != nil {
 			return nil, err
@@ -95,7 +96,7 @@ func (q *Queries) ClaimCandidatesByDefinitionStatus(ctx context.Context, arg Cla
 }
 
 const claimCandidatesByDefinitionStatusWaiting = `-- name: ClaimCandidatesByDefinitionStatusWaiting :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, clock.now_ms
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms, clock.now_ms
 FROM processes,
      (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS clock
 WHERE processes.definition_fingerprint = $1
@@ -174,6 +175,7 @@ func (q *Queries) ClaimCandidatesByDefinitionStatusWaiting(ctx context.Context, 
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 			&i.NowMs,
 		); err != nil {
 			return nil, err
@@ -188,7 +190,7 @@ func (q *Queries) ClaimCandidatesByDefinitionStatusWaiting(ctx context.Context, 
 
 const claimCandidatesByStatus = `-- name: ClaimCandidatesByStatus :many
 
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, clock.now_ms
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms, clock.now_ms
 FROM processes,
      (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS clock
 WHERE processes.status = $1
@@ -271,6 +273,7 @@ func (q *Queries) ClaimCandidatesByStatus(ctx context.Context, arg ClaimCandidat
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 			&i.NowMs,
 		); err != nil {
 			return nil, err
@@ -284,7 +287,7 @@ func (q *Queries) ClaimCandidatesByStatus(ctx context.Context, arg ClaimCandidat
 }
 
 const claimCandidatesByStatusWaiting = `-- name: ClaimCandidatesByStatusWaiting :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, clock.now_ms
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms, clock.now_ms
 FROM processes,
      (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS clock
 WHERE processes.status = $1
@@ -356,6 +359,7 @@ func (q *Queries) ClaimCandidatesByStatusWaiting(ctx context.Context, arg ClaimC
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 			&i.NowMs,
 		); err != nil {
 			return nil, err
@@ -368,7 +372,7 @@ func (q *Queries) ClaimCandidatesByStatusWaiting(ctx context.Context, arg ClaimC
 	return items, nil
 }
 
-const updateProcessLeases = `-- name: UpdateProcessLeases :execrows
+const updateProcessLeases = `-- name: UpdateProcessLeases :exec
 UPDATE processes SET
     lease_token = u.lease_token,
     lease_owner = u.lease_owner,
@@ -406,8 +410,8 @@ type UpdateProcessLeasesParams struct {
 // change_pos alone: lease writes are not record changes. Optional
 // (internal/dialectgen.OptionalQueries): a dialect without it writes one
 // UpdateProcessLease per row.
-func (q *Queries) UpdateProcessLeases(ctx context.Context, arg UpdateProcessLeasesParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updateProcessLeases,
+func (q *Queries) UpdateProcessLeases(ctx context.Context, arg UpdateProcessLeasesParams) error {
+	_, err := q.db.Exec(ctx, updateProcessLeases,
 		arg.LeaseToken,
 		arg.LeaseOwner,
 		arg.LeaseOwnerID,
@@ -417,8 +421,5 @@ func (q *Queries) UpdateProcessLeases(ctx context.Context, arg UpdateProcessLeas
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }

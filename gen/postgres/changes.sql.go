@@ -11,10 +11,11 @@ import (
 
 const processesChangedSince = `-- name: ProcessesChangedSince :many
 
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
-WHERE change_pos < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-  AND (change_pos, id) > ($1::bigint, $2::text)
-ORDER BY change_pos, id
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms FROM process_changes
+JOIN processes ON processes.id = process_changes.process_id
+WHERE process_changes.change_pos < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+  AND (process_changes.change_pos, process_changes.process_id) > ($1::bigint, $2::text)
+ORDER BY process_changes.change_pos, process_changes.process_id
 LIMIT $3
 `
 
@@ -31,8 +32,12 @@ type ProcessesChangedSinceParams struct {
 // still running, or that committed after a younger one, waits until the
 // horizon passes it; it is never left behind the cursor.
 // ProcessesChangedSince returns the rows after the cursor (after_pos,
-// after_id) and below the horizon in (change_pos, id) order, from the index
-// processes_change_pos_id.
+// after_id) and below the horizon in (change_pos, id) order: it walks the
+// narrow table process_changes by its index process_changes_pos_id (the
+// position is kept there so that the processes row has no indexed column
+// an append changes, 00004_hot.sql) and fetches each row by primary key.
+// The trigger that fills process_changes copies processes.change_pos in
+// the same statement, so the two positions are always equal.
 func (q *Queries) ProcessesChangedSince(ctx context.Context, arg ProcessesChangedSinceParams) ([]Process, error) {
 	rows, err := q.db.Query(ctx, processesChangedSince, arg.AfterPos, arg.AfterID, arg.RowLimit)
 	if err != nil {
@@ -81,6 +86,7 @@ func (q *Queries) ProcessesChangedSince(ctx context.Context, arg ProcessesChange
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -92,7 +98,7 @@ func (q *Queries) ProcessesChangedSince(ctx context.Context, arg ProcessesChange
 	return items, nil
 }
 
-const updateProcessLease = `-- name: UpdateProcessLease :execrows
+const updateProcessLease = `-- name: UpdateProcessLease :exec
 
 UPDATE processes SET
     lease_token = $1,
@@ -121,9 +127,10 @@ type UpdateProcessLeaseParams struct {
 // UpdateProcessLease writes the lease columns only, in driver.ProcessRow
 // order, then the key. A lease claim, renewal or release is not a record
 // change: it leaves change_pos (and so the process's place in the change
-// feed) as it is, and touches no indexed column.
-func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updateProcessLease,
+// feed) as it is, and touches no indexed column. :exec like UpdateProcess
+// (registry.sql), for the same reason.
+func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) error {
+	_, err := q.db.Exec(ctx, updateProcessLease,
 		arg.LeaseToken,
 		arg.LeaseOwner,
 		arg.LeaseOwnerID,
@@ -133,8 +140,5 @@ func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLease
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }

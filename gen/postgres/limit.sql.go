@@ -11,7 +11,7 @@ import (
 
 const recentEventsDesc = `-- name: RecentEventsDesc :many
 
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms, type_ordinal FROM events
 WHERE process_id = $1
 ORDER BY sequence DESC
 LIMIT $2
@@ -50,6 +50,7 @@ func (q *Queries) RecentEventsDesc(ctx context.Context, arg RecentEventsDescPara
 			&i.WakeTargetSession,
 			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
+			&i.TypeOrdinal,
 		); err != nil {
 			return nil, err
 		}

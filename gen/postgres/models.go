@@ -4,6 +4,10 @@
 
 package postgresgen
 
+import (
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
 type Event struct {
 	ProcessID         string
 	Sequence          int64
@@ -18,6 +22,7 @@ type Event struct {
 	WakeTargetSession string
 	WakeTargetFrame   string
 	OccurredAtMs      int64
+	TypeOrdinal       int64
 }
 
 type Grant struct {
@@ -67,6 +72,12 @@ type Process struct {
 	LeaseClaimedAtMs      int64
 	LeaseExpiresAtMs      int64
 	ChangePos             int64
+	PruneAtMs             pgtype.Int8
+}
+
+type ProcessChange struct {
+	ProcessID string
+	ChangePos int64
 }
 
 type ProcregChangeClock struct {

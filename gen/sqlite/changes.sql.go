@@ -11,7 +11,7 @@ import (
 
 const processesChangedSince = `-- name: ProcessesChangedSince :many
 
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE change_pos >= ?1
   AND (change_pos > ?1 OR id > ?2)
 ORDER BY change_pos, id
@@ -76,6 +76,7 @@ func (q *Queries) ProcessesChangedSince(ctx context.Context, arg ProcessesChange
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -90,7 +91,7 @@ func (q *Queries) ProcessesChangedSince(ctx context.Context, arg ProcessesChange
 	return items, nil
 }
 
-const updateProcessLease = `-- name: UpdateProcessLease :execrows
+const updateProcessLease = `-- name: UpdateProcessLease :exec
 
 UPDATE processes SET
     lease_token = ?1,
@@ -119,9 +120,10 @@ type UpdateProcessLeaseParams struct {
 // UpdateProcessLease writes the lease columns only, in driver.ProcessRow
 // order, then the key. A lease claim, renewal or release is not a record
 // change: it leaves change_pos (and so the process's place in the change
-// feed) as it is, and touches no indexed column.
-func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) (int64, error) {
-	result, err := q.exec(ctx, q.updateProcessLeaseStmt, updateProcessLease,
+// feed) as it is, and touches no indexed column. :exec like UpdateProcess
+// (registry.sql), for the same reason.
+func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLeaseParams) error {
+	_, err := q.exec(ctx, q.updateProcessLeaseStmt, updateProcessLease,
 		arg.LeaseToken,
 		arg.LeaseOwner,
 		arg.LeaseOwnerID,
@@ -131,8 +133,5 @@ func (q *Queries) UpdateProcessLease(ctx context.Context, arg UpdateProcessLease
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+	return err
 }

@@ -4,6 +4,10 @@
 
 package sqlitegen
 
+import (
+	"database/sql"
+)
+
 type Event struct {
 	ProcessID         string
 	Sequence          int64
@@ -18,6 +22,7 @@ type Event struct {
 	WakeTargetSession string
 	WakeTargetFrame   string
 	OccurredAtMs      int64
+	TypeOrdinal       int64
 }
 
 type Grant struct {
@@ -67,6 +72,7 @@ type Process struct {
 	LeaseClaimedAtMs      int64
 	LeaseExpiresAtMs      int64
 	ChangePos             int64
+	PruneAtMs             sql.NullInt64
 }
 
 type ProcregChangeClock struct {

@@ -10,10 +10,12 @@ import (
 )
 
 const countEventsThrough = `-- name: CountEventsThrough :one
-SELECT COUNT(*) FROM events
+SELECT type_ordinal FROM events
 WHERE process_id = ?1
   AND event_type = ?2
   AND sequence <= ?3
+ORDER BY sequence DESC
+LIMIT 1
 `
 
 type CountEventsThroughParams struct {
@@ -22,11 +24,16 @@ type CountEventsThroughParams struct {
 	UpToSequence int64
 }
 
+// CountEventsThrough reads the ordinal (events.type_ordinal) of the type's
+// last event at or before up_to_sequence: one probe of the index
+// (process_id, event_type, sequence, type_ordinal), the same cost at the
+// 50,000th matching event as at the first. No row (no such event) is a
+// count of 0; the generated adapter maps it.
 func (q *Queries) CountEventsThrough(ctx context.Context, arg CountEventsThroughParams) (int64, error) {
 	row := q.queryRow(ctx, q.countEventsThroughStmt, countEventsThrough, arg.ProcessID, arg.EventType, arg.UpToSequence)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+	var type_ordinal int64
+	err := row.Scan(&type_ordinal)
+	return type_ordinal, err
 }
 
 const countGrantsForProcess = `-- name: CountGrantsForProcess :one
@@ -79,7 +86,7 @@ func (q *Queries) DeleteGrantsBySession(ctx context.Context, sessionID string) (
 }
 
 const eventByReplayKey = `-- name: EventByReplayKey :one
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms, type_ordinal FROM events
 WHERE process_id = ?1 AND replay_key = ?2
 LIMIT 1
 `
@@ -109,12 +116,13 @@ func (q *Queries) EventByReplayKey(ctx context.Context, arg EventByReplayKeyPara
 		&i.WakeTargetSession,
 		&i.WakeTargetFrame,
 		&i.OccurredAtMs,
+		&i.TypeOrdinal,
 	)
 	return i, err
 }
 
 const eventsAfter = `-- name: EventsAfter :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms, type_ordinal FROM events
 WHERE process_id = ?1 AND sequence > ?2
 ORDER BY sequence
 `
@@ -147,6 +155,7 @@ func (q *Queries) EventsAfter(ctx context.Context, arg EventsAfterParams) ([]Eve
 			&i.WakeTargetSession,
 			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
+			&i.TypeOrdinal,
 		); err != nil {
 			return nil, err
 		}
@@ -186,7 +195,7 @@ func (q *Queries) GetGrant(ctx context.Context, arg GetGrantParams) (Grant, erro
 
 const getProcess = `-- name: GetProcess :one
 
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes WHERE id = ?1
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes WHERE id = ?1
 `
 
 // Queries compiled for every dialect. Portable SQL only, with sqlc.arg(...)
@@ -233,6 +242,7 @@ func (q *Queries) GetProcess(ctx context.Context, id string) (Process, error) {
 		&i.LeaseClaimedAtMs,
 		&i.LeaseExpiresAtMs,
 		&i.ChangePos,
+		&i.PruneAtMs,
 	)
 	return i, err
 }
@@ -241,14 +251,21 @@ const insertEvent = `-- name: InsertEvent :exec
 INSERT INTO events (
     process_id, sequence, event_type, payload, replay_key, terminal_state,
     await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session,
-    wake_target_frame, occurred_at_ms
-) VALUES (
+    wake_target_frame, occurred_at_ms, type_ordinal
+)
+SELECT
     ?1, ?2, ?3,
     ?4, ?5, ?6,
     ?7, ?8, ?9,
     ?10, ?11,
-    ?12, ?13
-)
+    ?12, ?13,
+    COALESCE(MAX(prev.type_ordinal), 0) + 1
+FROM (
+    SELECT e.type_ordinal FROM events AS e
+    WHERE e.process_id = ?1 AND e.event_type = ?3
+    ORDER BY e.sequence DESC
+    LIMIT 1
+) AS prev
 `
 
 type InsertEventParams struct {
@@ -267,7 +284,14 @@ type InsertEventParams struct {
 	OccurredAtMs      int64
 }
 
-// InsertEvent lists every column in driver.EventRow order.
+// InsertEvent lists every column in driver.EventRow order, then the
+// event's ordinal among its process's events of the same type: one more
+// than the type's latest event's (1 for the first), read from the index
+// (process_id, event_type, sequence, type_ordinal) in the same statement.
+// The engine holds the process row locked, so no other append of the
+// process runs in between. INSERT ... SELECT ... FROM a derived table, because
+// MySQL refuses a scalar subquery on the table being inserted into (1093)
+// but allows it in the SELECT's FROM; every dialect spells it alike.
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error {
 	_, err := q.exec(ctx, q.insertEventStmt, insertEvent,
 		arg.ProcessID,
@@ -443,7 +467,7 @@ func (q *Queries) ListGrantsByProcess(ctx context.Context, processID string) ([]
 }
 
 const listGrantsByScope = `-- name: ListGrantsByScope :many
-SELECT grants.scope_id, grants.process_id, grants.session_id, grants.descriptor_kind, grants.descriptor_label, processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos
+SELECT grants.scope_id, grants.process_id, grants.session_id, grants.descriptor_kind, grants.descriptor_label, processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms
 FROM grants
 JOIN processes ON processes.id = grants.process_id
 WHERE grants.scope_id = ?1
@@ -508,6 +532,7 @@ func (q *Queries) ListGrantsByScope(ctx context.Context, scopeID string) ([]List
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -559,7 +584,7 @@ func (q *Queries) ListGrantsBySession(ctx context.Context, sessionID string) ([]
 
 const listProcessesAll = `-- name: ListProcessesAll :many
 
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes ORDER BY id
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes ORDER BY id
 `
 
 // The ListProcesses* family: one statement per filter combination so that
@@ -612,6 +637,7 @@ func (q *Queries) ListProcessesAll(ctx context.Context) ([]Process, error) {
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -627,7 +653,7 @@ func (q *Queries) ListProcessesAll(ctx context.Context) ([]Process, error) {
 }
 
 const listProcessesByDefinition = `-- name: ListProcessesByDefinition :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE definition_fingerprint = ?1
 ORDER BY id
 `
@@ -680,6 +706,7 @@ func (q *Queries) ListProcessesByDefinition(ctx context.Context, definitionFinge
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -695,7 +722,7 @@ func (q *Queries) ListProcessesByDefinition(ctx context.Context, definitionFinge
 }
 
 const listProcessesByDefinitionStatus = `-- name: ListProcessesByDefinitionStatus :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE definition_fingerprint = ?1
   AND status = ?2
 ORDER BY id
@@ -754,6 +781,7 @@ func (q *Queries) ListProcessesByDefinitionStatus(ctx context.Context, arg ListP
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -769,7 +797,7 @@ func (q *Queries) ListProcessesByDefinitionStatus(ctx context.Context, arg ListP
 }
 
 const listProcessesByDefinitionStatusWaiting = `-- name: ListProcessesByDefinitionStatusWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE definition_fingerprint = ?1
   AND status = ?2
   AND waiting = ?3
@@ -830,6 +858,7 @@ func (q *Queries) ListProcessesByDefinitionStatusWaiting(ctx context.Context, ar
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -845,7 +874,7 @@ func (q *Queries) ListProcessesByDefinitionStatusWaiting(ctx context.Context, ar
 }
 
 const listProcessesByDefinitionWaiting = `-- name: ListProcessesByDefinitionWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE definition_fingerprint = ?1
   AND waiting = ?2
 ORDER BY id
@@ -904,6 +933,7 @@ func (q *Queries) ListProcessesByDefinitionWaiting(ctx context.Context, arg List
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -919,7 +949,7 @@ func (q *Queries) ListProcessesByDefinitionWaiting(ctx context.Context, arg List
 }
 
 const listProcessesByStatus = `-- name: ListProcessesByStatus :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes WHERE status = ?1 ORDER BY id
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes WHERE status = ?1 ORDER BY id
 `
 
 func (q *Queries) ListProcessesByStatus(ctx context.Context, status string) ([]Process, error) {
@@ -970,6 +1000,7 @@ func (q *Queries) ListProcessesByStatus(ctx context.Context, status string) ([]P
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -985,7 +1016,7 @@ func (q *Queries) ListProcessesByStatus(ctx context.Context, status string) ([]P
 }
 
 const listProcessesByStatusWaiting = `-- name: ListProcessesByStatusWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE status = ?1 AND waiting = ?2
 ORDER BY id
 `
@@ -1043,6 +1074,7 @@ func (q *Queries) ListProcessesByStatusWaiting(ctx context.Context, arg ListProc
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -1058,7 +1090,7 @@ func (q *Queries) ListProcessesByStatusWaiting(ctx context.Context, arg ListProc
 }
 
 const listProcessesByWaiting = `-- name: ListProcessesByWaiting :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE status IN ('running', 'completed', 'failed', 'cancelled', 'abandoned')
   AND waiting = ?1
 ORDER BY id
@@ -1114,6 +1146,7 @@ func (q *Queries) ListProcessesByWaiting(ctx context.Context, waiting bool) ([]P
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -1129,7 +1162,7 @@ func (q *Queries) ListProcessesByWaiting(ctx context.Context, waiting bool) ([]P
 }
 
 const listProcessesByWakeTargetSession = `-- name: ListProcessesByWakeTargetSession :many
-SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos FROM processes
+SELECT id, registration_hash, disposition, input_kind, identity_kind, definition_fingerprint, spec, wake_target_session, wake_target_frame, created_at_ms, updated_at_ms, status, await_output, external_ref_backend, external_ref_id, external_ref_metadata, first_started_owner, first_started_at_ms, abandon_requested, abandon_requested_by, abandon_requested_at_ms, abandon_reason, waiting, wait_kind, wait_name, wait_event_type, wait_key, wait_ordinal, wait_since_ms, last_sequence, lease_token, lease_owner, lease_owner_id, lease_incarnation_id, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms, change_pos, prune_at_ms FROM processes
 WHERE wake_target_session = ?1
 ORDER BY id
 `
@@ -1182,6 +1215,7 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 			&i.LeaseClaimedAtMs,
 			&i.LeaseExpiresAtMs,
 			&i.ChangePos,
+			&i.PruneAtMs,
 		); err != nil {
 			return nil, err
 		}
@@ -1196,7 +1230,7 @@ func (q *Queries) ListProcessesByWakeTargetSession(ctx context.Context, wakeTarg
 	return items, nil
 }
 
-const updateProcess = `-- name: UpdateProcess :execrows
+const updateProcess = `-- name: UpdateProcess :exec
 UPDATE processes SET
     wake_target_session = ?1,
     wake_target_frame = ?2,
@@ -1272,9 +1306,12 @@ type UpdateProcessParams struct {
 // the same value (that tripled the cost of an append); PostgreSQL and MySQL
 // lose nothing by it. Every UpdateProcess is a record change and stamps
 // change_pos for the change feed (00003_changes.sql); a lease-only write is
-// UpdateProcessLease (changes.sql), which does not.
-func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (int64, error) {
-	result, err := q.exec(ctx, q.updateProcessStmt, updateProcess,
+// UpdateProcessLease (changes.sql), which does not. It is :exec, not
+// :execrows: the row is locked, so nobody needs its count, and a PostgreSQL
+// transaction sends a statement whose result nobody reads with the next one
+// (backends/postgres/pipe.go).
+func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) error {
+	_, err := q.exec(ctx, q.updateProcessStmt, updateProcess,
 		arg.WakeTargetSession,
 		arg.WakeTargetFrame,
 		arg.UpdatedAtMs,
@@ -1306,14 +1343,11 @@ func (q *Queries) UpdateProcess(ctx context.Context, arg UpdateProcessParams) (i
 		arg.LeaseExpiresAtMs,
 		arg.ID,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+	return err
 }
 
 const wakeEventsAfter = `-- name: WakeEventsAfter :many
-SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms FROM events
+SELECT process_id, sequence, event_type, payload, replay_key, terminal_state, await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session, wake_target_frame, occurred_at_ms, type_ordinal FROM events
 WHERE events.process_id = ?1
   AND events.sequence IN (
     SELECT w.sequence FROM events AS w
@@ -1361,6 +1395,7 @@ func (q *Queries) WakeEventsAfter(ctx context.Context, arg WakeEventsAfterParams
 			&i.WakeTargetSession,
 			&i.WakeTargetFrame,
 			&i.OccurredAtMs,
+			&i.TypeOrdinal,
 		); err != nil {
 			return nil, err
 		}

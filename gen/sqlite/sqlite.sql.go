@@ -28,7 +28,7 @@ func (q *Queries) DatabaseNowMs(ctx context.Context) (int64, error) {
 }
 
 const lockProcess = `-- name: LockProcess :one
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos,
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms,
        CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms
 FROM processes
 WHERE id = ?1
@@ -86,13 +86,14 @@ func (q *Queries) LockProcess(ctx context.Context, id string) (LockProcessRow, e
 		&i.Process.LeaseClaimedAtMs,
 		&i.Process.LeaseExpiresAtMs,
 		&i.Process.ChangePos,
+		&i.Process.PruneAtMs,
 		&i.NowMs,
 	)
 	return i, err
 }
 
 const lockProcesses = `-- name: LockProcesses :many
-SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos,
+SELECT processes.id, processes.registration_hash, processes.disposition, processes.input_kind, processes.identity_kind, processes.definition_fingerprint, processes.spec, processes.wake_target_session, processes.wake_target_frame, processes.created_at_ms, processes.updated_at_ms, processes.status, processes.await_output, processes.external_ref_backend, processes.external_ref_id, processes.external_ref_metadata, processes.first_started_owner, processes.first_started_at_ms, processes.abandon_requested, processes.abandon_requested_by, processes.abandon_requested_at_ms, processes.abandon_reason, processes.waiting, processes.wait_kind, processes.wait_name, processes.wait_event_type, processes.wait_key, processes.wait_ordinal, processes.wait_since_ms, processes.last_sequence, processes.lease_token, processes.lease_owner, processes.lease_owner_id, processes.lease_incarnation_id, processes.lease_fencing_token, processes.lease_claimed_at_ms, processes.lease_expires_at_ms, processes.change_pos, processes.prune_at_ms,
        CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms
 FROM processes
 WHERE id IN (/*SLICE:ids*/?)
@@ -164,6 +165,7 @@ func (q *Queries) LockProcesses(ctx context.Context, ids []string) ([]LockProces
 			&i.Process.LeaseClaimedAtMs,
 			&i.Process.LeaseExpiresAtMs,
 			&i.Process.ChangePos,
+			&i.Process.PruneAtMs,
 			&i.NowMs,
 		); err != nil {
 			return nil, err
@@ -181,8 +183,7 @@ func (q *Queries) LockProcesses(ctx context.Context, ids []string) ([]LockProces
 
 const pruneCandidates = `-- name: PruneCandidates :many
 SELECT id FROM processes
-WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
-  AND updated_at_ms < ?1
+WHERE prune_at_ms < CAST(?1 AS BIGINT)
 LIMIT ?2
 `
 
@@ -191,8 +192,12 @@ type PruneCandidatesParams struct {
 	RowLimit int64
 }
 
-// PruneCandidates walks the (status, updated_at_ms) index; no ORDER BY so
-// each batch stops after row_limit index entries.
+// PruneCandidates walks the partial index processes_prune_at: prune_at_ms
+// is updated_at_ms of a terminal process and NULL for a running one
+// (00004_hot.sql), so this is "terminal and updated before the cutoff". No
+// ORDER BY, so each batch stops after row_limit index entries.
+// The CAST only types the parameter: sqlc would make it nullable like the
+// column.
 func (q *Queries) PruneCandidates(ctx context.Context, arg PruneCandidatesParams) ([]string, error) {
 	rows, err := q.query(ctx, q.pruneCandidatesStmt, pruneCandidates, arg.CutoffMs, arg.RowLimit)
 	if err != nil {

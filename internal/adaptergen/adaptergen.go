@@ -25,7 +25,9 @@
 // configured: the package name and output directory from sqlc.yaml
 // (gen.go.package, gen.go.out), and from the generated package itself the
 // fields of the models and parameter structs (which must match the driver
-// rows by name and Go type; Generate says which does not) and the Go type
+// rows by name and Go type, except the few columns a store keeps for
+// itself, storageOnly, which the adapter leaves out; Generate says which
+// does not) and the Go type
 // sqlc gave the LIMIT parameters (int32 or int64), and whether the dialect
 // stamps the change feed from a counter (its Queries have BumpChangeCounter:
 // MySQL), in which case UpdateProcess and InsertProcess run it first.
@@ -121,6 +123,7 @@ func Generate(dir, pkg string) ([]byte, error) {
 			problems = append(problems, fmt.Sprintf("no struct %s", m.name))
 			continue
 		}
+		fields = m.mapped(fields)
 		problems = append(problems, m.check(fields)...)
 		data.Rows[m.name] = fieldNames(fields)
 	}
@@ -320,6 +323,31 @@ var rowShaped = []rowShape{
 	{"InsertEventParams", reflect.TypeFor[driver.EventRow](), false},
 	{"UpsertGrantParams", reflect.TypeFor[driver.GrantRow](), false},
 	{"UpdateProcessLeaseParams", reflect.TypeFor[driver.ProcessRow](), false},
+}
+
+// storageOnly are the model fields of columns a store keeps for itself,
+// which no driver row carries: the model reads them with the rest of the
+// row (SELECT *) and the adapter leaves them out. Each is written by the
+// database or by the store's own SQL, never from a driver row.
+var storageOnly = map[string][]string{
+	// processes.prune_at_ms: updated_at_ms of a terminal process, generated
+	// by the database; prune's index (schema/<dialect>/00004_hot.sql).
+	"Process": {"PruneAtMs"},
+	// events.type_ordinal: the event's ordinal among its process's events
+	// of the same type, computed by InsertEvent; what CountEventsThrough
+	// reads (00004_hot.sql).
+	"Event": {"TypeOrdinal"},
+}
+
+// mapped returns the fields of a model the adapter maps: all but its
+// storageOnly ones.
+func (s rowShape) mapped(fields []field) []field {
+	if !s.model {
+		return fields
+	}
+	return slices.DeleteFunc(slices.Clone(fields), func(f field) bool {
+		return slices.Contains(storageOnly[s.name], f.name)
+	})
 }
 
 func (s rowShape) check(fields []field) []string {

@@ -2,6 +2,7 @@ package servertest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -46,16 +47,16 @@ func (b Backend) Tests(t *testing.T) {
 // Benchmarks runs the server-backend benchmarks as sub-benchmarks.
 func (b Backend) Benchmarks(bb *testing.B) {
 	bb.Run("AppendEventParallel", b.BenchAppendEventParallel)
+	bb.Run("AppendEventWorkers", b.BenchAppendEventWorkers)
 	bb.Run("ClaimComplete", b.BenchClaimComplete)
 	bb.Run("GetProcess", b.BenchGetProcess)
 	bb.Run("AppendEventWithLeaseParallel", b.BenchAppendEventWithLeaseParallel)
 }
 
 // Open opens a registry on dsn with the client clock option clock (nil: the
-// default), failing the test on error.
-func (b Backend) Open(tb testing.TB, dsn string, clock func() time.Time) procreg.Registry {
+// default) and opts, failing the test on error.
+func (b Backend) Open(tb testing.TB, dsn string, clock func() time.Time, opts ...sqlkit.Option) procreg.Registry {
 	tb.Helper()
-	var opts []sqlkit.Option
 	if clock != nil {
 		opts = append(opts, b.WithClock(clock))
 	}
@@ -124,11 +125,47 @@ func (b Backend) ExplainHotQueries(t *testing.T) {
 	b.Explain(t, dsn)
 }
 
+// historyRegistries opens the two registries of a history on dsn: one
+// with the backend's default group commit, where a group forms only when
+// more calls than the pool's connections, or two on one process, overlap;
+// and one that runs one write transaction at a time, so that every call
+// that overlaps another joins a group (driver.GroupCommit).
+func (b Backend) historyRegistries(t *testing.T, dsn string) []procreg.Registry {
+	regs := []procreg.Registry{b.Open(t, dsn, nil), b.Open(t, dsn, nil, sqlkit.WithGroupCommit(1, 0))}
+	for _, r := range regs {
+		t.Cleanup(func() { _ = r.Close() })
+	}
+	return regs
+}
+
 // BenchAppendEventParallel runs AppendEventParallel on a fresh database.
 func (b Backend) BenchAppendEventParallel(bb *testing.B) {
 	r := b.Open(bb, b.Database(bb).DSN, nil)
 	defer r.Close()
 	AppendEventParallel(bb, r)
+}
+
+// BenchAppendEventWorkers runs AppendEventWorkers with 8, 32 and 100
+// workers, each with the backend's default group commit ("grouped") and
+// with group commit off ("alone", one transaction per call), on a fresh
+// database each.
+func (b Backend) BenchAppendEventWorkers(bb *testing.B) {
+	for _, n := range []int{Workers, 32, 100} {
+		for _, mode := range []string{"grouped", "alone"} {
+			bb.Run(fmt.Sprintf("%d/%s", n, mode), func(bb *testing.B) {
+				var opts []sqlkit.Option
+				if mode == "alone" {
+					opts = append(opts, sqlkit.WithGroupCommit(0, 0))
+				}
+				r, err := b.OpenDSN(context.Background(), b.Database(bb).DSN, opts...)
+				if err != nil {
+					bb.Fatal(err)
+				}
+				defer r.Close()
+				AppendEventWorkers(bb, r, n)
+			})
+		}
+	}
 }
 
 // BenchClaimComplete runs ClaimComplete on a fresh database.

@@ -19,7 +19,13 @@ const Workers = 8
 // op with its own process id. It reports the throughput as unit/s.
 func parallel(b *testing.B, r procreg.Registry, prefix, unit string, op func(ctx context.Context, id string) error) {
 	b.Helper()
-	procs := ids(prefix, Workers)
+	parallelN(b, r, Workers, prefix, unit, op)
+}
+
+// parallelN is parallel with n workers.
+func parallelN(b *testing.B, r procreg.Registry, n int, prefix, unit string, op func(ctx context.Context, id string) error) {
+	b.Helper()
+	procs := ids(prefix, n)
 	for _, id := range procs {
 		register(b, r, id)
 	}
@@ -60,8 +66,15 @@ func parallel(b *testing.B, r procreg.Registry, prefix, unit string, op func(ctx
 // AppendEventParallel measures AppendEvent from Workers goroutines, each
 // appending to its own process.
 func AppendEventParallel(b *testing.B, r procreg.Registry) {
+	AppendEventWorkers(b, r, Workers)
+}
+
+// AppendEventWorkers is AppendEventParallel with n workers: with more
+// workers than the registry runs write transactions at once, group commit
+// coalesces their appends (driver.GroupCommit).
+func AppendEventWorkers(b *testing.B, r procreg.Registry, n int) {
 	payload := json.RawMessage(`{"progress":0.5,"note":"benchmark"}`)
-	parallel(b, r, "append", "appends", func(ctx context.Context, id string) error {
+	parallelN(b, r, n, "append", "appends", func(ctx context.Context, id string) error {
 		_, err := r.AppendEvent(ctx, id, procreg.AppendRequest{EventType: "process.waiting", Payload: payload})
 		return err
 	})

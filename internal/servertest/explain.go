@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,6 +39,13 @@ var argValues = map[string]string{
 	"ids": "'seed-0001', 'seed-0002'", "sequence": "3",
 	"after_pos": "0",
 }
+
+// boundedProbes are the statements whose cost must not grow with the rows
+// they match: each reads the first entry of an index range in the range's
+// order and stops (LIMIT 1). CountEventsThrough reads the ordinal of the
+// last matching event; SeedForExplain gives its range about 40 events, so
+// a count that walked them (COUNT(*) over the range) reads 40 entries.
+var boundedProbes = []string{"CountEventsThrough"}
 
 // Statement is one named query of the query files: from ReadQueries as
 // written (sqlc's macros intact, comment lines dropped), from HotStatements
@@ -226,7 +235,38 @@ func ExplainPostgres(t *testing.T, dsn string) {
 			if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index") {
 				t.Errorf("%s does not use an index:\n%s\n%s", st.Name, st.SQL, plan)
 			}
+			if slices.Contains(boundedProbes, st.Name) {
+				probePostgres(t, ctx, conn, st)
+			}
 		})
+	}
+}
+
+// actualRows matches the row count of an executed plan node.
+var actualRows = regexp.MustCompile(`actual time=\S+ rows=(\d+)`)
+
+// probePostgres runs st under EXPLAIN ANALYZE and fails unless every plan
+// node produced at most one row: a probe, not a walk of its range.
+func probePostgres(t *testing.T, ctx context.Context, conn *pgx.Conn, st Statement) {
+	t.Helper()
+	rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+st.SQL, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatalf("EXPLAIN ANALYZE %s: %v", st.SQL, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(lines, "\n")
+	t.Logf("%s:\n%s", st.Name, plan)
+	nodes := actualRows.FindAllStringSubmatch(plan, -1)
+	if len(nodes) == 0 {
+		t.Fatalf("no executed plan nodes in:\n%s", plan)
+	}
+	for _, m := range nodes {
+		if n, _ := strconv.Atoi(m[1]); n > 1 {
+			t.Errorf("%s reads %s rows in one plan node; want one index probe (at most 1):\n%s\n%s", st.Name, m[1], st.SQL, plan)
+		}
 	}
 }
 
@@ -263,7 +303,63 @@ func ExplainMySQL(t *testing.T, dsn string) {
 						st.Name, row["table"], row["type"], row["key"], row["possible_keys"], st.SQL)
 				}
 			}
+			if slices.Contains(boundedProbes, st.Name) {
+				probeMySQL(t, ctx, db, st)
+			}
 		})
+	}
+}
+
+// probeMySQL runs st and fails unless the storage engine stepped from the
+// entry it looked up to at most one more (the session's Handler_read_next
+// and Handler_read_prev counters): a probe, not a walk of its range. MySQL
+// 8 and MariaDB count alike; their EXPLAIN ANALYZE forms differ.
+func probeMySQL(t *testing.T, ctx context.Context, db *sql.DB, st Statement) {
+	t.Helper()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	steps := func() int64 {
+		// SHOW STATUS is the only portable reading of the counters.
+		rows, err := conn.QueryContext(ctx, "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_read_prev')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var sum int64
+		for rows.Next() {
+			var name string
+			var n int64
+			if err := rows.Scan(&name, &n); err != nil {
+				t.Fatal(err)
+			}
+			sum += n
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	// What reading the counters costs by itself, taken off the query's.
+	before := steps()
+	own := steps() - before
+	before = steps()
+	rows, err := conn.QueryContext(ctx, st.SQL)
+	if err != nil {
+		t.Fatalf("%s: %v", st.SQL, err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	n := steps() - before - own
+	t.Logf("%s: %d index steps after the lookup", st.Name, n)
+	if n > 1 {
+		t.Errorf("%s stepped through %d index entries; want one index probe (at most 1):\n%s", st.Name, n, st.SQL)
 	}
 }
 

@@ -127,18 +127,14 @@ func (in *Injector) Stop() (FaultCounts, error) {
 // or a contract sentinel; each history must check, with calls of unknown
 // outcome open-ended; every acknowledged append must be there afterwards;
 // and both registries, never reopened, must answer every call again once
-// the server is back.
+// the server is back. One of the registries groups every overlapping
+// write (historyRegistries), so faults also strike group transactions.
 func (b Backend) FaultHistories(t *testing.T, f Faults) {
 	if testing.Short() {
 		t.Skip("fault histories: skipped in -short mode")
 	}
 	inst := f.Start(t)
-	var regs []procreg.Registry
-	for range 2 {
-		r := b.Open(t, inst.DSN, nil)
-		t.Cleanup(func() { _ = r.Close() })
-		regs = append(regs, r)
-	}
+	regs := b.historyRegistries(t, inst.DSN)
 	var total FaultCounts
 	checked := 0
 	for i, restart := range []struct {

@@ -9,7 +9,8 @@ import (
 
 // Histories runs linearizability-checked histories (internal/history) on
 // one fresh database (migrated by Open): 8 clients over two registries (two connection
-// pools), until history.TotalOps() calls were checked.
+// pools, one grouping every overlapping write: historyRegistries), until
+// history.TotalOps() calls were checked.
 func (b Backend) Histories(t *testing.T) {
 	if testing.Short() {
 		t.Skip("histories: skipped in -short mode")
@@ -17,11 +18,6 @@ func (b Backend) Histories(t *testing.T) {
 	// An empty database that the first Open migrates: MySQLMigrated's
 	// template copy does not carry migration 00003's view yet.
 	dsn := b.EmptyDatabase(t).DSN
-	var regs []procreg.Registry
-	for range 2 {
-		r := b.Open(t, dsn, nil)
-		t.Cleanup(func() { _ = r.Close() })
-		regs = append(regs, r)
-	}
+	regs := b.historyRegistries(t, dsn)
 	history.Backend(t, history.TotalOps(), func(*testing.T) []procreg.Registry { return regs })
 }

@@ -82,9 +82,13 @@ LIMIT ?;
 -- skipped here; the deadlock that can follow is retried.
 -- On Galera, SKIP LOCKED skips only rows locked on this node; a prune
 -- racing a writer on another node loses at certification and is retried.
+-- prune_at_ms is updated_at_ms of a terminal process and NULL for a
+-- running one (00004_hot.sql), so this is "terminal and updated before the
+-- cutoff", read from the index processes_prune_at.
+-- The CAST only types the parameter: sqlc would make it nullable like the
+-- column.
 -- name: PruneCandidates :many
 SELECT id FROM processes
-WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
-  AND updated_at_ms < sqlc.arg(cutoff_ms)
+WHERE prune_at_ms < CAST(sqlc.arg(cutoff_ms) AS SIGNED)
 LIMIT ?
 FOR UPDATE SKIP LOCKED;

@@ -71,7 +71,7 @@ FOR UPDATE OF processes SKIP LOCKED;
 -- change_pos alone: lease writes are not record changes. Optional
 -- (internal/dialectgen.OptionalQueries): a dialect without it writes one
 -- UpdateProcessLease per row.
--- name: UpdateProcessLeases :execrows
+-- name: UpdateProcessLeases :exec
 UPDATE processes SET
     lease_token = u.lease_token,
     lease_owner = u.lease_owner,

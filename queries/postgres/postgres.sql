@@ -32,11 +32,15 @@ FOR UPDATE;
 -- transaction holds (a transfer or session delete, which lock several
 -- processes in id order) is left for a later pass instead of waited for, so
 -- prune never waits on a process row and cannot deadlock with them. A
--- batch cut short by skipped rows ends the pass.
+-- batch cut short by skipped rows ends the pass. prune_at_ms is
+-- updated_at_ms of a terminal process and NULL for a running one
+-- (00004_hot.sql), so this is "terminal and updated before the cutoff",
+-- read from the partial index processes_prune_at.
+-- The CAST only types the parameter: sqlc would make it nullable like the
+-- column.
 -- name: PruneCandidates :many
 SELECT id FROM processes
-WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
-  AND updated_at_ms < sqlc.arg(cutoff_ms)
+WHERE prune_at_ms < CAST(sqlc.arg(cutoff_ms) AS BIGINT)
 LIMIT sqlc.arg(row_limit)
 FOR UPDATE SKIP LOCKED;
 

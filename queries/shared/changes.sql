@@ -4,8 +4,9 @@
 -- UpdateProcessLease writes the lease columns only, in driver.ProcessRow
 -- order, then the key. A lease claim, renewal or release is not a record
 -- change: it leaves change_pos (and so the process's place in the change
--- feed) as it is, and touches no indexed column.
--- name: UpdateProcessLease :execrows
+-- feed) as it is, and touches no indexed column. :exec like UpdateProcess
+-- (registry.sql), for the same reason.
+-- name: UpdateProcessLease :exec
 UPDATE processes SET
     lease_token = sqlc.arg(lease_token),
     lease_owner = sqlc.arg(lease_owner),

@@ -48,8 +48,11 @@ INSERT INTO processes (
 -- the same value (that tripled the cost of an append); PostgreSQL and MySQL
 -- lose nothing by it. Every UpdateProcess is a record change and stamps
 -- change_pos for the change feed (00003_changes.sql); a lease-only write is
--- UpdateProcessLease (changes.sql), which does not.
--- name: UpdateProcess :execrows
+-- UpdateProcessLease (changes.sql), which does not. It is :exec, not
+-- :execrows: the row is locked, so nobody needs its count, and a PostgreSQL
+-- transaction sends a statement whose result nobody reads with the next one
+-- (backends/postgres/pipe.go).
+-- name: UpdateProcess :exec
 UPDATE processes SET
     wake_target_session = sqlc.arg(wake_target_session),
     wake_target_frame = sqlc.arg(wake_target_frame),
@@ -134,19 +137,33 @@ SELECT * FROM processes
 WHERE wake_target_session = sqlc.arg(wake_target_session)
 ORDER BY id;
 
--- InsertEvent lists every column in driver.EventRow order.
+-- InsertEvent lists every column in driver.EventRow order, then the
+-- event's ordinal among its process's events of the same type: one more
+-- than the type's latest event's (1 for the first), read from the index
+-- (process_id, event_type, sequence, type_ordinal) in the same statement.
+-- The engine holds the process row locked, so no other append of the
+-- process runs in between. INSERT ... SELECT ... FROM a derived table, because
+-- MySQL refuses a scalar subquery on the table being inserted into (1093)
+-- but allows it in the SELECT's FROM; every dialect spells it alike.
 -- name: InsertEvent :exec
 INSERT INTO events (
     process_id, sequence, event_type, payload, replay_key, terminal_state,
     await_output, has_wake, wake_input, wake_dedupe_key, wake_target_session,
-    wake_target_frame, occurred_at_ms
-) VALUES (
+    wake_target_frame, occurred_at_ms, type_ordinal
+)
+SELECT
     sqlc.arg(process_id), sqlc.arg(sequence), sqlc.arg(event_type),
     sqlc.arg(payload), sqlc.arg(replay_key), sqlc.arg(terminal_state),
     sqlc.arg(await_output), sqlc.arg(has_wake), sqlc.arg(wake_input),
     sqlc.arg(wake_dedupe_key), sqlc.arg(wake_target_session),
-    sqlc.arg(wake_target_frame), sqlc.arg(occurred_at_ms)
-);
+    sqlc.arg(wake_target_frame), sqlc.arg(occurred_at_ms),
+    COALESCE(MAX(prev.type_ordinal), 0) + 1
+FROM (
+    SELECT e.type_ordinal FROM events AS e
+    WHERE e.process_id = sqlc.arg(process_id) AND e.event_type = sqlc.arg(event_type)
+    ORDER BY e.sequence DESC
+    LIMIT 1
+) AS prev;
 
 -- EventByReplayKey: a replay key is stored at most once per process (the
 -- engine checks before it appends). No ORDER BY: with one, SQLite walks the
@@ -181,11 +198,18 @@ WHERE events.process_id = sqlc.arg(process_id)
   )
 ORDER BY events.sequence;
 
+-- CountEventsThrough reads the ordinal (events.type_ordinal) of the type's
+-- last event at or before up_to_sequence: one probe of the index
+-- (process_id, event_type, sequence, type_ordinal), the same cost at the
+-- 50,000th matching event as at the first. No row (no such event) is a
+-- count of 0; the generated adapter maps it.
 -- name: CountEventsThrough :one
-SELECT COUNT(*) FROM events
+SELECT type_ordinal FROM events
 WHERE process_id = sqlc.arg(process_id)
   AND event_type = sqlc.arg(event_type)
-  AND sequence <= sqlc.arg(up_to_sequence);
+  AND sequence <= sqlc.arg(up_to_sequence)
+ORDER BY sequence DESC
+LIMIT 1;
 
 -- name: GetGrant :one
 SELECT * FROM grants

@@ -27,10 +27,13 @@ FROM processes
 WHERE id IN (sqlc.slice(ids))
 ORDER BY id;
 
--- PruneCandidates walks the (status, updated_at_ms) index; no ORDER BY so
--- each batch stops after row_limit index entries.
+-- PruneCandidates walks the partial index processes_prune_at: prune_at_ms
+-- is updated_at_ms of a terminal process and NULL for a running one
+-- (00004_hot.sql), so this is "terminal and updated before the cutoff". No
+-- ORDER BY, so each batch stops after row_limit index entries.
+-- The CAST only types the parameter: sqlc would make it nullable like the
+-- column.
 -- name: PruneCandidates :many
 SELECT id FROM processes
-WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')
-  AND updated_at_ms < sqlc.arg(cutoff_ms)
+WHERE prune_at_ms < CAST(sqlc.arg(cutoff_ms) AS BIGINT)
 LIMIT sqlc.arg(row_limit);
