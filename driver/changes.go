@@ -57,7 +57,7 @@ func (e *engine) ProcessesChangedSince(ctx context.Context, cursor string, limit
 			last := rows[len(rows)-1]
 			pos, id = last.ChangePos, last.ID
 		}
-		page.Records, err = mapRows(rows, toListedRecord)
+		page.Records, err = mapRows(rows, toRecord)
 		return err
 	})
 	if err != nil {

@@ -447,7 +447,7 @@ func (e *engine) listGrants(ctx context.Context, scope procreg.SessionScope, liv
 			if liveOnly && r.Process.Status != procreg.StateRunning {
 				continue
 			}
-			rec, err := toListedRecord(r.Process)
+			rec, err := toRecord(r.Process)
 			if err != nil {
 				return err
 			}
@@ -801,7 +801,7 @@ func (e *engine) list(ctx context.Context, q ListQuery) ([]procreg.Record, error
 		if err != nil {
 			return err
 		}
-		out, err = mapRows(rows, toListedRecord)
+		out, err = mapRows(rows, toRecord)
 		return err
 	})
 	if err != nil {

@@ -143,7 +143,7 @@ func (e *engine) page(ctx context.Context, op, method string, q ListQuery, limit
 	if more {
 		rows = rows[:limit]
 	}
-	recs, err := mapRows(rows, toListedRecord)
+	recs, err := mapRows(rows, toRecord)
 	if err != nil {
 		return procreg.Page{}, fmt.Errorf("procreg: %s: %w", op, err)
 	}

@@ -77,16 +77,9 @@ func newProcessRow(p *core.Prepared, now time.Time) ProcessRow {
 }
 
 // toRecord maps a process row to a Record that shares no memory with the
-// row, for a read of one process: its decoded spec is cached (see
-// core.RecordSpec).
-func toRecord(row ProcessRow) (procreg.Record, error) { return buildRecord(row, true) }
-
-// toListedRecord is toRecord for listings: it uses the spec cache but
-// does not fill it.
-func toListedRecord(row ProcessRow) (procreg.Record, error) { return buildRecord(row, false) }
-
-func buildRecord(row ProcessRow, remember bool) (procreg.Record, error) {
-	reg, err := core.RecordSpec(row.RegistrationHash, row.Spec, remember)
+// row or with the decoded-spec cache it reads (core.RecordSpec).
+func toRecord(row ProcessRow) (procreg.Record, error) {
+	reg, err := core.RecordSpec(row.RegistrationHash, row.Spec)
 	if err != nil {
 		return procreg.Record{}, fmt.Errorf("process %q: %w", row.ID, err)
 	}

@@ -20,7 +20,7 @@ func (t *tx) ClaimCandidates(ctx context.Context, q driver.ListQuery, limit int)
 	nowMs := now.UnixMilli()
 	c := criteria(q)
 	var out []driver.ProcessRow
-	t.s.order.ids(q.Status).ascend("", func(id string) bool {
+	t.s.order.ids(q).ascend("", func(id string) bool {
 		row := t.s.procs[id]
 		switch {
 		case !c.Matches(row.Status, row.DefinitionFingerprint, row.Waiting),

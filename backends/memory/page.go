@@ -19,11 +19,12 @@ import (
 // Costs, with n the ids of the status the query names (every id when it
 // names none) and k the page size:
 //   - ListProcessesPage: O(log n + s), s the ids walked from the cursor to
-//     the k+1-th match; for a status-only filter (ListNonTerminalPage) s =
-//     k+1. A definition or waiting filter is checked per id, so s grows
-//     with the non-matching ids in between.
-//   - LastProcessID: O(log n) for a status-only filter, else a walk back
-//     from the greatest id to the first match.
+//     the k+1-th match. A query with a definition walks that definition's
+//     ids (n is then theirs), else its status's; the other criteria are
+//     checked per id, so s grows with the non-matching ids in between; for
+//     a status-only or definition-only filter s = k+1.
+//   - LastProcessID: O(log n) when every id of the walked set matches,
+//     else a walk back from its greatest id to the first match.
 //   - CountProcesses: O(1) for a status-only filter, else O(n).
 //
 // No call sorts: a page never copies or sorts the whole id set.
@@ -120,21 +121,45 @@ func (o *orderedIDs) descend(fn func(id string) bool) {
 	}
 }
 
-// pageIndex orders the ids of procs: all of them, and per status.
+// pageIndex orders the ids of procs: all of them, per status, and per
+// definition fingerprint (which never changes after registration).
 type pageIndex struct {
-	all      orderedIDs
-	byStatus map[string]*orderedIDs
+	all          orderedIDs
+	byStatus     map[string]*orderedIDs
+	byDefinition map[string]*orderedIDs
 }
 
-// ids returns the set a query's status names: every id for "".
-func (p *pageIndex) ids(status string) *orderedIDs {
-	if status == "" {
+// ids returns the set to walk for q: the ids of its definition when it
+// filters by one (the narrowest set, as the SQL dialects' definition
+// indexes are), else those of its status, every id for neither. The
+// query's other criteria are checked per id.
+func (p *pageIndex) ids(q driver.ListQuery) *orderedIDs {
+	var set *orderedIDs
+	switch {
+	case q.DefinitionFingerprint != nil:
+		set = p.byDefinition[*q.DefinitionFingerprint]
+	case q.Status != "":
+		set = p.byStatus[q.Status]
+	default:
 		return &p.all
 	}
-	if s := p.byStatus[status]; s != nil {
-		return s
+	if set == nil {
+		return &orderedIDs{}
 	}
-	return &orderedIDs{}
+	return set
+}
+
+// indexed returns the set of key in sets, made when missing.
+func indexed(sets *map[string]*orderedIDs, key string) *orderedIDs {
+	if *sets == nil {
+		*sets = map[string]*orderedIDs{}
+	}
+	set := (*sets)[key]
+	if set == nil {
+		set = &orderedIDs{}
+		(*sets)[key] = set
+	}
+	return set
 }
 
 // setProc stores row under id (present) or removes id, keeping pageIndex in
@@ -146,21 +171,19 @@ func (s *memStore) setProc(id string, row driver.ProcessRow, present bool) {
 		p.byStatus[old.Status].remove(id)
 	}
 	if present && (!had || old.Status != row.Status) {
-		if p.byStatus == nil {
-			p.byStatus = map[string]*orderedIDs{}
-		}
-		set := p.byStatus[row.Status]
-		if set == nil {
-			set = &orderedIDs{}
-			p.byStatus[row.Status] = set
-		}
-		set.insert(id)
+		indexed(&p.byStatus, row.Status).insert(id)
 	}
 	switch {
 	case present && !had:
 		p.all.insert(id)
+		if row.DefinitionFingerprint != "" {
+			indexed(&p.byDefinition, row.DefinitionFingerprint).insert(id)
+		}
 	case !present && had:
 		p.all.remove(id)
+		if old.DefinitionFingerprint != "" {
+			p.byDefinition[old.DefinitionFingerprint].remove(id)
+		}
 	}
 	if present {
 		s.procs[id] = row
@@ -177,7 +200,7 @@ func criteria(q driver.ListQuery) core.ListCriteria {
 func (t *tx) ListProcessesPage(_ context.Context, q driver.PageQuery) ([]driver.ProcessRow, error) {
 	c := criteria(q.ListQuery)
 	var out []driver.ProcessRow
-	t.s.order.ids(q.Status).ascend(q.After, func(id string) bool {
+	t.s.order.ids(q.ListQuery).ascend(q.After, func(id string) bool {
 		if id > q.Bound {
 			return false
 		}
@@ -191,7 +214,7 @@ func (t *tx) ListProcessesPage(_ context.Context, q driver.PageQuery) ([]driver.
 
 func (t *tx) LastProcessID(_ context.Context, q driver.ListQuery) (id string, found bool, err error) {
 	c := criteria(q)
-	t.s.order.ids(q.Status).descend(func(cand string) bool {
+	t.s.order.ids(q).descend(func(cand string) bool {
 		if row := t.s.procs[cand]; c.Matches(row.Status, row.DefinitionFingerprint, row.Waiting) {
 			id, found = cand, true
 		}
@@ -201,7 +224,7 @@ func (t *tx) LastProcessID(_ context.Context, q driver.ListQuery) (id string, fo
 }
 
 func (t *tx) CountProcesses(_ context.Context, q driver.ListQuery) (int64, error) {
-	set := t.s.order.ids(q.Status)
+	set := t.s.order.ids(q)
 	if q.DefinitionFingerprint == nil && q.Waiting == nil {
 		return int64(set.n), nil
 	}

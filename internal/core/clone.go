@@ -17,11 +17,10 @@ var specCache = newLRU[string, *procreg.Registration](4096)
 // RecordSpec returns the registration stored as spec (hash is its hash, as
 // the row stores it) for building a record: a deep copy the caller owns,
 // taken from the prepared cache or the spec cache when the hash is there,
-// and decoded otherwise. A decoded spec is cached when remember is set: a
-// read of one process sets it, a listing does not, so that a scan of many
-// processes, each read once, does not evict the ones read again and again
-// (and holds no more than its page).
-func RecordSpec(hash, spec string, remember bool) (procreg.Registration, error) {
+// and decoded (once, then cached) otherwise. Listings fill the cache too:
+// a page read again and again (a dashboard, a poller) decodes nothing, and
+// a long scan costs at most the cache's bounded size, whatever it reads.
+func RecordSpec(hash, spec string) (procreg.Registration, error) {
 	if p, ok := preparedCache.get(hash); ok {
 		return CloneRegistration(p.Registration), nil
 	}
@@ -32,10 +31,8 @@ func RecordSpec(hash, spec string, remember bool) (procreg.Registration, error) 
 	if err != nil {
 		return procreg.Registration{}, err
 	}
-	if remember {
-		cached := CloneRegistration(r)
-		specCache.put(hash, &cached)
-	}
+	cached := CloneRegistration(r)
+	specCache.put(hash, &cached)
 	return r, nil
 }
 
