@@ -103,10 +103,10 @@
 // Concurrent writes to single processes (appends, completions, the fenced
 // and lease writes, AckWake, the record writes) may share one transaction
 // (driver.GroupCommit; the postgres package doc and docs/design.md, "Group
-// commit"): as many of their transactions run at once as the pool allows
-// (db.SetMaxOpenConns at New or Open; max(16, 4×GOMAXPROCS) when
-// unlimited), and the calls that find them all busy, or their process in
-// one of them, are coalesced into groups of up to 16 on distinct
+// commit"): as many of their transactions run at once as the process has
+// CPUs (GOMAXPROCS, at least 2; never more than db.SetMaxOpenConns), and
+// the calls that find them all busy, or their process in one of them, are
+// coalesced into groups of up to 16 on distinct
 // processes: one LockProcesses, each call's statements, one COMMIT. The
 // record-changing writes of a group wait for the change counter row once,
 // as one transaction, instead of once per call. WithGroupCommit changes

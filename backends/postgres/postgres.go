@@ -87,20 +87,21 @@
 // writes, lease claims, reclaims, renewals and releases, AckWake and the
 // record writes (SetProcessWait, RecordFirstStarted, …) — may share one
 // transaction (driver.GroupCommit; docs/design.md, "Group commit"). The
-// registry runs as many of their transactions at once as the pool has
-// connections; a call that finds them all busy, or its process in one of
-// them, queues, and the next transaction to finish hands its connection to
-// up to 16 queued calls on distinct processes: BEGIN, one LockProcesses
-// for all of them, the replay-key reads of those that have one, each
-// call's writes, COMMIT — for n appends 3+2n round trips and one commit
-// (one WAL flush) instead of 5n and n. Each call still succeeds or fails
-// on its own and returns once the group has committed. A call that does
-// not wait runs alone and sends exactly the statements of the table above.
-// So grouping starts only where a call would otherwise have waited for a
-// connection: with fewer workers than connections every call runs alone,
-// since a group's statements run one after another on one connection and
-// forming groups earlier measured slower. WithGroupCommit changes the two
-// numbers; WithGroupCommit(0, 0) turns it off.
+// registry runs as many of their transactions at once as the process has
+// CPUs (GOMAXPROCS, at least 2; never more than the pool's connections,
+// max(16, 4×GOMAXPROCS) from Open); a call that finds them all busy, or
+// its process in one of them, queues, and the next transaction to finish
+// takes up to 16 queued calls on distinct processes: [BEGIN, one
+// LockProcesses for all of them], the replay-key reads of those that have
+// one, [every call's writes, COMMIT] — for n appends 2 round trips and one
+// commit (one WAL flush) instead of 2n and n. Each call still succeeds or
+// fails on its own and returns once the group has committed. A call that
+// does not wait runs alone and sends exactly the statements of the table
+// above. Few transactions with the rest queued beat one transaction per
+// connection once a group costs about one call (sqlkit.DefaultGroupCommit
+// has the measurements); a server far away or with many more cores may
+// want more: WithGroupCommit changes the two numbers; WithGroupCommit(0, 0)
+// turns it off.
 //
 // # Early wake for waiters
 //

@@ -55,16 +55,22 @@ const GroupMaxCalls = 16
 
 // DefaultGroupCommit is a server backend's default group commit over a
 // pool of at most maxConns connections (0 or less: unlimited): as many
-// transactions at once as the pool has connections, so that a call joins
-// a group only when it would otherwise have waited for a connection, and
-// groups of at most GroupMaxCalls. An unlimited pool counts as
-// max(16, 4×GOMAXPROCS) connections, the pool the PostgreSQL backend's
-// Open makes. A backend puts it before the caller's options.
+// write transactions at once as the process has CPUs (GOMAXPROCS, at
+// least 2), never more than the pool's connections, in groups of at most
+// GroupMaxCalls. With pipelined transactions a group costs about what one
+// call costs, so the calls that queue behind a few busy transactions and
+// share the next one do more per second than as many transactions at once
+// (PostgreSQL, 8 workers appending on 2 cores: 3,850–3,950 appends/s with
+// one transaction per connection (16), 4,700–5,200 with 2; 32 workers:
+// 5,900 against 9,900; MariaDB, 8 workers: 1,440 against 1,650). A server
+// far away or with many more cores than the client may want more: set
+// WithGroupCommit. A backend puts it before the caller's options.
 func DefaultGroupCommit(maxConns int) Option {
-	if maxConns <= 0 {
-		maxConns = max(16, 4*runtime.GOMAXPROCS(0))
+	n := max(2, runtime.GOMAXPROCS(0))
+	if maxConns > 0 {
+		n = min(n, maxConns)
 	}
-	return WithGroupCommit(maxConns, GroupMaxCalls)
+	return WithGroupCommit(n, GroupMaxCalls)
 }
 
 // NewRegistry finishes a backend's New/Open: it applies opts, runs migrate
