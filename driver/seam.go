@@ -16,7 +16,10 @@ type ProcessRow struct {
 	IdentityKind          string
 	DefinitionFingerprint string // hex SHA-256 of the canonical definition; "" when absent
 	// Spec is the immutable registration document (input, identity, event
-	// types, provenance, env ref) as JSON; see EncodeSpec / DecodeSpec.
+	// types, provenance, env ref) as canonical JSON, whose SHA-256 is
+	// RegistrationHash. The engine writes it once and reads it back by that
+	// hash (a decoded spec is cached per hash), so a store returns it as
+	// stored, byte for byte.
 	Spec string
 
 	WakeTargetSession string // "" when the process has no wake target
