@@ -193,27 +193,27 @@ func pgSweep(ctx context.Context, t testing.TB, conn *pgx.Conn, admin, keep stri
 		t.Logf("testdb: list old templates: %v", err)
 		return
 	}
-	type db struct{ name, comment string }
+	type db struct{ Name, Comment string } // exported: pgx scans only exported fields
 	dbs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db])
 	if err != nil {
 		t.Logf("testdb: list old templates: %v", err)
 		return
 	}
 	for _, d := range dbs {
-		if d.name == keep {
+		if d.Name == keep {
 			continue
 		}
-		if !strings.HasPrefix(d.name, buildPrefix) {
-			_, stamp, ok := strings.Cut(d.comment, ", built ")
+		if !strings.HasPrefix(d.Name, buildPrefix) {
+			_, stamp, ok := strings.Cut(d.Comment, ", built ")
 			built, err := time.Parse(time.RFC3339, stamp)
 			if !ok || err != nil || !isStale(built) {
 				continue
 			}
 		}
-		if err := pgAdmin(admin, d.name, "DROP DATABASE IF EXISTS "+d.name+" WITH (FORCE)"); err != nil {
-			t.Logf("testdb: drop old template %s: %v", d.name, err)
+		if err := pgAdmin(admin, d.Name, "DROP DATABASE IF EXISTS "+d.Name+" WITH (FORCE)"); err != nil {
+			t.Logf("testdb: drop old template %s: %v", d.Name, err)
 		} else {
-			t.Logf("testdb: dropped old template %s", d.name)
+			t.Logf("testdb: dropped old template %s", d.Name)
 		}
 	}
 }
