@@ -19,10 +19,10 @@ import (
 // Costs, with n the ids of the status the query names (every id when it
 // names none) and k the page size:
 //   - ListProcessesPage: O(log n + s), s the ids walked from the cursor to
-//     the k+1-th match. A query with a definition walks that definition's
-//     ids (n is then theirs), else its status's; the other criteria are
-//     checked per id, so s grows with the non-matching ids in between; for
-//     a status-only or definition-only filter s = k+1.
+//     the k+1-th match. A query walks the smaller of its status's and its
+//     definition's ids (n is then theirs); the other criteria are checked
+//     per id, so s grows with the non-matching ids in between; for a
+//     status-only or definition-only filter s = k+1.
 //   - LastProcessID: O(log n) when every id of the walked set matches,
 //     else a walk back from its greatest id to the first match.
 //   - CountProcesses: O(1) for a status-only filter, else O(n).
@@ -129,19 +129,18 @@ type pageIndex struct {
 	byDefinition map[string]*orderedIDs
 }
 
-// ids returns the set to walk for q: the ids of its definition when it
-// filters by one (the narrowest set, as the SQL dialects' definition
-// indexes are), else those of its status, every id for neither. The
+// ids returns the set to walk for q: the smaller of the ids of its status
+// and those of its definition (every id when it names neither). The
 // query's other criteria are checked per id.
 func (p *pageIndex) ids(q driver.ListQuery) *orderedIDs {
-	var set *orderedIDs
-	switch {
-	case q.DefinitionFingerprint != nil:
-		set = p.byDefinition[*q.DefinitionFingerprint]
-	case q.Status != "":
+	set := &p.all
+	if q.Status != "" {
 		set = p.byStatus[q.Status]
-	default:
-		return &p.all
+	}
+	if q.DefinitionFingerprint != nil {
+		if def := p.byDefinition[*q.DefinitionFingerprint]; def == nil || set == nil || def.n < set.n {
+			set = def
+		}
 	}
 	if set == nil {
 		return &orderedIDs{}
