@@ -19,10 +19,10 @@ import (
 // Costs, with n the ids of the status the query names (every id when it
 // names none) and k the page size:
 //   - ListProcessesPage: O(log n + s), s the ids walked from the cursor to
-//     the k+1-th match. A query walks the smaller of its status's and its
-//     definition's ids (n is then theirs); the other criteria are checked
-//     per id, so s grows with the non-matching ids in between; for a
-//     status-only or definition-only filter s = k+1.
+//     the k+1-th match. A query walks the ids of what it names of
+//     definition and status (n is then theirs); a waiting criterion is
+//     checked per id, so s grows with the non-matching ids in between;
+//     without one s = k+1.
 //   - LastProcessID: O(log n) when every id of the walked set matches,
 //     else a walk back from its greatest id to the first match.
 //   - CountProcesses: O(1) for a status-only filter, else O(n).
@@ -121,26 +121,33 @@ func (o *orderedIDs) descend(fn func(id string) bool) {
 	}
 }
 
-// pageIndex orders the ids of procs: all of them, per status, and per
-// definition fingerprint (which never changes after registration).
+// pageIndex orders the ids of procs: all of them, per status, per
+// definition fingerprint (which never changes after registration), and per
+// (definition, status).
 type pageIndex struct {
 	all          orderedIDs
 	byStatus     map[string]*orderedIDs
 	byDefinition map[string]*orderedIDs
+	byDefStatus  map[defStatus]*orderedIDs
 }
 
-// ids returns the set to walk for q: the smaller of the ids of its status
-// and those of its definition (every id when it names neither). The
-// query's other criteria are checked per id.
+// defStatus keys byDefStatus.
+type defStatus struct{ definition, status string }
+
+// ids returns the set to walk for q: the ids of its definition and status,
+// of its definition, or of its status, whichever it names (every id when it
+// names neither). The query's waiting criterion is checked per id.
 func (p *pageIndex) ids(q driver.ListQuery) *orderedIDs {
-	set := &p.all
-	if q.Status != "" {
+	var set *orderedIDs
+	switch {
+	case q.DefinitionFingerprint != nil && q.Status != "":
+		set = p.byDefStatus[defStatus{*q.DefinitionFingerprint, q.Status}]
+	case q.DefinitionFingerprint != nil:
+		set = p.byDefinition[*q.DefinitionFingerprint]
+	case q.Status != "":
 		set = p.byStatus[q.Status]
-	}
-	if q.DefinitionFingerprint != nil {
-		if def := p.byDefinition[*q.DefinitionFingerprint]; def == nil || set == nil || def.n < set.n {
-			set = def
-		}
+	default:
+		return &p.all
 	}
 	if set == nil {
 		return &orderedIDs{}
@@ -149,9 +156,9 @@ func (p *pageIndex) ids(q driver.ListQuery) *orderedIDs {
 }
 
 // indexed returns the set of key in sets, made when missing.
-func indexed(sets *map[string]*orderedIDs, key string) *orderedIDs {
+func indexed[K comparable](sets *map[K]*orderedIDs, key K) *orderedIDs {
 	if *sets == nil {
-		*sets = map[string]*orderedIDs{}
+		*sets = map[K]*orderedIDs{}
 	}
 	set := (*sets)[key]
 	if set == nil {
@@ -168,9 +175,15 @@ func (s *memStore) setProc(id string, row driver.ProcessRow, present bool) {
 	p := &s.order
 	if had && (!present || old.Status != row.Status) {
 		p.byStatus[old.Status].remove(id)
+		if old.DefinitionFingerprint != "" {
+			p.byDefStatus[defStatus{old.DefinitionFingerprint, old.Status}].remove(id)
+		}
 	}
 	if present && (!had || old.Status != row.Status) {
 		indexed(&p.byStatus, row.Status).insert(id)
+		if row.DefinitionFingerprint != "" {
+			indexed(&p.byDefStatus, defStatus{row.DefinitionFingerprint, row.Status}).insert(id)
+		}
 	}
 	switch {
 	case present && !had:
