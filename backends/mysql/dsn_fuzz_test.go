@@ -76,11 +76,17 @@ func parseError(dsn string) string {
 }
 
 // passwordCandidate is what a DSN would carry as its password, between the
-// first ':' of its user part and the last '@' before the database name, when that text is distinctive
+// first ':' of its user part and the last '@' of the URL's authority or,
+// in the native form, before the database name, when that text is distinctive
 // (at least 4 bytes, once in the DSN); "" otherwise.
 func passwordCandidate(dsn string) string {
 	rest := dsn
 	if r, ok := strings.CutPrefix(dsn, "mysql://"); ok {
+		// The URL form: its userinfo is in the authority, which ends at
+		// the first '/', '?' or '#' (an '@' after them is path or query).
+		if end := strings.IndexAny(r, "/?#"); end >= 0 {
+			r = r[:end]
+		}
 		rest = r
 	} else if slash := strings.LastIndexByte(dsn, '/'); slash >= 0 {
 		// The native form: user:pass@addr is what precedes the last '/'
