@@ -20,7 +20,10 @@ import (
 // keyword/value "password = secret" with spaces, and its keyword/value
 // errors quote fragments of the DSN as they are (`missing "=" after
 // "://:secret@"`). So the DSN is redacted again (redact.DSN) before pgx's
-// error is formatted, and so is every quoted fragment of the message.
+// error is formatted, and so is every quoted fragment of the message; last,
+// every password text the DSN holds is hidden wherever the message still
+// repeats it (redact.Message: a URL error quotes the fragment "0000@0 0"
+// of "postgres://u@h:0000@0 0", which no DSN redaction recognizes).
 func parseConfig(dsn string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -28,7 +31,7 @@ func parseConfig(dsn string) (*pgxpool.Config, error) {
 		if errors.As(err, &pe) {
 			pe.ConnString = redact.DSN(pe.ConnString)
 		}
-		return nil, fmt.Errorf("%w: postgres: parse DSN: %s", procreg.ErrInvalid, redactQuoted(err.Error()))
+		return nil, fmt.Errorf("%w: postgres: parse DSN: %s", procreg.ErrInvalid, redact.Message(redactQuoted(err.Error()), dsn))
 	}
 	return cfg, nil
 }

@@ -28,3 +28,21 @@ func TestEchoes(t *testing.T) {
 		t.Fatal("the first case must have the password's letters in its wording")
 	}
 }
+
+// Message hides a DSN's password wherever an error repeats it, also inside
+// a fragment no DSN redaction recognizes.
+func TestMessageHidesPasswordFragments(t *testing.T) {
+	for _, c := range []struct{ msg, dsn, secret string }{
+		{`failed to parse as URL (unexpected spaces found in "0000@0 0")`, "postgres://0@0:0000@0 0", "0000"},
+		{`cannot parse "host=h password='s3 cret'"`, "host=h password='s3 cret'", "s3 cret"},
+		{`bad "pa:ss@h"`, "user:pa:ss@tcp(h)/db", "pa:ss"},
+	} {
+		got := Message(c.msg, c.dsn)
+		if strings.Contains(got, c.secret) || !strings.Contains(got, Mask) {
+			t.Errorf("Message(%q, %q) = %q; want %q hidden", c.msg, c.dsn, got, c.secret)
+		}
+	}
+	if got := Message("no password here", "postgres://u@h/db"); got != "no password here" {
+		t.Errorf("Message without a password changed the message: %q", got)
+	}
+}

@@ -4,6 +4,7 @@ package redact
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -48,6 +49,46 @@ func DSN(dsn string) string {
 		}
 	}
 	return passwordParam.ReplaceAllString(out, "${1}"+Mask)
+}
+
+// Message hides, in msg (an error a parser returned for dsn), every
+// password dsn holds — the texts DSN masks — wherever msg repeats it:
+// parsers quote the fragments of a DSN they cannot read, and a fragment
+// can hold the password ("unexpected spaces found in "s3cret@h x"").
+// It may hide more than the password (the same text elsewhere in msg),
+// never less.
+func Message(msg, dsn string) string {
+	for _, s := range secrets(dsn) {
+		if s != "" && s != Mask {
+			msg = strings.ReplaceAll(msg, s, Mask)
+		}
+	}
+	return msg
+}
+
+// secrets returns the texts DSN masks in dsn (a quoted password setting
+// both with and without its quotes), longest first.
+func secrets(dsn string) []string {
+	var out []string
+	userinfo := false
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		rest := dsn[i+3:]
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			if colon := strings.IndexByte(rest[:at], ':'); colon >= 0 {
+				out, userinfo = append(out, rest[colon+1:at]), true
+			}
+		}
+	}
+	if !userinfo && !urlOnly(dsn) && !noNativeForm(dsn) {
+		if colon, at := strings.IndexByte(dsn, ':'), strings.LastIndexByte(dsn, '@'); colon >= 0 && at > colon {
+			out = append(out, dsn[colon+1:at])
+		}
+	}
+	for _, m := range passwordParam.FindAllStringSubmatch(dsn, -1) {
+		out = append(out, m[2], strings.Trim(m[2], "'"))
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
 }
 
 // urlOnly reports a DSN that its parser reads only as a URL (so not in
