@@ -243,6 +243,10 @@ func openDatabase(ctx context.Context, adminDSN, database string) (*pgxpool.Pool
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	// SQL inline: this module of its own has no sqlc, and these two
+	// administrative statements (a catalog lookup, and CREATE DATABASE,
+	// whose name cannot be a bind parameter) are all the SQL it writes;
+	// River's own schema comes from rivermigrate.
 	var exists bool
 	err = admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", database).Scan(&exists)
 	if err == nil && !exists {
